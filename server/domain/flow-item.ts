@@ -1,0 +1,33 @@
+/**
+ * The shape every API and page uses for one flow: hubble's own JSON form of the Flow (proto field
+ * names, enums as names, unknown enums as numbers, 64-bit ints as strings) wrapped like a
+ * GetFlowsResponse, plus the storage key. See docs/api.md.
+ */
+export type FlowJson = Record<string, unknown> & {
+  time?: string;
+  verdict?: string | number;
+  uuid?: string;
+  node_name?: string;
+};
+
+export interface FlowItem {
+  /** uuid when the agent sent one, otherwise a hash of node + encoding, formatted as a UUID. */
+  key: string;
+  flow: FlowJson;
+  node_name?: string;
+  time?: string;
+}
+
+export interface FlowPage {
+  flows: FlowItem[];
+  next: string | null;
+}
+
+export type RelayState = "connected" | "connecting" | "disconnected" | "demo";
+
+export interface StatusReport {
+  relay: { address: string; state: RelayState; error?: string };
+  storage: { kind: "postgres" | "embedded"; flows: number };
+  ingest: { flowsPerSecond: number; lostEvents: number; gaps: number };
+  nodes: { name: string; state: string }[];
+}
