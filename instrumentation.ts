@@ -1,0 +1,10 @@
+export async function register() {
+  // the file is also compiled for the Edge runtime: keep Node APIs inside this check
+  if (process.env.NEXT_RUNTIME === "nodejs") {
+    const { getRuntime, installSignalHandlers } = await import("./server/runtime");
+    installSignalHandlers();
+    await getRuntime().catch(() => {
+      // logged by getRuntime; routes retry and report the error
+    });
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Environment configuration, validated once with zod. Names follow the hubble CLI for the Relay
+ * (HUBBLE_SERVER, HUBBLE_TLS*) so an existing `hubble observe` setup carries over.
+ */
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no", ""])
+  .optional()
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const files = z
+  .string()
+  .optional()
+  .transform((v) => (v ? v.split(/[,:\s]+/).filter(Boolean) : []));
+
+export const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 };
+
+export function parseDurationMs(s: string): number | null {
+  const parts = s.match(/\d+(?:\.\d+)?(?:ms|s|m|h|d|w)/g);
+  if (!parts || parts.join("") !== s) return null;
+  return parts.reduce((sum, p) => {
+    const m = DURATION.exec(p)!;
+    return sum + Number(m[1]) * UNIT_MS[m[2]];
+  }, 0);
+}
+
+const retention = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v === "") return 7 * 86400e3;
+    if (v === "off" || v === "0") return null;
+    const ms = parseDurationMs(v);
+    if (ms === null) {
+      ctx.addIssue({ code: "custom", message: `"${v}" is not a duration like 7d, 36h or "off"` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const schema = z.object({
+  HUBBLE_SERVER: z
+    .string()
+    .optional()
+    .transform((v) => v?.trim() || undefined)
+    .refine((v) => v === undefined || /^(unix:\S+|\[[0-9a-fA-F:.]+\]:\d{1,5}|[^\s:/\[\]]+:\d{1,5})$/.test(v), {
+      message: "expected host:port (e.g. localhost:4245), [ipv6]:port or unix:///path",
+    }),
+  HUBBLE_TLS: bool,
+  HUBBLE_TLS_ALLOW_INSECURE: bool,
+  HUBBLE_TLS_CA_CERT_FILES: files,
+  HUBBLE_TLS_CLIENT_CERT_FILE: z.string().optional(),
+  HUBBLE_TLS_CLIENT_KEY_FILE: z.string().optional(),
+  HUBBLE_TLS_SERVER_NAME: z.string().optional(),
+  DATABASE_URL: z
+    .string()
+    .optional()
+    .transform((v) => v?.trim() || undefined)
+    .refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), { message: "expected a postgresql:// URL" }),
+  FLOWLENS_DATA_DIR: z.string().default(".data"),
+  FLOWLENS_RETENTION: retention,
+  /** how far back to ask the Relay for on a first start with an empty store */
+  FLOWLENS_INITIAL_HISTORY: z.coerce.number().int().min(0).default(100_000),
+  FLOWLENS_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(5000),
+  FLOWLENS_FLUSH_MS: z.coerce.number().int().min(10).max(60_000).default(250),
+  FLOWLENS_QUEUE_MAX: z.coerce.number().int().min(100).default(50_000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Config = z.output<typeof schema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const r = schema.safeParse(env);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join("\n  ")}`);
+  }
+  if (r.data.HUBBLE_TLS_CLIENT_CERT_FILE && !r.data.HUBBLE_TLS_CLIENT_KEY_FILE) {
+    throw new ConfigError("invalid configuration: HUBBLE_TLS_CLIENT_CERT_FILE is set but HUBBLE_TLS_CLIENT_KEY_FILE is not");
+  }
+  return r.data;
+}

@@ -1,0 +1,182 @@
+/**
+ * Reads stored flows newest first with keyset pagination and rebuilds each one into hubble's JSON
+ * form (docs/api.md).
+ */
+import { fromBinary, toJson } from "@bufbuild/protobuf";
+import { FlowSchema } from "@/proto/gen/flow/flow_pb";
+import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
+import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
+import type { FlowItem, FlowJson } from "@/server/domain/flow-item";
+import { compileMatcher } from "@/server/domain/flow-match";
+import { rebuildResponseBytes, uuidText, type StoredFlow } from "@/server/flow-codec/rebuild-flow";
+import type { Database } from "./connection";
+import type { ContextRecord, DimensionRepo } from "./dimension-repo";
+import { SqlParams, flowConditions, hasConditions, splitSpec } from "./flow-sql";
+
+export interface FlowReadQuery {
+  filter: FlowFilterSpec;
+  sinceNs?: bigint;
+  untilNs?: bigint;
+  limit: number;
+  cursor?: string;
+}
+
+interface FlowDbRow {
+  ts: string;
+  key: string;
+  key_derived: boolean;
+  ctx_id: number;
+  l4: number;
+  sport: number | null;
+  dport: number | null;
+  tcp_flags: number | null;
+  summary_id: number | null;
+  l7: Uint8Array | null;
+  rest: Uint8Array | null;
+  resp_ts: string | null;
+}
+
+export class CursorError extends Error {}
+
+export function encodeCursor(ts: bigint, key: string): string {
+  return Buffer.from(`${ts}:${key}`).toString("base64url");
+}
+
+export function decodeCursor(cursor: string): { ts: bigint; key: string } {
+  const m = /^(-?\d{1,20}):([0-9a-f-]{32,36})$/.exec(Buffer.from(cursor, "base64url").toString());
+  if (!m) throw new CursorError("cursor: not a cursor returned by this API");
+  return { ts: BigInt(m[1]), key: m[2] };
+}
+
+/** Decoded contexts kept for in-memory filtering; grows as new contexts appear. */
+class ContextIndex {
+  private items: { id: number; item: FlowItem }[] = [];
+  private lastId = 0;
+
+  constructor(private readonly dims: DimensionRepo) {}
+
+  async refresh(): Promise<void> {
+    const fresh = await this.dims.allContextIds(this.lastId);
+    for (const c of fresh) {
+      this.items.push({ id: c.id, item: contextItem(c) });
+      this.lastId = Math.max(this.lastId, c.id);
+    }
+  }
+
+  async matching(spec: FlowFilterSpec): Promise<number[]> {
+    await this.refresh();
+    const match = compileMatcher(spec);
+    return this.items.filter((c) => match(c.item)).map((c) => c.id);
+  }
+}
+
+function contextItem(c: ContextRecord): FlowItem {
+  const flow = toJson(FlowSchema, fromBinary(FlowSchema, c.raw), { useProtoFieldName: true }) as FlowJson;
+  return { key: "", flow, node_name: c.responseNodeName ?? c.nodeName };
+}
+
+export class FlowReader {
+  private readonly contexts: ContextIndex;
+
+  constructor(
+    private readonly db: Database,
+    private readonly dims: DimensionRepo,
+  ) {
+    this.contexts = new ContextIndex(dims);
+  }
+
+  /** One page, newest first; `next` continues after the last item. */
+  async page(q: FlowReadQuery): Promise<{ items: FlowItem[]; next: string | null }> {
+    const rows = await this.rows(q, q.limit + 1);
+    const more = rows.length > q.limit;
+    const page = more ? rows.slice(0, q.limit) : rows;
+    const items = await this.toItems(page);
+    const last = page[page.length - 1];
+    return { items, next: more && last ? encodeCursor(BigInt(last.ts), last.key) : null };
+  }
+
+  /** Every matching flow, newest first, in pages (for streamed exports). */
+  async *all(q: Omit<FlowReadQuery, "limit">, max = Number.POSITIVE_INFINITY, pageSize = 2000): AsyncGenerator<FlowItem[]> {
+    let cursor = q.cursor;
+    let left = max;
+    while (left > 0) {
+      const want = Math.min(pageSize, left);
+      const rows = await this.rows({ ...q, cursor, limit: want }, want);
+      if (rows.length > 0) yield await this.toItems(rows);
+      if (rows.length < want) return;
+      left -= rows.length;
+      const last = rows[rows.length - 1];
+      cursor = encodeCursor(BigInt(last.ts), last.key);
+    }
+  }
+
+  private async rows(q: FlowReadQuery, limit: number): Promise<FlowDbRow[]> {
+    const { context, flow } = splitSpec(q.filter);
+    const p = new SqlParams();
+    const where: string[] = [];
+    if (hasConditions(context)) {
+      const ids = await this.contexts.matching(context);
+      if (ids.length === 0) return [];
+      where.push(`f.ctx_id = ANY(${p.add(ids, "::int[]")})`);
+    }
+    where.push(...flowConditions(flow, p));
+    if (q.sinceNs !== undefined) where.push(`f.ts >= ${p.add(q.sinceNs.toString(), "::bigint")}`);
+    if (q.untilNs !== undefined) where.push(`f.ts < ${p.add(q.untilNs.toString(), "::bigint")}`);
+    if (q.cursor) {
+      const c = decodeCursor(q.cursor);
+      where.push(`(f.ts, f.key) < (${p.add(c.ts.toString(), "::bigint")}, ${p.add(uuidText(c.key), "::uuid")})`);
+    }
+    const sql = `SELECT f.ts::text AS ts, f.key::text AS key, f.key_derived, f.ctx_id, f.l4, f.sport, f.dport,
+        f.tcp_flags, f.summary_id, f.l7, f.rest, f.resp_ts::text AS resp_ts
+      FROM flows f ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY f.ts DESC, f.key DESC LIMIT ${p.add(limit, "::int")}`;
+    return this.db.query<FlowDbRow>(sql, p.values);
+  }
+
+  /** Rebuilds the GetFlowsResponse of each row (hubble JSON form). */
+  async responses(rows: FlowDbRow[]): Promise<{ key: string; json: Record<string, unknown> }[]> {
+    const ctx = await this.dims.contextsById(new Set(rows.map((r) => r.ctx_id)));
+    const sums = await this.dims.summariesById(new Set(rows.flatMap((r) => (r.summary_id === null ? [] : [r.summary_id]))));
+    return rows.map((r) => {
+      const c = ctx.get(r.ctx_id);
+      if (!c) throw new Error(`flow context ${r.ctx_id} missing`);
+      const stored: StoredFlow = {
+        ts: BigInt(r.ts),
+        key: r.key,
+        keyDerived: r.key_derived,
+        l4: r.l4,
+        sport: r.sport,
+        dport: r.dport,
+        tcpFlags: r.tcp_flags,
+        summary: r.summary_id === null ? null : (sums.get(r.summary_id) ?? null),
+        l7: r.l7,
+        rest: r.rest,
+        respTs: r.resp_ts === null ? null : BigInt(r.resp_ts),
+      };
+      const bytes = rebuildResponseBytes(stored, c);
+      const json = toJson(GetFlowsResponseSchema, fromBinary(GetFlowsResponseSchema, bytes), { useProtoFieldName: true }) as Record<string, unknown>;
+      return { key: r.key, json };
+    });
+  }
+
+  private async toItems(rows: FlowDbRow[]): Promise<FlowItem[]> {
+    return (await this.responses(rows)).map(({ key, json }) => ({
+      key,
+      flow: (json.flow ?? {}) as FlowJson,
+      node_name: json.node_name as string | undefined,
+      time: json.time as string | undefined,
+    }));
+  }
+
+  /** Exports: the GetFlowsResponse JSON of every matching flow (hubble observe -o jsonpb). */
+  async *allResponses(q: Omit<FlowReadQuery, "limit">, max = Number.POSITIVE_INFINITY, pageSize = 2000): AsyncGenerator<Record<string, unknown>[]> {
+    for await (const items of this.all(q, max, pageSize)) {
+      yield items.map((i) => {
+        const o: Record<string, unknown> = { flow: i.flow };
+        if (i.node_name !== undefined) o.node_name = i.node_name;
+        if (i.time !== undefined) o.time = i.time;
+        return o;
+      });
+    }
+  }
+}

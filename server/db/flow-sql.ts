@@ -1,0 +1,74 @@
+/**
+ * Splits a FlowFilterSpec into the part that depends only on a flow's context (endpoints, verdict,
+ * IPs, names, node… — evaluated in memory on each distinct context with the same matcher the live
+ * stream uses, so stored and live results agree) and the per-flow part (ports, protocol, L7 fields,
+ * uuid), compiled here to SQL over the flows columns.
+ */
+import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
+
+export const FLOW_LEVEL_KEYS = ["port", "fromPort", "toPort", "protocol", "httpStatus", "httpMethod", "httpPath", "uuid"] as const;
+
+export function splitSpec(spec: FlowFilterSpec): { context: FlowFilterSpec; flow: FlowFilterSpec } {
+  const context: FlowFilterSpec = { ...spec };
+  const flow: FlowFilterSpec = {};
+  for (const k of FLOW_LEVEL_KEYS) {
+    if (spec[k] !== undefined) (flow as Record<string, unknown>)[k] = spec[k];
+    delete context[k];
+  }
+  return { context, flow };
+}
+
+export function hasConditions(spec: FlowFilterSpec): boolean {
+  return Object.values(spec).some((v) => Array.isArray(v) && v.length > 0);
+}
+
+const L4_PORTED = "f.l4 IN (1, 2, 5)"; // TCP, UDP, SCTP
+const PROTOCOLS: Record<string, string> = {
+  tcp: "f.l4 = 1",
+  udp: "f.l4 = 2",
+  icmpv4: "f.l4 = 3",
+  icmpv6: "f.l4 = 4",
+  icmp: "f.l4 IN (3, 4)",
+  sctp: "f.l4 = 5",
+  dns: "f.l7_kind = 100",
+  http: "f.l7_kind = 101",
+  kafka: "f.l7_kind = 102",
+};
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+/** the path of a URL, like Go's url.Parse(u).Path that hubble's http-path filter matches */
+export const HTTP_PATH_SQL = `substring(f.http_url from '^(?:[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*)?([^?#]*)')`;
+
+export class SqlParams {
+  readonly values: unknown[] = [];
+  add(v: unknown, cast = ""): string {
+    this.values.push(v);
+    return `$${this.values.length}${cast}`;
+  }
+}
+
+/** SQL conditions (ANDed) for the per-flow part of a filter. */
+export function flowConditions(spec: FlowFilterSpec, p: SqlParams): string[] {
+  const out: string[] = [];
+  if (spec.port?.length) {
+    const ports = p.add(spec.port, "::int[]");
+    out.push(`(${L4_PORTED} AND (f.sport = ANY(${ports}) OR f.dport = ANY(${ports})))`);
+  }
+  if (spec.fromPort?.length) out.push(`(${L4_PORTED} AND f.sport = ANY(${p.add(spec.fromPort, "::int[]")}))`);
+  if (spec.toPort?.length) out.push(`(${L4_PORTED} AND f.dport = ANY(${p.add(spec.toPort, "::int[]")}))`);
+  if (spec.protocol?.length) {
+    const parts = spec.protocol.map((x) => PROTOCOLS[x.toLowerCase()]).filter(Boolean);
+    out.push(parts.length ? `(${parts.join(" OR ")})` : "false");
+  }
+  if (spec.httpStatus?.length) {
+    out.push(`(${spec.httpStatus.map((s) => `f.http_code BETWEEN ${p.add(s.min, "::int")} AND ${p.add(s.max, "::int")}`).join(" OR ")})`);
+  }
+  if (spec.httpMethod?.length) out.push(`upper(f.http_method) = ANY(${p.add(spec.httpMethod.map((m) => m.toUpperCase()), "::text[]")})`);
+  if (spec.httpPath?.length) {
+    out.push(`(${spec.httpPath.map((re) => `${HTTP_PATH_SQL} ~ ${p.add(re, "::text")}`).join(" OR ")})`);
+  }
+  if (spec.uuid?.length) {
+    const ids = spec.uuid.filter((u) => UUID.test(u));
+    out.push(ids.length ? `f.key = ANY(${p.add(ids, "::uuid[]")})` : "false");
+  }
+  return out;
+}

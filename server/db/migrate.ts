@@ -1,0 +1,65 @@
+/**
+ * Applies prisma/migrations at start, recording them in Prisma's own `_prisma_migrations` table (same
+ * checksum), so `prisma migrate status` agrees. Prisma's migrate engine needs a native binary we
+ * cannot download here (docs/adr/0003-migrations-at-start.md); the SQL files are Prisma's.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import type { Database } from "./connection";
+
+const LOCK_ID = 7_246_013; // any constant: serialises concurrent starts on one PostgreSQL database
+
+export interface Migration {
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+export function readMigrations(dir = path.resolve(process.cwd(), "prisma/migrations")): Migration[] {
+  if (!existsSync(dir)) throw new Error(`migrations folder not found: ${dir}`);
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort()
+    .map((name) => {
+      const sql = readFileSync(path.join(dir, name, "migration.sql"), "utf8");
+      return { name, sql, checksum: createHash("sha256").update(sql).digest("hex") };
+    });
+}
+
+export async function applyMigrations(db: Database, migrations = readMigrations()): Promise<string[]> {
+  await db.exec(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+    "id" VARCHAR(36) PRIMARY KEY NOT NULL,
+    "checksum" VARCHAR(64) NOT NULL,
+    "finished_at" TIMESTAMPTZ,
+    "migration_name" VARCHAR(255) NOT NULL,
+    "logs" TEXT,
+    "rolled_back_at" TIMESTAMPTZ,
+    "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+    "applied_steps_count" INTEGER NOT NULL DEFAULT 0
+  )`);
+  return db.transaction(async (tx) => {
+    if (db.kind === "postgres") await tx.query("SELECT pg_advisory_xact_lock($1)", [LOCK_ID]);
+    const done = await tx.query<{ migration_name: string; checksum: string }>(
+      `SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+    );
+    const applied = new Map(done.map((r) => [r.migration_name, r.checksum]));
+    const names: string[] = [];
+    for (const m of migrations) {
+      const seen = applied.get(m.name);
+      if (seen !== undefined) {
+        if (seen !== m.checksum) throw new Error(`migration ${m.name} was changed after it was applied`);
+        continue;
+      }
+      await tx.exec(m.sql);
+      await tx.query(
+        `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count)
+         VALUES ($1, $2, now(), $3, 1)`,
+        [randomUUID(), m.checksum, m.name],
+      );
+      names.push(m.name);
+    }
+    return names;
+  });
+}

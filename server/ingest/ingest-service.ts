@@ -1,0 +1,260 @@
+/**
+ * Relay → store. On start it asks for recent history, then follows. On any disconnect it flushes
+ * what it has, reconnects with capped exponential backoff and resumes with `since` a little before
+ * the newest stored flow; the overlap is dropped by dedup key. A window the Relay could no longer
+ * serve (its per-node ring overwrote it while we were away) is recorded as a gap.
+ */
+import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
+import { fromBinary } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { LostEventSchema } from "@/proto/gen/flow/flow_pb";
+import { NodeState, NodeStatusEventSchema } from "@/proto/gen/relay/relay_pb";
+import type { EventsRepo } from "@/server/db/events-repo";
+import { splitResponse, type FlowRow } from "@/server/flow-codec/split-flow";
+import type { RelayClient } from "@/server/hubble/relay-client";
+import type { Metrics } from "@/server/metrics";
+import { BatchQueue } from "./batch-queue";
+import { RateMeter } from "./rate-meter";
+
+export type IngestState = "connecting" | "connected" | "disconnected";
+
+export interface IngestOptions {
+  relay: RelayClient;
+  events: EventsRepo;
+  write: (rows: FlowRow[]) => Promise<void>;
+  /** called after a batch is stored (live fan-out) */
+  onStored?: (rows: FlowRow[]) => void;
+  metrics: Metrics;
+  log: { info: (o: object, m?: string) => void; warn: (o: object, m?: string) => void; error: (o: object, m?: string) => void };
+  batchSize: number;
+  flushMs: number;
+  queueMax: number;
+  /** per-node flows asked for on a first start with an empty store */
+  initialHistory: number;
+  /** how far before the newest stored flow a resume starts (Relay merges nodes through a 1 s buffer) */
+  resumeMarginNs?: bigint;
+  backoffMs?: { initial: number; max: number };
+}
+
+export interface NodeInfo {
+  name: string;
+  state: string;
+}
+
+const NODE_STATE_NAMES: Record<number, string> = {
+  [NodeState.UNKNOWN_NODE_STATE]: "UNKNOWN_NODE_STATE",
+  [NodeState.NODE_CONNECTED]: "NODE_CONNECTED",
+  [NodeState.NODE_UNAVAILABLE]: "NODE_UNAVAILABLE",
+  [NodeState.NODE_GONE]: "NODE_GONE",
+  [NodeState.NODE_ERROR]: "NODE_ERROR",
+};
+export const nodeStateName = (n: number) => NODE_STATE_NAMES[n] ?? String(n);
+
+const nsToDate = (ns: bigint | null) => (ns === null ? null : new Date(Number(ns / 1_000_000n)));
+
+export class IngestService {
+  state: IngestState = "connecting";
+  lastError: string | undefined;
+  readonly rate = new RateMeter(10);
+  readonly nodes = new Map<string, NodeInfo>();
+  received = 0;
+  stored = 0;
+  duplicates = 0;
+  reconnects = 0;
+
+  private readonly queue: BatchQueue<FlowRow>;
+  private stream: ClientReadableStream<Buffer> | null = null;
+  private stopped = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly o: IngestOptions) {
+    this.queue = new BatchQueue<FlowRow>({
+      batchSize: o.batchSize,
+      flushMs: o.flushMs,
+      maxItems: o.queueMax,
+      write: async (batch) => {
+        const end = o.metrics.batchSeconds.startTimer();
+        await o.write(batch);
+        end();
+        o.metrics.batchSize.observe(batch.length);
+        o.metrics.flowsIngested.inc(batch.length);
+        this.stored += batch.length;
+        this.rate.add(batch.length);
+        o.onStored?.(batch);
+      },
+      onError: (err, attempt) => o.log.error({ err: String(err), attempt }, "writing a batch of flows failed; retrying"),
+      onDepth: (d) => o.metrics.queueDepth.set(d),
+      onResume: () => this.stream?.resume(),
+    });
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stream?.cancel();
+    this.wake?.();
+    await this.loop;
+    await this.queue.close();
+  }
+
+  private setState(s: IngestState, error?: string): void {
+    this.state = s;
+    this.lastError = error;
+    this.o.metrics.relayConnected.set(s === "connected" ? 1 : 0);
+  }
+
+  private async run(): Promise<void> {
+    const backoff = this.o.backoffMs ?? { initial: 250, max: 15_000 };
+    let delay = backoff.initial;
+    while (!this.stopped) {
+      this.setState("connecting", this.lastError);
+      let delivered = 0;
+      try {
+        delivered = await this.follow();
+      } catch (err) {
+        this.o.log.error({ err: String(err) }, "ingest stream failed");
+        this.lastError = String(err);
+      }
+      if (this.stopped) break;
+      this.setState("disconnected", this.lastError);
+      this.reconnects++;
+      this.o.metrics.reconnects.inc();
+      if (delivered > 0) delay = backoff.initial;
+      await new Promise<void>((r) => {
+        this.wake = r;
+        setTimeout(r, delay);
+      });
+      this.wake = null;
+      delay = Math.min(delay * 2, backoff.max);
+    }
+    this.setState("disconnected", this.lastError);
+  }
+
+  /** Per-node ring state before a resume: which nodes had a full ring (and so may have lost data). */
+  private async fullRings(): Promise<{ all: boolean; nodes: Set<string> } | null> {
+    try {
+      const nodes = await this.o.relay.getNodes(3000);
+      const full = new Set<string>();
+      for (const n of nodes.nodes) {
+        this.nodes.set(n.name, { name: n.name, state: nodeStateName(n.state) });
+        if (n.maxFlows > 0n && n.numFlows >= n.maxFlows) full.add(n.name);
+      }
+      if (nodes.nodes.length > 0) return { all: false, nodes: full };
+    } catch {
+      // older relays may not serve GetNodes: fall back to the aggregate status
+    }
+    try {
+      const s = await this.o.relay.serverStatus(3000);
+      return { all: s.maxFlows > 0n && s.numFlows >= s.maxFlows, nodes: new Set() };
+    } catch {
+      return null;
+    }
+  }
+
+  /** One GetFlows stream from (re)connect to its end. Returns the number of flows it delivered. */
+  private async follow(): Promise<number> {
+    await this.queue.drain(); // everything received so far is stored before we decide where to resume
+    const lastNs = await this.o.events.lastFlowTs();
+    const margin = this.o.resumeMarginNs ?? 5_000_000_000n;
+    const sinceNs = lastNs === null ? undefined : lastNs - margin;
+    const seen = sinceNs === undefined ? new Set<string>() : await this.o.events.keysSince(sinceNs);
+    const rings = lastNs === null ? null : await this.fullRings();
+    const firstFromNode = new Set<string>();
+
+    const stream = this.o.relay.getFlows(
+      sinceNs === undefined ? { number: this.o.initialHistory, follow: true } : { sinceNs, follow: true },
+    );
+    this.stream = stream;
+    // a quiet relay sends no headers until its first flow: a status call tells us it is there
+    this.o.relay
+      .serverStatus(5000)
+      .then(() => {
+        if (this.stream === stream && this.state === "connecting") this.setState("connected");
+      })
+      .catch(() => {});
+    let delivered = 0;
+    let pending: Promise<unknown> = Promise.resolve();
+
+    const done = new Promise<void>((resolve) => {
+      stream.on("metadata", () => this.setState("connected"));
+      stream.on("data", (buf: Buffer) => {
+        if (this.state !== "connected") this.setState("connected");
+        let split;
+        try {
+          split = splitResponse(buf);
+        } catch (err) {
+          this.o.log.warn({ err: String(err), bytes: buf.length }, "skipping a response that does not decode");
+          return;
+        }
+        if (split.kind === "flow") {
+          const row = split.row;
+          this.received++;
+          if (lastNs !== null && row.ts <= lastNs && seen.has(row.key.toString("hex"))) {
+            this.duplicates++;
+            this.o.metrics.flowsDuplicate.inc();
+            return;
+          }
+          if (lastNs !== null && rings && !firstFromNode.has(row.nodeName)) {
+            firstFromNode.add(row.nodeName);
+            const ringFull = rings.all || rings.nodes.has(row.nodeName);
+            if (ringFull && row.ts > lastNs + margin) {
+              const gap = { nodeName: row.nodeName || null, fromNs: lastNs, toNs: row.ts, reason: "relay ring buffer overwritten while disconnected" };
+              this.o.metrics.gaps.inc();
+              this.o.log.warn({ node: row.nodeName }, "gap: the Relay could no longer serve part of the outage");
+              pending = pending.then(() => this.o.events.addGap(gap)).catch((e) => this.o.log.error({ err: String(e) }, "storing a gap failed"));
+            }
+          }
+          delivered++;
+          if (!this.queue.push(row)) stream.pause();
+        } else if (split.kind === "lost_events") {
+          const e = fromBinary(LostEventSchema, split.bytes);
+          this.o.metrics.lostEvents.inc(Number(e.numEventsLost));
+          pending = pending
+            .then(() =>
+              this.o.events.addLostEvent({
+                time: nsToDate(split.timeNs),
+                nodeName: split.nodeName || null,
+                source: e.source,
+                numLost: e.numEventsLost,
+                cpu: e.cpu === undefined ? null : e.cpu,
+                first: e.first ? timestampDate(e.first) : null,
+                last: e.last ? timestampDate(e.last) : null,
+              }),
+            )
+            .catch((err) => this.o.log.error({ err: String(err) }, "storing a lost event failed"));
+        } else if (split.kind === "node_status") {
+          const e = fromBinary(NodeStatusEventSchema, split.bytes);
+          for (const n of e.nodeNames) this.nodes.set(n, { name: n, state: nodeStateName(e.stateChange) });
+          pending = pending
+            .then(() =>
+              this.o.events.addNodeStatus({ time: nsToDate(split.timeNs), state: e.stateChange, nodeNames: e.nodeNames, message: e.message || null }),
+            )
+            .catch((err) => this.o.log.error({ err: String(err) }, "storing a node status failed"));
+        }
+      });
+      stream.on("error", (err: ServiceError) => {
+        if (!this.stopped) this.lastError = `${err.code ?? ""} ${err.details || err.message}`.trim();
+        resolve();
+      });
+      stream.on("end", () => resolve());
+    });
+    await done;
+    this.stream = null;
+    await pending;
+    if (stream.isPaused()) stream.resume();
+    return delivered;
+  }
+
+  /** Writes everything received so far (tests, shutdown). */
+  async flush(): Promise<void> {
+    await this.queue.drain();
+  }
+
+  get queueDepth(): number {
+    return this.queue.depth;
+  }
+}

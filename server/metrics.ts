@@ -1,0 +1,46 @@
+/** Prometheus metrics (prom-client), one registry per process (see notes/next-runtime.md). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+function build() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "flowlens_process_" });
+  return {
+    registry,
+    flowsIngested: new Counter({ name: "flowlens_flows_ingested_total", help: "Flows written to the store", registers: [registry] }),
+    flowsDuplicate: new Counter({
+      name: "flowlens_flows_duplicate_total",
+      help: "Flows received again after a reconnect and dropped by their dedup key",
+      registers: [registry],
+    }),
+    lostEvents: new Counter({
+      name: "flowlens_lost_events_total",
+      help: "Events the Relay or agents reported as lost (sum of num_events_lost)",
+      registers: [registry],
+    }),
+    gaps: new Counter({ name: "flowlens_gaps_total", help: "Windows the Relay could no longer serve", registers: [registry] }),
+    reconnects: new Counter({ name: "flowlens_relay_reconnects_total", help: "Relay stream reconnects", registers: [registry] }),
+    relayConnected: new Gauge({ name: "flowlens_relay_connected", help: "1 while the Relay stream is up", registers: [registry] }),
+    queueDepth: new Gauge({ name: "flowlens_ingest_queue_depth", help: "Flows received but not yet written", registers: [registry] }),
+    batchSeconds: new Histogram({
+      name: "flowlens_batch_write_seconds",
+      help: "Time to write one batch of flows",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    batchSize: new Histogram({
+      name: "flowlens_batch_size",
+      help: "Flows per written batch",
+      buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000],
+      registers: [registry],
+    }),
+    liveClients: new Gauge({ name: "flowlens_live_clients", help: "Open /api/live streams", registers: [registry] }),
+  };
+}
+
+export type Metrics = ReturnType<typeof build>;
+const KEY = Symbol.for("flowlens.metrics");
+
+export function metrics(): Metrics {
+  const g = globalThis as typeof globalThis & { [KEY]?: Metrics };
+  return (g[KEY] ??= build());
+}
