@@ -48,8 +48,8 @@ export class DimensionRepo {
     return this.contextIds.get(hash.toString("latin1"));
   }
 
-  cachedSummaryId(hash: Buffer): number | undefined {
-    return this.summaryIds.get(hash.toString("latin1"));
+  cachedSummaryId(text: string): number | undefined {
+    return this.summaryIds.get(text);
   }
 
   /** Inserts (or finds) contexts not yet cached and caches their ids. */
@@ -152,10 +152,11 @@ export class DimensionRepo {
     for (const r of rows) this.policyIds.set(r.hash, r.id);
   }
 
-  /** texts: hash (binary) → text; caches their ids */
+  /** texts: text → md5 hex; caches their ids by text */
   async resolveSummaries(texts: Map<string, string>, q: Queryable = this.db): Promise<void> {
     if (texts.size === 0) return;
-    const list = [...texts].map(([hash, text]) => ({ hash: Buffer.from(hash, "latin1").toString("hex"), text: pgText(text) }));
+    const byHash = new Map([...texts].map(([text, hash]) => [hash, text]));
+    const list = [...byHash].map(([hash, text]) => ({ hash, text: pgText(text) }));
     const rows = await q.query<Row>(
       `INSERT INTO summaries (hash, text)
        SELECT decode(x.hash, 'hex'), x.text FROM json_to_recordset($1::json) AS x(hash text, text text)
@@ -163,7 +164,7 @@ export class DimensionRepo {
        RETURNING id, encode(hash, 'hex') AS hash`,
       [JSON.stringify(list)],
     );
-    for (const r of rows) this.summaryIds.set(Buffer.from(r.hash, "hex").toString("latin1"), r.id);
+    for (const r of rows) this.summaryIds.set(byHash.get(r.hash)!, r.id);
   }
 
   /** Contexts by id for readers (rebuilding flows). */

@@ -49,7 +49,7 @@ export class FlowWriter {
     if (rows.length === 0) return;
     const freshContexts = new Map<string, NewContext>();
     const freshSummaries = new Map<string, string>();
-    const summaryHashes: (Buffer | null)[] = new Array(rows.length);
+    const summaryTexts: (string | null)[] = new Array(rows.length);
     const days = new Set<number>();
     let lastDay = Number.NaN;
     for (let i = 0; i < rows.length; i++) {
@@ -58,10 +58,11 @@ export class FlowWriter {
         freshContexts.set(r.ctxHash.toString("latin1"), { hash: r.ctxHash, raw: r.ctxRaw, responseNodeName: r.responseNodeName });
       }
       if (r.summary) {
-        const h = createHash("md5").update(r.summary).digest();
-        summaryHashes[i] = h;
-        if (this.dimensions.cachedSummaryId(h) === undefined) freshSummaries.set(h.toString("latin1"), r.summary.toString("utf8"));
-      } else summaryHashes[i] = null;
+        // the text itself is the cache key (few distinct values); md5 only for new ones (the DB key)
+        const text = r.summary.toString("utf8");
+        summaryTexts[i] = text;
+        if (this.dimensions.cachedSummaryId(text) === undefined) freshSummaries.set(text, createHash("md5").update(r.summary).digest("hex"));
+      } else summaryTexts[i] = null;
       const day = dayOf(r.ts);
       if (day !== lastDay) {
         days.add(day);
@@ -77,7 +78,7 @@ export class FlowWriter {
       const r = rows[i];
       const ctxId = this.dimensions.cachedContextId(r.ctxHash);
       if (ctxId === undefined) throw new Error("flow context was not stored"); // the cache was cleared mid-batch
-      const sh = summaryHashes[i];
+      const st = summaryTexts[i];
       w.row(FLOW_COLUMNS.length);
       w.int8(r.ts);
       w.raw(r.key);
@@ -87,7 +88,7 @@ export class FlowWriter {
       w.int4(r.dport);
       w.int2(r.tcpFlags);
       w.bool(r.keyDerived);
-      w.int4(sh ? this.dimensions.cachedSummaryId(sh)! : null);
+      w.int4(st === null ? null : this.dimensions.cachedSummaryId(st)!);
       w.int4(r.l7Type !== null && r.l7Type <= 0x7fffffff ? r.l7Type : null);
       w.int2(r.l7Kind);
       w.int8(r.latencyNs);

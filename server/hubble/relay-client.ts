@@ -52,6 +52,9 @@ export class RelayClient {
   ) {
     const options: grpc.ClientOptions = {
       "grpc.max_receive_message_length": 64 * 1024 * 1024,
+      // HTTP/2's default 64 KB window holds ~90 flows, so the stream stalls on every window update;
+      // 4 MB keeps a fast Relay streaming while a paused reader still bounds memory.
+      "grpc-node.flow_control_window": 4 * 1024 * 1024,
       "grpc.keepalive_time_ms": 30_000,
       "grpc.keepalive_timeout_ms": 10_000,
       // reconnects are ours (capped backoff in the ingest); keep grpc's own short

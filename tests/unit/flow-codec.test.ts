@@ -3,7 +3,7 @@ import path from "node:path";
 import { create, fromBinary, fromJsonString, toBinary, toJson } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
-import { FlowSchema, TCPSchema, Verdict } from "@/proto/gen/flow/flow_pb";
+import { DropReason, FlowSchema, TCPSchema, Verdict } from "@/proto/gen/flow/flow_pb";
 import { splitResponse, type FlowRow } from "@/server/flow-codec/split-flow";
 import { rebuildResponseBytes, type StoredFlow } from "@/server/flow-codec/rebuild-flow";
 
@@ -83,7 +83,7 @@ describe("split and rebuild", () => {
   });
 
   it("keeps unknown enum values and unknown fields byte for byte", () => {
-    const flow = create(FlowSchema, { time: { seconds: 5n, nanos: 1 }, verdict: 99 as Verdict, dropReasonDesc: 250, nodeName: "n" });
+    const flow = create(FlowSchema, { time: { seconds: 5n, nanos: 1 }, verdict: 99 as Verdict, dropReasonDesc: 250 as DropReason, nodeName: "n" });
     const resp = create(GetFlowsResponseSchema, { responseTypes: { case: "flow", value: flow } });
     const unknownField = Buffer.from([0xc8, 0x3e, 0x05]); // field 1001 (varint 5): not in our schema
     const flowBytes = Buffer.concat([Buffer.from(toBinary(FlowSchema, flow)), unknownField]);

@@ -1,0 +1,18 @@
+import { spawn } from "node:child_process";
+import readline from "node:readline";
+import { openDatabase } from "@/server/db/connection";
+import { applyMigrations } from "@/server/db/migrate";
+import { startPipeline } from "@/tests/fixtures/test-pipeline";
+const N = Number(process.env.N ?? 60_000);
+const child = spawn(process.execPath, ["--import", "tsx", "bench/bench-relay.ts", String(N)], { stdio: ["pipe", "pipe", "inherit"] });
+const lines = readline.createInterface({ input: child.stdout! });
+const { address } = await new Promise<{ address: string }>((r) => lines.once("line", (l) => r(JSON.parse(l))));
+const db = await openDatabase({ url: `postgresql://postgres@127.0.0.1:5432/test?schema=probe_${Date.now()}` });
+await applyMigrations(db);
+const t0 = performance.now();
+const p = startPipeline(db, address, { batchSize: 5000, flushMs: 250, queueMax: 20_000, initialHistory: N });
+const iv = setInterval(() => console.log(Math.round(performance.now() - t0), p.ingest.state, "recv", p.ingest.received, "stored", p.ingest.stored, "q", p.ingest.queueDepth), 500);
+while (p.ingest.stored < N) await new Promise((r) => setTimeout(r, 50));
+clearInterval(iv);
+console.log("done", Math.round(performance.now() - t0));
+await p.stop(); child.stdin!.end(); await db.close(); process.exit(0);
