@@ -17,13 +17,13 @@ export interface Migration {
 }
 
 export function readMigrations(dir = path.resolve(process.cwd(), "prisma/migrations")): Migration[] {
-  if (!existsSync(dir)) throw new Error(`migrations folder not found: ${dir}`);
-  return readdirSync(dir, { withFileTypes: true })
+  if (!existsSync(/* turbopackIgnore: true */ dir)) throw new Error(`migrations folder not found: ${dir}`);
+  return readdirSync(/* turbopackIgnore: true */ dir, { withFileTypes: true })
     .filter((d) => d.isDirectory())
     .map((d) => d.name)
     .sort()
     .map((name) => {
-      const sql = readFileSync(path.join(dir, name, "migration.sql"), "utf8");
+      const sql = readFileSync(/* turbopackIgnore: true */ path.join(dir, name, "migration.sql"), "utf8");
       return { name, sql, checksum: createHash("sha256").update(sql).digest("hex") };
     });
 }

@@ -27,20 +27,20 @@ export function recordedFlowsDir(): string {
   const candidates = [path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../.."), process.cwd()].map((root) =>
     path.resolve(root, "../shared/data/hubble-otel"),
   );
-  return candidates.find((d) => fs.existsSync(d)) ?? candidates[0];
+  return candidates.find((d) => fs.existsSync(/* turbopackIgnore: true */ d)) ?? candidates[0];
 }
 
 /** Loads every *.json file (one GetFlowsResponse per line); lines seen in an earlier file are skipped. */
 export function loadRecordedFiles(dir = recordedFlowsDir(), log: (msg: string) => void = console.log): RecordedFile[] {
-  if (!fs.existsSync(dir)) {
+  if (!fs.existsSync(/* turbopackIgnore: true */ dir)) {
     log(`demo: no recorded flows at ${dir} (set FLOWLENS_SAMPLE_DIR); continuing without them`);
     return [];
   }
   const seen = new Set<string>();
   const files: RecordedFile[] = [];
-  for (const name of fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
+  for (const name of fs.readdirSync(/* turbopackIgnore: true */ dir).filter((f) => f.endsWith(".json")).sort()) {
     const responses: GetFlowsResponse[] = [];
-    for (const line of fs.readFileSync(path.join(dir, name), "utf8").split("\n")) {
+    for (const line of fs.readFileSync(/* turbopackIgnore: true */ path.join(dir, name), "utf8").split("\n")) {
       const text = line.trim();
       if (!text || seen.has(text)) continue;
       seen.add(text);

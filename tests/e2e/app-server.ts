@@ -1,0 +1,105 @@
+/**
+ * End-to-end harness: runs the product exactly as the README says (`npm start`, i.e.
+ * scripts/start.mjs) on a free port with a fresh embedded store and the built-in demo cluster,
+ * and drives Debian's Chromium with playwright-core (nothing downloads a browser).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { chromium, type Browser } from "playwright-core";
+
+export const ROOT = path.resolve(import.meta.dirname, "../..");
+export const OUTPUT = path.join(ROOT, "test-output", "e2e");
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+export interface AppServer {
+  url: string;
+  logs: () => string;
+  /** SIGTERM; resolves with the exit code */
+  stop(): Promise<number | null>;
+}
+
+export async function startApp(extraEnv: Record<string, string> = {}): Promise<AppServer> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "flowlens-e2e-"));
+  const env: Record<string, string | undefined> = { ...process.env, PORT: String(port), FLOWLENS_DATA_DIR: dataDir, LOG_LEVEL: "warn", ...extraEnv };
+  delete env.DATABASE_URL;
+  delete env.HUBBLE_SERVER;
+  delete env.NODE_ENV;
+  delete env.VITEST;
+  let out = "";
+  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, "scripts/start.mjs")], { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 540_000; // includes a `next build` on a fresh checkout
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${out.slice(-4000)}`);
+    if (Date.now() > deadline) throw new Error(`npm start did not answer on ${url}:\n${out.slice(-4000)}`);
+    try {
+      if ((await fetch(`${url}/api/status`)).ok) break;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return {
+    url,
+    logs: () => out,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve(child.exitCode);
+        child.once("exit", (code) => {
+          rmSync(dataDir, { recursive: true, force: true });
+          resolve(code);
+        });
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  mkdirSync(OUTPUT, { recursive: true });
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+export async function waitForJson<T>(url: string, ok: (v: T) => boolean, what: string, timeoutMs = 120_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) {
+        const v = (await r.json()) as T;
+        if (ok(v)) return v;
+      }
+    } catch {
+      // retry
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
