@@ -1,5 +1,5 @@
 -- Flowlens initial schema. Generated with `prisma migrate diff`, then edited by hand:
--- flows is range-partitioned by day on ts (ns since the epoch); daily partitions are created
+-- flows is range-partitioned by day on ts (ns since the epoch). Daily partitions are created
 -- on demand by the writer and dropped by retention (server/db/flow-partitions.ts).
 
 -- CreateTable
