@@ -4,6 +4,8 @@ const nextConfig: NextConfig = {
   // Prisma's generated client and the pg driver stay plain Node modules on the server.
   serverExternalPackages: ["@electric-sql/pglite", "@grpc/grpc-js", "pg", "pg-copy-streams", "pino"],
   poweredByHeader: false,
+  // the build checks the app's code; tests and benchmarks are checked by `npm run typecheck`
+  typescript: { tsconfigPath: "tsconfig.next.json" },
 };
 
 export default nextConfig;

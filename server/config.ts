@@ -73,7 +73,7 @@ export type Config = z.output<typeof schema>;
 
 export class ConfigError extends Error {}
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const r = schema.safeParse(env);
   if (!r.success) {
     const lines = r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);

@@ -30,7 +30,19 @@ const NS_PER_S = 1_000_000_000n;
 const MAX_INT64 = 0x7fffffffffffffffn;
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export interface FlowRow {
+export interface L7Parts {
+  l7Type: number | null;
+  /** the Layer7 record's field number: 100 DNS, 101 HTTP, 102 Kafka */
+  l7Kind: number | null;
+  latencyNs: bigint | null;
+  dnsQuery: string | null;
+  dnsRcode: number | null;
+  httpCode: number | null;
+  httpMethod: string | null;
+  httpUrl: string | null;
+}
+
+export interface FlowRow extends L7Parts {
   /** ns since the epoch */
   ts: bigint;
   /** 16 bytes: the uuid, or md5(node + flow bytes) when keyDerived */
@@ -49,15 +61,8 @@ export interface FlowRow {
   tcpFlags: number | null;
   /** Summary text bytes of a non-L7 flow, to be interned */
   summary: Buffer | null;
+  /** the Layer7 message bytes; its search columns come from L7Parts */
   l7: Buffer | null;
-  l7Type: number | null;
-  l7Kind: number | null;
-  latencyNs: bigint | null;
-  dnsQuery: string | null;
-  dnsRcode: number | null;
-  httpCode: number | null;
-  httpMethod: string | null;
-  httpUrl: string | null;
   /** other per-flow fields as their original bytes */
   rest: Buffer | null;
   /** GetFlowsResponse.time when it differs from the flow's time; -1n = absent */
@@ -139,29 +144,13 @@ function readL4(buf: Uint8Array, start: number, end: number): L4Parts {
   return parts;
 }
 
-interface L7Parts {
-  l7Type: number | null;
-  /** the Layer7 record's field number: 100 DNS, 101 HTTP, 102 Kafka */
-  l7Kind: number | null;
-  latencyNs: bigint | null;
-  dnsQuery: string | null;
-  dnsRcode: number | null;
-  httpCode: number | null;
-  httpMethod: string | null;
-  httpUrl: string | null;
+
+function noL7(): L7Parts {
+  return { l7Type: null, l7Kind: null, latencyNs: null, dnsQuery: null, dnsRcode: null, httpCode: null, httpMethod: null, httpUrl: null };
 }
 
 function readL7(buf: Uint8Array, start: number, end: number): L7Parts {
-  const p: L7Parts = {
-    l7Type: null,
-    l7Kind: null,
-    latencyNs: null,
-    dnsQuery: null,
-    dnsRcode: null,
-    httpCode: null,
-    httpMethod: null,
-    httpUrl: null,
-  };
+  const p = noL7();
   const c = new WireCursor(buf, start, end);
   while (!c.done()) {
     c.field();
@@ -280,14 +269,7 @@ export function splitFlow(flowBytes: Buffer, respNodeName: string | null, respTi
     tcpFlags: l4.tcpFlags,
     summary,
     l7,
-    l7Type: l7p?.l7Type ?? null,
-    l7Kind: l7p?.l7Kind ?? null,
-    latencyNs: l7p?.latencyNs ?? null,
-    dnsQuery: l7p?.dnsQuery ?? null,
-    dnsRcode: l7p?.dnsRcode ?? null,
-    httpCode: l7p?.httpCode ?? null,
-    httpMethod: l7p?.httpMethod ?? null,
-    httpUrl: l7p?.httpUrl ?? null,
+    ...(l7p ?? noL7()),
     rest: restParts.length === 0 ? null : restParts.length === 1 ? restParts[0] : Buffer.concat(restParts),
     respTs,
     flowBytes,
