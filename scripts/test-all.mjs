@@ -44,6 +44,10 @@ if (!existsSync(chromium)) {
   }
 }
 
+console.log("Type-checking (tsc --noEmit)…");
+const typecheck = run(process.execPath, ["node_modules/typescript/bin/tsc", "--noEmit", "-p", "."]);
+if (typecheck.status !== 0) console.error("Type errors above: they count as one failed test.");
+
 mkdirSync("test-output", { recursive: true });
 const report = "test-output/vitest-report.json";
 const r = run(process.execPath, ["node_modules/vitest/vitest.mjs", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)]);
@@ -56,5 +60,6 @@ try {
 } catch {
   failed = Math.max(failed, 1);
 }
+if (typecheck.status !== 0) failed += 1;
 console.log(`\nTests: ${passed} passed, ${failed} failed`);
 process.exit(r.status === 0 && failed === 0 && passed > 0 ? 0 : 1);

@@ -77,7 +77,7 @@ async function start(): Promise<Runtime> {
   const applyRetention = async () => {
     if (retentionMs === null) return;
     const before = BigInt(Date.now() - retentionMs) * 1_000_000n;
-    const dropped = await writer.partitions.dropBefore(before).catch((e) => {
+    const dropped = await writer.dropBefore(before).catch((e) => {
       log.error({ err: String(e) }, "retention failed");
       return [];
     });

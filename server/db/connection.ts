@@ -13,14 +13,17 @@ export interface Queryable {
   exec(sql: string): Promise<void>;
 }
 
-export interface Database extends Queryable {
+export interface CopyTarget extends Queryable {
+  /** COPY … FROM STDIN / '/dev/blob' with binary data */
+  copyIn(table: string, columns: readonly string[], data: Buffer): Promise<void>;
+}
+
+export interface Database extends CopyTarget {
   kind: "postgres" | "embedded";
   /** where the data lives, for logs (password removed) */
   location: string;
   prisma: PrismaClient;
-  /** COPY … FROM STDIN / '/dev/blob' with binary data */
-  copyIn(table: string, columns: readonly string[], data: Buffer): Promise<void>;
-  transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (q: CopyTarget) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -65,6 +68,10 @@ async function openPostgres(url: string, poolMax: number): Promise<Database> {
       await c.query(sql);
     },
   });
+  const copyWith = async (client: import("pg").PoolClient, table: string, columns: readonly string[], data: Buffer) => {
+    const stream = client.query(copyFrom(`COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(", ")}) FROM STDIN (FORMAT binary)`));
+    await pipeline(Readable.from([data]), stream);
+  };
 
   return {
     kind: "postgres",
@@ -74,10 +81,7 @@ async function openPostgres(url: string, poolMax: number): Promise<Database> {
     async copyIn(table, columns, data) {
       const client = await pool.connect();
       try {
-        const stream = client.query(
-          copyFrom(`COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(", ")}) FROM STDIN (FORMAT binary)`),
-        );
-        await pipeline(Readable.from([data]), stream);
+        await copyWith(client, table, columns, data);
       } finally {
         client.release();
       }
@@ -86,7 +90,7 @@ async function openPostgres(url: string, poolMax: number): Promise<Database> {
       const client = await pool.connect();
       try {
         await client.query("BEGIN");
-        const result = await fn(onClient(client));
+        const result = await fn({ ...onClient(client), copyIn: (t, c, d) => copyWith(client, t, c, d) });
         await client.query("COMMIT");
         return result;
       } catch (e) {
@@ -110,13 +114,21 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   mkdirSync(path.dirname(dir), { recursive: true }); // PGlite creates only the last level
   const pglite = await PGlite.create(dir);
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
-  type Tx = { query: (s: string, p?: unknown[]) => Promise<{ rows: unknown[] }>; exec: (s: string) => Promise<unknown> };
-  const on = (c: Tx): Queryable => ({
+  type Tx = {
+    query: (s: string, p?: unknown[], o?: { blob?: Blob }) => Promise<{ rows: unknown[] }>;
+    exec: (s: string) => Promise<unknown>;
+  };
+  const on = (c: Tx): CopyTarget => ({
     async query<T>(sql: string, params?: unknown[]) {
       return (await c.query(sql, params)).rows as T[];
     },
     async exec(sql: string) {
       await c.exec(sql);
+    },
+    async copyIn(table, columns, data) {
+      await c.query(`COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(", ")}) FROM '/dev/blob' WITH (FORMAT binary)`, [], {
+        blob: new Blob([data as Uint8Array<ArrayBuffer>]),
+      });
     },
   });
   return {
@@ -124,13 +136,6 @@ async function openEmbedded(dataDir: string): Promise<Database> {
     location: dir,
     prisma,
     ...on(pglite),
-    async copyIn(table, columns, data) {
-      await pglite.query(
-        `COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(", ")}) FROM '/dev/blob' WITH (FORMAT binary)`,
-        [],
-        { blob: new Blob([data as Uint8Array<ArrayBuffer>]) },
-      );
-    },
     async transaction(fn) {
       return pglite.transaction((tx) => fn(on(tx)));
     },

@@ -35,6 +35,8 @@ interface Row {
 
 export class DimensionRepo {
   private contextIds = new BoundedMap<string, number>();
+  /** is_reply per context id, for rollups (set together with contextIds) */
+  private replies = new BoundedMap<number, boolean | null>();
   private endpointIds = new BoundedMap<string, number>();
   private policyIds = new BoundedMap<string, number>();
   private summaryIds = new BoundedMap<string, number>();
@@ -118,7 +120,16 @@ export class DimensionRepo {
        RETURNING id, encode(hash, 'hex') AS hash`,
       [JSON.stringify(records)],
     );
-    for (const r of rows) this.contextIds.set(Buffer.from(r.hash, "hex").toString("latin1"), r.id);
+    const replyByHash = new Map(decoded.map(({ c, cols }) => [c.hash.toString("hex"), cols.isReply]));
+    for (const r of rows) {
+      this.contextIds.set(Buffer.from(r.hash, "hex").toString("latin1"), r.id);
+      this.replies.set(r.id, replyByHash.get(r.hash) ?? null);
+    }
+  }
+
+  /** is_reply of a context resolved by this process (every context a batch uses is) */
+  contextIsReply(id: number): boolean | null {
+    return this.replies.get(id) ?? null;
   }
 
   private async upsertEndpoints(list: EndpointColumns[], q: Queryable): Promise<void> {

@@ -4,7 +4,8 @@
  */
 import { createHash } from "node:crypto";
 import type { FlowRow } from "@/server/flow-codec/split-flow";
-import type { Database } from "./connection";
+import { rollUp, type Rollup } from "@/server/ingest/flow-rollup";
+import type { Database, Queryable } from "./connection";
 import { CopyBinaryWriter } from "./copy-binary";
 import { DimensionRepo, type NewContext } from "./dimension-repo";
 import { FlowPartitions, dayOf } from "./flow-partitions";
@@ -45,6 +46,13 @@ export class FlowWriter {
     this.partitions = new FlowPartitions(db);
   }
 
+  /** Retention: drops whole day partitions and the rollups of the same time. */
+  async dropBefore(beforeNs: bigint): Promise<string[]> {
+    const dropped = await this.partitions.dropBefore(beforeNs);
+    await this.db.query("DELETE FROM flow_rollups WHERE minute < $1", [Number(beforeNs / 60_000_000_000n)]);
+    return dropped;
+  }
+
   async write(rows: readonly FlowRow[]): Promise<void> {
     if (rows.length === 0) return;
     const freshContexts = new Map<string, NewContext>();
@@ -73,11 +81,13 @@ export class FlowWriter {
     await this.dimensions.resolveSummaries(freshSummaries);
     await this.partitions.ensure(days);
 
+    const ctxIds = new Int32Array(rows.length);
     const w = new CopyBinaryWriter(rows.length * 160 + 1024);
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];
       const ctxId = this.dimensions.cachedContextId(r.ctxHash);
       if (ctxId === undefined) throw new Error("flow context was not stored"); // the cache was cleared mid-batch
+      ctxIds[i] = ctxId;
       const st = summaryTexts[i];
       w.row(FLOW_COLUMNS.length);
       w.int8(r.ts);
@@ -101,6 +111,36 @@ export class FlowWriter {
       w.raw(r.rest);
       w.int8(r.respTs);
     }
-    await this.db.copyIn("flows", FLOW_COLUMNS, w.finish());
+    const data = w.finish();
+    const rollups = rollUp(rows, ctxIds, (id) => this.dimensions.contextIsReply(id));
+    // flows and their rollups commit together, so aggregate views always match the raw flows
+    await this.db.transaction(async (tx) => {
+      await tx.copyIn("flows", FLOW_COLUMNS, data);
+      await upsertRollups(tx, rollups);
+    });
   }
+}
+
+async function upsertRollups(q: Queryable, rollups: Rollup[]): Promise<void> {
+  if (rollups.length === 0) return;
+  const records = rollups.map((r) => ({ ...r, firstTs: String(r.firstTs), lastTs: String(r.lastTs) }));
+  await q.query(
+    `INSERT INTO flow_rollups AS r (minute, ctx_id, l4, port, flows, first_ts, last_ts, http_requests, http_status,
+       dns_requests, dns_rcodes, latency_hist)
+     SELECT x.minute, x."ctxId", x.l4, x.port, x.flows, x."firstTs"::bigint, x."lastTs"::bigint, x."httpRequests",
+       ARRAY(SELECT json_array_elements_text(x."httpStatus")::int), x."dnsRequests",
+       ARRAY(SELECT json_array_elements_text(x."dnsRcodes")::int), ARRAY(SELECT json_array_elements_text(x."latencyHist")::int)
+     FROM json_to_recordset($1::json) AS x(minute int, "ctxId" int, l4 int, port int, flows int, "firstTs" text,
+       "lastTs" text, "httpRequests" int, "httpStatus" json, "dnsRequests" int, "dnsRcodes" json, "latencyHist" json)
+     ON CONFLICT (minute, ctx_id, l4, port) DO UPDATE SET
+       flows = r.flows + EXCLUDED.flows,
+       first_ts = LEAST(r.first_ts, EXCLUDED.first_ts),
+       last_ts = GREATEST(r.last_ts, EXCLUDED.last_ts),
+       http_requests = r.http_requests + EXCLUDED.http_requests,
+       http_status = ARRAY(SELECT coalesce(a, 0) + coalesce(b, 0) FROM unnest(r.http_status, EXCLUDED.http_status) AS t(a, b)),
+       dns_requests = r.dns_requests + EXCLUDED.dns_requests,
+       dns_rcodes = ARRAY(SELECT coalesce(a, 0) + coalesce(b, 0) FROM unnest(r.dns_rcodes, EXCLUDED.dns_rcodes) AS t(a, b)),
+       latency_hist = ARRAY(SELECT coalesce(a, 0) + coalesce(b, 0) FROM unnest(r.latency_hist, EXCLUDED.latency_hist) AS t(a, b))`,
+    [JSON.stringify(records)],
+  );
 }

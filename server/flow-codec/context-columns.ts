@@ -102,7 +102,8 @@ export function contextColumns(raw: Uint8Array): ContextColumns {
     eventType: f.eventType ? f.eventType.type : null,
     eventSubType: f.eventType ? f.eventType.subType : null,
     direction: f.trafficDirection,
-    isReply: f.isReply === undefined ? null : f.isReply,
+    // older agents set only the deprecated `reply`
+    isReply: f.isReply ?? (f.reply ? true : null),
     tracePoint: f.traceObservationPoint,
     ipVersion: f.IP?.ipVersion ?? 0,
     srcIp: ip(f.IP?.source),

@@ -1,0 +1,87 @@
+/**
+ * Per-minute rollups of a batch of flows, keyed by (minute, context, L4 kind, service port). The
+ * same rules are in SQL in prisma/migrations/*_flow_rollups (backfill); a test recounts raw flows.
+ */
+import type { FlowRow } from "@/server/flow-codec/split-flow";
+
+export const HTTP_CLASSES = 6; // 1xx 2xx 3xx 4xx 5xx other
+export const DNS_RCODES = 7; // NOERROR FORMERR SERVFAIL NXDOMAIN NOTIMP REFUSED other
+export const LATENCY_BUCKETS = 26; // [2^i, 2^(i+1)) µs
+const NS_PER_MINUTE = 60_000_000_000n;
+const L7_REQUEST = 1;
+const L7_RESPONSE = 2;
+
+export interface Rollup {
+  minute: number;
+  ctxId: number;
+  l4: number;
+  port: number;
+  flows: number;
+  firstTs: bigint;
+  lastTs: bigint;
+  httpRequests: number;
+  httpStatus: number[];
+  dnsRequests: number;
+  dnsRcodes: number[];
+  latencyHist: number[];
+}
+
+/** the server side's port: the destination port, or the source port of a reply */
+export function servicePort(row: Pick<FlowRow, "l4" | "sport" | "dport">, isReply: boolean | null): number {
+  if (row.l4 !== 1 && row.l4 !== 2 && row.l4 !== 5) return 0;
+  return (isReply ? row.sport : row.dport) ?? 0;
+}
+
+export function latencyBucket(latencyNs: bigint): number {
+  const us = Number(latencyNs) / 1000;
+  if (us < 2) return 0;
+  return Math.min(LATENCY_BUCKETS - 1, Math.floor(Math.log2(us)));
+}
+
+/** ctxIds[i] is the context id of rows[i] */
+export function rollUp(rows: readonly FlowRow[], ctxIds: ArrayLike<number>, isReplyOf: (ctxId: number) => boolean | null): Rollup[] {
+  const out = new Map<string, Rollup>();
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    const ctxId = ctxIds[i];
+    const minute = Number(r.ts / NS_PER_MINUTE);
+    const port = servicePort(r, isReplyOf(ctxId));
+    const key = `${minute}|${ctxId}|${r.l4}|${port}`;
+    let g = out.get(key);
+    if (!g) {
+      g = {
+        minute,
+        ctxId,
+        l4: r.l4,
+        port,
+        flows: 0,
+        firstTs: r.ts,
+        lastTs: r.ts,
+        httpRequests: 0,
+        httpStatus: new Array(HTTP_CLASSES).fill(0),
+        dnsRequests: 0,
+        dnsRcodes: new Array(DNS_RCODES).fill(0),
+        latencyHist: new Array(LATENCY_BUCKETS).fill(0),
+      };
+      out.set(key, g);
+    }
+    g.flows++;
+    if (r.ts < g.firstTs) g.firstTs = r.ts;
+    if (r.ts > g.lastTs) g.lastTs = r.ts;
+    if (r.l7Kind === 101) {
+      if (r.l7Type === L7_REQUEST) g.httpRequests++;
+      else if (r.l7Type === L7_RESPONSE) {
+        const c = r.httpCode ?? 0;
+        g.httpStatus[c >= 100 && c <= 599 ? Math.floor(c / 100) - 1 : HTTP_CLASSES - 1]++;
+      }
+    } else if (r.l7Kind === 100) {
+      if (r.l7Type === L7_REQUEST) g.dnsRequests++;
+      else if (r.l7Type === L7_RESPONSE) {
+        const rc = r.dnsRcode ?? -1;
+        g.dnsRcodes[rc >= 0 && rc <= 5 ? rc : DNS_RCODES - 1]++;
+      }
+    }
+    if (r.l7Type === L7_RESPONSE && r.latencyNs !== null && r.latencyNs > 0n) g.latencyHist[latencyBucket(r.latencyNs)]++;
+  }
+  return [...out.values()];
+}

@@ -1,0 +1,60 @@
+/**
+ * Rollups written by the ingest equal a recount of the raw flows (the SQL of the rollup migration's
+ * backfill), on the recorded samples plus L7 flows with latencies, HTTP codes and DNS rcodes.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { L7FlowType } from "@/proto/gen/flow/flow_pb";
+import { startRelayServer } from "@/server/hubble/relay-server";
+import { dnsRequest, dnsResponse, httpRequest, httpResponse, responseOf } from "../fixtures/flow-builder";
+import { recordedResponses } from "../fixtures/recorded-flows";
+import { openTestStore, type TestStore } from "../fixtures/test-db";
+import { startPipeline, storedCount, waitFor } from "../fixtures/test-pipeline";
+
+const MIGRATION = path.resolve(import.meta.dirname, "../../prisma/migrations/20261123190000_flow_rollups/migration.sql");
+
+let store: TestStore;
+beforeAll(async () => {
+  store = await openTestStore("postgres");
+});
+afterAll(async () => {
+  await store?.cleanup();
+});
+
+it("equal a recount of the raw flows", async () => {
+  const relay = await startRelayServer({ ringSize: 10_000, announceNodes: false });
+  const sent = recordedResponses();
+  const base = BigInt(Date.parse("2026-11-23T18:00:00Z")) * 1_000_000n;
+  for (let i = 0; i < 120; i++) {
+    const t = base + BigInt(i) * 1_500_000_000n;
+    const q = `svc-${i % 4}.shop.svc.cluster.local.`;
+    sent.push(responseOf(dnsRequest(q, { time: t })));
+    sent.push(responseOf(dnsResponse(q, { rcode: [0, 3, 2, 5, 9][i % 5], ips: ["10.96.0.1"] }, { time: t + 1_000_000n })));
+    sent.push(responseOf(httpRequest("GET", `http://backend:8080/api/${i}`, { time: t + 2_000_000n })));
+    sent.push(responseOf(httpResponse([200, 201, 404, 503, 302][i % 5], "GET", `http://backend:8080/api/${i}`, { time: t + 3_000_000n })));
+  }
+  relay.publishMany(sent);
+  const p = startPipeline(store.db, relay.address);
+  try {
+    await waitFor(async () => (await storedCount(store.db)) >= sent.length, "all flows stored");
+    const backfill = readFileSync(MIGRATION, "utf8");
+    const recount = backfill.slice(backfill.indexOf("SELECT (f.ts"), backfill.lastIndexOf(";"));
+    const names = "minute, ctx_id, l4, port, flows, first_ts, last_ts, http_requests, http_status, dns_requests, dns_rcodes, latency_hist";
+    const cols = "minute, ctx_id, l4, port, flows::int, first_ts::text, last_ts::text, http_requests::int, http_status, dns_requests::int, dns_rcodes, latency_hist";
+    const order = "ORDER BY 1, 2, 3, 4";
+    const stored = await store.db.query<Record<string, unknown>>(`SELECT ${cols} FROM flow_rollups ${order}`);
+    const raw = await store.db.query<Record<string, unknown>>(`SELECT ${cols} FROM (${recount}) AS x(${names}) ${order}`);
+    expect(stored.length).toBeGreaterThan(100);
+    expect(stored).toEqual(raw);
+    const total = stored.reduce((s, r) => s + Number(r.flows), 0);
+    expect(total).toBe(sent.length);
+    const http = stored.flatMap((r) => (r.http_status as number[]) ?? []).reduce((a, b) => a + b, 0);
+    const httpResponses = sent.filter((r) => r.responseTypes.case === "flow" && r.responseTypes.value.l7?.record.case === "http" && r.responseTypes.value.l7.type === L7FlowType.RESPONSE);
+    expect(httpResponses.length).toBeGreaterThan(120);
+    expect(http).toBe(httpResponses.length);
+  } finally {
+    await p.stop();
+    await relay.stop();
+  }
+});
