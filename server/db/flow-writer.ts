@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { FlowRow } from "@/server/flow-codec/split-flow";
-import { rollUp, type Rollup } from "@/server/ingest/flow-rollup";
+import { DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS, rollUp, type Rollup } from "@/server/ingest/flow-rollup";
 import type { Database, Queryable } from "./connection";
 import { CopyBinaryWriter } from "./copy-binary";
 import { DimensionRepo, type NewContext } from "./dimension-repo";
@@ -121,26 +121,40 @@ export class FlowWriter {
   }
 }
 
+const ROLLUP_SQL = (() => {
+  const http = Array.from({ length: HTTP_CLASSES }, (_, i) => `h${i}`);
+  const dns = Array.from({ length: DNS_RCODES }, (_, i) => `d${i}`);
+  const lat = Array.from({ length: LATENCY_BUCKETS }, (_, i) => `lat${i}`);
+  const scalars = ["minute", "ctx", "l4", "port", "flows", "first", "last", "hreq", ...http, "dreq", ...dns, ...lat];
+  const cast = (c: string) => (c === "first" || c === "last" ? "bigint[]" : "int[]");
+  const merge = (col: string, n: number) =>
+    `${col} = ARRAY[${Array.from({ length: n }, (_, i) => `r.${col}[${i + 1}] + EXCLUDED.${col}[${i + 1}]`).join(", ")}]`;
+  return {
+    columns: scalars,
+    sql: `INSERT INTO flow_rollups AS r (minute, ctx_id, l4, port, flows, first_ts, last_ts, http_requests, http_status,
+        dns_requests, dns_rcodes, latency_hist)
+      SELECT u.minute, u.ctx, u.l4, u.port, u.flows, u.first, u.last, u.hreq, ARRAY[${http.map((c) => `u.${c}`).join(", ")}],
+        u.dreq, ARRAY[${dns.map((c) => `u.${c}`).join(", ")}], ARRAY[${lat.map((c) => `u.${c}`).join(", ")}]
+      FROM unnest(${scalars.map((c, i) => `$${i + 1}::${cast(c)}`).join(", ")}) AS u(${scalars.join(", ")})
+      ON CONFLICT (minute, ctx_id, l4, port) DO UPDATE SET
+        flows = r.flows + EXCLUDED.flows,
+        first_ts = LEAST(r.first_ts, EXCLUDED.first_ts),
+        last_ts = GREATEST(r.last_ts, EXCLUDED.last_ts),
+        http_requests = r.http_requests + EXCLUDED.http_requests,
+        dns_requests = r.dns_requests + EXCLUDED.dns_requests,
+        ${merge("http_status", HTTP_CLASSES)},
+        ${merge("dns_rcodes", DNS_RCODES)},
+        ${merge("latency_hist", LATENCY_BUCKETS)}`,
+  };
+})();
+
+/** One statement per batch: flat scalar arrays through unnest (no JSON parsing, no per-row subqueries). */
 async function upsertRollups(q: Queryable, rollups: Rollup[]): Promise<void> {
   if (rollups.length === 0) return;
-  const records = rollups.map((r) => ({ ...r, firstTs: String(r.firstTs), lastTs: String(r.lastTs) }));
-  await q.query(
-    `INSERT INTO flow_rollups AS r (minute, ctx_id, l4, port, flows, first_ts, last_ts, http_requests, http_status,
-       dns_requests, dns_rcodes, latency_hist)
-     SELECT x.minute, x."ctxId", x.l4, x.port, x.flows, x."firstTs"::bigint, x."lastTs"::bigint, x."httpRequests",
-       ARRAY(SELECT json_array_elements_text(x."httpStatus")::int), x."dnsRequests",
-       ARRAY(SELECT json_array_elements_text(x."dnsRcodes")::int), ARRAY(SELECT json_array_elements_text(x."latencyHist")::int)
-     FROM json_to_recordset($1::json) AS x(minute int, "ctxId" int, l4 int, port int, flows int, "firstTs" text,
-       "lastTs" text, "httpRequests" int, "httpStatus" json, "dnsRequests" int, "dnsRcodes" json, "latencyHist" json)
-     ON CONFLICT (minute, ctx_id, l4, port) DO UPDATE SET
-       flows = r.flows + EXCLUDED.flows,
-       first_ts = LEAST(r.first_ts, EXCLUDED.first_ts),
-       last_ts = GREATEST(r.last_ts, EXCLUDED.last_ts),
-       http_requests = r.http_requests + EXCLUDED.http_requests,
-       http_status = ARRAY(SELECT coalesce(a, 0) + coalesce(b, 0) FROM unnest(r.http_status, EXCLUDED.http_status) AS t(a, b)),
-       dns_requests = r.dns_requests + EXCLUDED.dns_requests,
-       dns_rcodes = ARRAY(SELECT coalesce(a, 0) + coalesce(b, 0) FROM unnest(r.dns_rcodes, EXCLUDED.dns_rcodes) AS t(a, b)),
-       latency_hist = ARRAY(SELECT coalesce(a, 0) + coalesce(b, 0) FROM unnest(r.latency_hist, EXCLUDED.latency_hist) AS t(a, b))`,
-    [JSON.stringify(records)],
-  );
+  const params: unknown[][] = ROLLUP_SQL.columns.map(() => new Array(rollups.length));
+  rollups.forEach((r, j) => {
+    const values = [r.minute, r.ctxId, r.l4, r.port, r.flows, String(r.firstTs), String(r.lastTs), r.httpRequests, ...r.httpStatus, r.dnsRequests, ...r.dnsRcodes, ...r.latencyHist];
+    for (let i = 0; i < values.length; i++) params[i][j] = values[i];
+  });
+  await q.query(ROLLUP_SQL.sql, params);
 }
