@@ -1,0 +1,18 @@
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import { fetchStatus } from "@/app/lib/api-client";
+
+export const STATUS_POLL_MS = 3_000;
+
+/** GET /api/status, polled; shared by the header and the flows page's empty states. */
+export function useStatus() {
+  return useQuery({
+    queryKey: ["status"],
+    queryFn: ({ signal }) => fetchStatus(signal),
+    refetchInterval: STATUS_POLL_MS,
+    // Polling is the retry: a failed poll shows the error at once instead of hiding it for seconds.
+    retry: false,
+    staleTime: 0,
+  });
+}
