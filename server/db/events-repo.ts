@@ -103,9 +103,12 @@ export class EventsRepo {
     return rows[0]?.ts ? BigInt(rows[0].ts) : null;
   }
 
-  /** Keys of flows stored at or after `sinceNs`: the overlap a resumed stream may send again. */
-  async keysSince(sinceNs: bigint): Promise<Set<string>> {
-    const rows = await this.db.query<{ key: string }>(`SELECT key::text AS key FROM flows WHERE ts >= $1::bigint`, [sinceNs.toString()]);
-    return new Set(rows.map((r) => r.key.replaceAll("-", "")));
+  /** Keys (hex) and times of flows stored at or after `sinceNs`: the overlap a resumed stream re-sends. */
+  async keysSince(sinceNs: bigint): Promise<[string, bigint][]> {
+    const rows = await this.db.query<{ key: string; ts: string }>(
+      `SELECT key::text AS key, ts::text AS ts FROM flows WHERE ts >= $1::bigint ORDER BY ts`,
+      [sinceNs.toString()],
+    );
+    return rows.map((r) => [r.key.replaceAll("-", ""), BigInt(r.ts)]);
   }
 }

@@ -42,10 +42,15 @@ export function encodeCursor(ts: bigint, key: string): string {
   return Buffer.from(`${ts}:${key}`).toString("base64url");
 }
 
+const INT64_MAX = 2n ** 63n - 1n;
+
 export function decodeCursor(cursor: string): { ts: bigint; key: string } {
-  const m = /^(-?\d{1,20}):([0-9a-f-]{32,36})$/.exec(Buffer.from(cursor, "base64url").toString());
-  if (!m) throw new CursorError("cursor: not a cursor returned by this API");
-  return { ts: BigInt(m[1]), key: m[2] };
+  const m = /^(-?\d{1,19}):([0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12})$/.exec(
+    Buffer.from(cursor, "base64url").toString(),
+  );
+  const ts = m ? BigInt(m[1]) : 0n;
+  if (!m || ts > INT64_MAX || ts < -INT64_MAX - 1n) throw new CursorError("cursor: not a cursor returned by this API");
+  return { ts, key: m[2] };
 }
 
 /** Decoded contexts kept for in-memory filtering; grows as new contexts appear. */

@@ -15,6 +15,7 @@ import type { RelayClient } from "@/server/hubble/relay-client";
 import type { Metrics } from "@/server/metrics";
 import { BatchQueue } from "./batch-queue";
 import { RateMeter } from "./rate-meter";
+import { RecentKeys } from "./recent-keys";
 
 export type IngestState = "connecting" | "connected" | "disconnected";
 
@@ -161,7 +162,9 @@ export class IngestService {
     const lastNs = await this.o.events.lastFlowTs();
     const margin = this.o.resumeMarginNs ?? 5_000_000_000n;
     const sinceNs = lastNs === null ? undefined : lastNs - margin;
-    const seen = sinceNs === undefined ? new Set<string>() : await this.o.events.keysSince(sinceNs);
+    // a flow whose key we stored in the overlap window, or saw moments ago, is the same flow
+    const seen = new RecentKeys(2n * margin);
+    if (sinceNs !== undefined) for (const [key, ts] of await this.o.events.keysSince(sinceNs)) seen.add(key, ts);
     const rings = lastNs === null ? null : await this.fullRings();
     const firstFromNode = new Set<string>();
 
@@ -193,7 +196,7 @@ export class IngestService {
         if (split.kind === "flow") {
           const row = split.row;
           this.received++;
-          if (lastNs !== null && row.ts <= lastNs && seen.has(row.key.toString("hex"))) {
+          if (!seen.add(row.key.toString("hex"), row.ts)) {
             this.duplicates++;
             this.o.metrics.flowsDuplicate.inc();
             return;

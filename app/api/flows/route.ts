@@ -27,10 +27,18 @@ export async function GET(request: Request): Promise<Response> {
   const base = { filter: q.filter, sinceNs: q.sinceNs, untilNs: q.untilNs, cursor: q.cursor };
 
   if (q.format === "json") {
-    const limit = q.last ? Math.min(q.limit, q.last) : q.limit;
+    // With `last`, a cursor carries how many of the N newest are still to come: "<cursor>.<left>"
+    // (base64url has no dots).
+    let cursor = q.cursor;
+    let left = q.last;
+    const counted = cursor && left !== undefined ? /^(.+)\.(\d{1,7})$/.exec(cursor) : null;
+    if (counted) [cursor, left] = [counted[1], Math.min(left!, Number(counted[2]))];
+    if (left === 0) return Response.json({ flows: [], next: null }, { headers: noStore() });
+    const limit = left !== undefined ? Math.min(q.limit, left) : q.limit;
     try {
-      const page = await rt.reader.page({ ...base, limit });
-      const next = q.last !== undefined && limit >= q.last ? null : page.next;
+      const page = await rt.reader.page({ ...base, cursor, limit });
+      const rest = left === undefined ? undefined : left - page.items.length;
+      const next = page.next === null || rest === 0 ? null : rest === undefined ? page.next : `${page.next}.${rest}`;
       return Response.json({ flows: page.items, next }, { headers: noStore() });
     } catch (e) {
       return inputError(e) ?? unavailable(e, "reading flows failed");
