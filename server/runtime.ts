@@ -62,7 +62,7 @@ async function start(): Promise<Runtime> {
   const ingest = new IngestService({
     relay,
     events,
-    write: (rows) => writer.write(rows),
+    writer,
     onStored: (rows) => live.publish(rows),
     metrics: metrics(),
     log,

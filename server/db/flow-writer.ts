@@ -37,6 +37,12 @@ const INT2_MAX = 32_767;
 const int2 = (v: number | null) => (v === null || v > INT2_MAX ? null : v);
 const noNul = (s: string | null) => (s !== null && s.includes("\u0000") ? s.replaceAll("\u0000", "\uFFFD") : s);
 
+export interface PreparedBatch {
+  /** binary COPY data, null for an empty batch */
+  data: Buffer | null;
+  rollups: Rollup[];
+}
+
 export class FlowWriter {
   readonly dimensions: DimensionRepo;
   readonly partitions: FlowPartitions;
@@ -54,7 +60,12 @@ export class FlowWriter {
   }
 
   async write(rows: readonly FlowRow[]): Promise<void> {
-    if (rows.length === 0) return;
+    await this.commit(await this.prepare(rows));
+  }
+
+  /** Resolves new contexts/summaries, ensures partitions and encodes the COPY data and rollups. */
+  async prepare(rows: readonly FlowRow[]): Promise<PreparedBatch> {
+    if (rows.length === 0) return { data: null, rollups: [] };
     const freshContexts = new Map<string, NewContext>();
     const freshSummaries = new Map<string, string>();
     const summaryTexts: (string | null)[] = new Array(rows.length);
@@ -111,12 +122,16 @@ export class FlowWriter {
       w.raw(r.rest);
       w.int8(r.respTs);
     }
-    const data = w.finish();
-    const rollups = rollUp(rows, ctxIds, (id) => this.dimensions.contextIsReply(id));
-    // flows and their rollups commit together, so aggregate views always match the raw flows
+    return { data: w.finish(), rollups: rollUp(rows, ctxIds, (id) => this.dimensions.contextIsReply(id)) };
+  }
+
+  /** Flows and their rollups commit together, so aggregate views always match the raw flows. */
+  async commit(p: PreparedBatch): Promise<void> {
+    const data = p.data;
+    if (!data) return;
     await this.db.transaction(async (tx) => {
       await tx.copyIn("flows", FLOW_COLUMNS, data);
-      await upsertRollups(tx, rollups);
+      await upsertRollups(tx, p.rollups);
     });
   }
 }

@@ -10,6 +10,7 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { LostEventSchema } from "@/proto/gen/flow/flow_pb";
 import { NodeState, NodeStatusEventSchema } from "@/proto/gen/relay/relay_pb";
 import type { EventsRepo } from "@/server/db/events-repo";
+import type { PreparedBatch } from "@/server/db/flow-writer";
 import { splitResponse, type FlowRow } from "@/server/flow-codec/split-flow";
 import type { RelayClient } from "@/server/hubble/relay-client";
 import type { Metrics } from "@/server/metrics";
@@ -22,7 +23,8 @@ export type IngestState = "connecting" | "connected" | "disconnected";
 export interface IngestOptions {
   relay: RelayClient;
   events: EventsRepo;
-  write: (rows: FlowRow[]) => Promise<void>;
+  /** the database side, in two stages (see BatchQueue): prepare runs while the previous batch commits */
+  writer: { prepare: (rows: FlowRow[]) => Promise<PreparedBatch>; commit: (p: PreparedBatch) => Promise<void> };
   /** called after a batch is stored (live fan-out) */
   onStored?: (rows: FlowRow[]) => void;
   metrics: Metrics;
@@ -63,20 +65,21 @@ export class IngestService {
   duplicates = 0;
   reconnects = 0;
 
-  private readonly queue: BatchQueue<FlowRow>;
+  private readonly queue: BatchQueue<FlowRow, PreparedBatch>;
   private stream: ClientReadableStream<Buffer> | null = null;
   private stopped = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
 
   constructor(private readonly o: IngestOptions) {
-    this.queue = new BatchQueue<FlowRow>({
+    this.queue = new BatchQueue<FlowRow, PreparedBatch>({
       batchSize: o.batchSize,
       flushMs: o.flushMs,
       maxItems: o.queueMax,
-      write: async (batch) => {
+      prepare: (batch) => o.writer.prepare(batch),
+      commit: async (prepared, batch) => {
         const end = o.metrics.batchSeconds.startTimer();
-        await o.write(batch);
+        await o.writer.commit(prepared);
         end();
         o.metrics.batchSize.observe(batch.length);
         o.metrics.flowsIngested.inc(batch.length);
