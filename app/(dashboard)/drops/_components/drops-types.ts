@@ -1,0 +1,14 @@
+/** What /api/drops answers (format=json). */
+import type { DropGroup } from "@/server/domain/drop-group";
+import type { DropWhy } from "@/server/domain/drop-why";
+import type { DropTimeline } from "@/server/db/drops-repo";
+
+export type DropGroupView = DropGroup & { why: DropWhy; flows: string };
+
+export interface DropsResponse {
+  filter: string;
+  total: number;
+  groupCount: number;
+  groups: DropGroupView[];
+  timeline: DropTimeline;
+}

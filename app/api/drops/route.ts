@@ -1,0 +1,148 @@
+import { DropsRepo, dropsRepoFor } from "@/server/db/drops-repo";
+import { GROUP_COLUMNS, RAW_COLUMNS, groupCsvRow, groupJsonl, rawCsvRow, rawJsonl, type ExportStamp } from "@/server/domain/drop-export";
+import { sortGroups } from "@/server/domain/drop-group";
+import { groupFlowsParams } from "@/server/domain/drop-links";
+import { oneOf, parseCount, parseSort, parseWithOwn } from "@/server/domain/drop-params";
+import { dropWhy } from "@/server/domain/drop-why";
+import { csvLine } from "@/server/domain/flow-csv";
+import type { FlowItem } from "@/server/domain/flow-item";
+import { flowQueryToSearchParams } from "@/server/domain/flow-query";
+import { badRequest, noStore, unavailable } from "@/server/http/responses";
+import { getRuntime } from "@/server/runtime";
+
+export const dynamic = "force-dynamic";
+
+const OWN = ["sort", "order", "rows", "buckets"] as const;
+const DEFAULT_GROUPS = 500;
+
+/**
+ * GET /api/drops: dropped and AUDIT flows grouped (the /api/flows filter set, verdict defaults to
+ * DROPPED+AUDIT), with WHO/WHAT/WHEN/WHERE/WHY, a link query per group and a timeline per reason.
+ * format=csv|jsonl streams an audit export: rows=grouped (default) or rows=raw (every denied flow).
+ */
+export async function GET(request: Request): Promise<Response> {
+  const now = new Date();
+  const { flow, own, explicitLimit } = parseWithOwn(new URL(request.url).searchParams, OWN, now);
+  if (!flow.ok) return badRequest(flow.error, flow.parameter);
+  const q = flow.query;
+  if (q.cursor !== undefined) return badRequest("cursor: /api/drops is not paged; narrow the filter or use format=jsonl", "cursor");
+  if (q.filter.verdict?.some((v) => v !== 2 && v !== 4)) {
+    return badRequest("verdict: /api/drops shows DROPPED and AUDIT flows only; use /api/flows for other verdicts", "verdict");
+  }
+  const sort = parseSort(own);
+  if (!sort.ok) return badRequest(sort.error, sort.parameter);
+  const rowsKind = oneOf(own, "rows", ["grouped", "raw"] as const, "grouped");
+  if (!rowsKind.ok) return badRequest(rowsKind.error, rowsKind.parameter);
+  const buckets = parseCount(own, "buckets", 1, 500, 60);
+  if (!buckets.ok) return badRequest(buckets.error, buckets.parameter);
+  if (rowsKind.value === "raw" && q.format === "json") return badRequest("rows: rows=raw is for format=csv or jsonl; /api/flows lists raw flows", "rows");
+
+  let rt;
+  try {
+    rt = await getRuntime();
+  } catch (e) {
+    return unavailable(e, "the flow store is not available");
+  }
+  const filter = DropsRepo.dropFilter(q.filter);
+  const effective = flowQueryToSearchParams({ filter, sinceNs: q.sinceNs, untilNs: q.untilNs, limit: 100, format: "json" });
+  const stamp: ExportStamp = { exportedAt: now.toISOString(), filter: effective.toString() };
+  const repo = dropsRepoFor(rt);
+  const range = { filter, sinceNs: q.sinceNs, untilNs: q.untilNs };
+
+  if (rowsKind.value === "raw") return rawExport(rt.reader.all(range, q.last ?? Number.POSITIVE_INFINITY), q.format === "csv", stamp);
+
+  let result;
+  try {
+    result = await repo.grouped(range, buckets.value);
+  } catch (e) {
+    return inputError(e) ?? unavailable(e, "reading drops failed");
+  }
+  const sorted = sortGroups(result.groups, sort.by, sort.dir);
+  const limit = explicitLimit ? q.limit : q.format === "json" ? DEFAULT_GROUPS : Number.POSITIVE_INFINITY;
+  const shown = sorted.slice(0, limit);
+
+  if (q.format === "json") {
+    return Response.json(
+      {
+        filter: stamp.filter,
+        total: result.total,
+        groupCount: result.groups.length,
+        groups: shown.map((g) => ({ ...g, why: dropWhy(g), flows: groupFlowsParams(g).toString() })),
+        timeline: result.timeline,
+      },
+      { headers: noStore() },
+    );
+  }
+  const csv = q.format === "csv";
+  const line = csv ? (g: (typeof shown)[number]) => csvLine(groupCsvRow(g, stamp)) : (g: (typeof shown)[number]) => JSON.stringify(groupJsonl(g, stamp)) + "\n";
+  return download(csv ? csvLine(GROUP_COLUMNS) : "", shown, line, csv, stamp);
+}
+
+function inputError(err: unknown): Response | null {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/invalid regular expression/i.test(msg)) return badRequest(`http-path: ${msg}`, "http-path");
+  return null;
+}
+
+function filename(kind: string, csv: boolean, stamp: ExportStamp): string {
+  return `flowlens-drops-${kind}-${stamp.exportedAt.replace(/[:.]/g, "-")}.${csv ? "csv" : "jsonl"}`;
+}
+
+function headers(csv: boolean, kind: string, stamp: ExportStamp): Record<string, string> {
+  return noStore({
+    "Content-Type": csv ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8",
+    "Content-Disposition": `attachment; filename="${filename(kind, csv, stamp)}"`,
+    // the same stamp every row carries, for tools that only look at headers
+    "X-Flowlens-Exported-At": stamp.exportedAt,
+    "X-Flowlens-Filter": stamp.filter,
+  });
+}
+
+/** Streams rows in chunks: a large group list never becomes one big string. */
+function download<T>(head: string, rows: T[], line: (r: T) => string, csv: boolean, stamp: ExportStamp): Response {
+  const enc = new TextEncoder();
+  let i = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    start(c) {
+      if (head) c.enqueue(enc.encode(head));
+    },
+    pull(c) {
+      if (i >= rows.length) return c.close();
+      c.enqueue(enc.encode(rows.slice(i, i + 500).map(line).join("")));
+      i += 500;
+    },
+  });
+  return new Response(stream, { headers: headers(csv, "grouped", stamp) });
+}
+
+/** Streams every denied flow page by page (the store is read as the client reads). */
+async function rawExport(pages: AsyncGenerator<FlowItem[]>, csv: boolean, stamp: ExportStamp): Promise<Response> {
+  const enc = new TextEncoder();
+  let first: IteratorResult<FlowItem[]>;
+  try {
+    first = await pages.next();
+  } catch (e) {
+    return inputError(e) ?? unavailable(e, "reading drops failed");
+  }
+  const line = csv ? (i: FlowItem) => csvLine(rawCsvRow(i, stamp)) : (i: FlowItem) => JSON.stringify(rawJsonl(i, stamp)) + "\n";
+  let pending: IteratorResult<FlowItem[]> | null = first;
+  const stream = new ReadableStream<Uint8Array>({
+    start(c) {
+      if (csv) c.enqueue(enc.encode(csvLine(RAW_COLUMNS)));
+    },
+    async pull(c) {
+      try {
+        const r = pending ?? (await pages.next());
+        pending = null;
+        if (r.done) return c.close();
+        c.enqueue(enc.encode(r.value.map(line).join("")));
+      } catch (e) {
+        c.error(e);
+      }
+    },
+    async cancel() {
+      await pages.return(undefined);
+    },
+  });
+  return new Response(stream, { headers: headers(csv, "raw", stamp) });
+}

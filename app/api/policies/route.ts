@@ -1,0 +1,33 @@
+import { dropsRepoFor } from "@/server/db/drops-repo";
+import { PoliciesRepo } from "@/server/db/policies-repo";
+import { parseCount, parseWithOwn } from "@/server/domain/drop-params";
+import { badRequest, noStore, unavailable } from "@/server/http/responses";
+import { getRuntime } from "@/server/runtime";
+
+export const dynamic = "force-dynamic";
+
+/**
+ * GET /api/policies: every policy named in allowed_by / denied_by within the range (the /api/flows
+ * filter set), with allowed and denied counts per time bucket, the revisions seen, and the moments
+ * a new revision first appeared (what before/after offers).
+ */
+export async function GET(request: Request): Promise<Response> {
+  const { flow, own } = parseWithOwn(new URL(request.url).searchParams, ["buckets"]);
+  if (!flow.ok) return badRequest(flow.error, flow.parameter);
+  if (flow.query.format !== "json") return badRequest("format: /api/policies answers json only", "format");
+  const buckets = parseCount(own, "buckets", 1, 500, 48);
+  if (!buckets.ok) return badRequest(buckets.error, buckets.parameter);
+  let rt;
+  try {
+    rt = await getRuntime();
+  } catch (e) {
+    return unavailable(e, "the flow store is not available");
+  }
+  try {
+    const repo = new PoliciesRepo(rt.db, dropsRepoFor(rt).catalog);
+    const q = flow.query;
+    return Response.json(await repo.overview({ filter: q.filter, sinceNs: q.sinceNs, untilNs: q.untilNs }, buckets.value), { headers: noStore() });
+  } catch (e) {
+    return unavailable(e, "reading policies failed");
+  }
+}

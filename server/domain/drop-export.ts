@@ -1,0 +1,102 @@
+/**
+ * Audit exports of denied traffic: grouped rows and raw flows, each with WHO / WHAT / WHEN / WHERE
+ * / WHY, and every row stamped with the export time and the filter it was made with (absolute
+ * times), so a file handed to someone else still says what it is. CSV quoting and formula
+ * neutralising are flow-csv's.
+ */
+import { CSV_COLUMNS, csvRow } from "./flow-csv";
+import type { FlowItem } from "./flow-item";
+import { groupDrops, policyName, sliceOfFlow, type DropGroup } from "./drop-group";
+import { peerLabel } from "./drop-peer";
+import { dropWhy } from "./drop-why";
+import { formatRfc3339Ns, parseRfc3339Ns } from "./flow-query";
+
+export interface ExportStamp {
+  /** RFC 3339 */
+  exportedAt: string;
+  /** the effective query string (flowQueryToSearchParams) */
+  filter: string;
+}
+
+export const GROUP_COLUMNS = [
+  "exported_at",
+  "filter",
+  "who",
+  "what",
+  "when",
+  "where",
+  "why",
+  "verdict",
+  "drop_reason",
+  "direction",
+  "source",
+  "destination",
+  "protocol",
+  "port",
+  "denied_by",
+  "count",
+  "first_seen",
+  "last_seen",
+  "nodes",
+  "clusters",
+  "source_pods",
+  "destination_pods",
+] as const;
+
+export function groupCsvRow(g: DropGroup, stamp: ExportStamp): string[] {
+  const w = dropWhy(g);
+  return [
+    stamp.exportedAt,
+    stamp.filter,
+    w.who,
+    w.what,
+    w.when,
+    w.where,
+    w.why,
+    g.verdict,
+    g.reasonName,
+    g.direction,
+    peerLabel(g.src),
+    peerLabel(g.dst),
+    g.protocol,
+    g.icmp ? `${g.icmp.type}/${g.icmp.code}` : g.port === undefined ? "" : String(g.port),
+    g.deniedBy.map(policyName).join(" "),
+    String(g.count),
+    formatRfc3339Ns(BigInt(g.firstNs)),
+    formatRfc3339Ns(BigInt(g.lastNs)),
+    g.nodes.join(" "),
+    g.clusters.join(" "),
+    g.srcPods.join(" "),
+    g.dstPods.join(" "),
+  ];
+}
+
+export function groupJsonl(g: DropGroup, stamp: ExportStamp): Record<string, unknown> {
+  return { exported_at: stamp.exportedAt, filter: stamp.filter, ...dropWhy(g), group: g };
+}
+
+export const RAW_COLUMNS = ["exported_at", "filter", "who", "what", "when", "where", "why", ...CSV_COLUMNS] as const;
+
+function itemNs(item: FlowItem): bigint {
+  const t = item.flow.time ?? item.time;
+  const r = t ? parseRfc3339Ns(t) : undefined;
+  return r && r.ok ? r.value : 0n;
+}
+
+/** One raw denied flow as a group of one, for its WHO…WHY. */
+export function rawWhy(item: FlowItem) {
+  return dropWhy(groupDrops([sliceOfFlow(item, itemNs(item))])[0]);
+}
+
+export function rawCsvRow(item: FlowItem, stamp: ExportStamp): string[] {
+  const w = rawWhy(item);
+  return [stamp.exportedAt, stamp.filter, w.who, w.what, w.when, w.where, w.why, ...csvRow(item)];
+}
+
+/** hubble's GetFlowsResponse JSON plus the audit fields. */
+export function rawJsonl(item: FlowItem, stamp: ExportStamp): Record<string, unknown> {
+  const o: Record<string, unknown> = { exported_at: stamp.exportedAt, filter: stamp.filter, ...rawWhy(item), flow: item.flow };
+  if (item.node_name !== undefined) o.node_name = item.node_name;
+  if (item.time !== undefined) o.time = item.time;
+  return o;
+}
