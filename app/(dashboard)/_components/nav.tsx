@@ -3,11 +3,12 @@
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 
-/**
- * Views that exist. Map, Drops, Policies and DNS join this list when their pages land; until then
- * they are not shown (a link to a 404 helps nobody).
- */
-const NAV_ITEMS: { href: string; label: string }[] = [{ href: "/flows", label: "Flows" }];
+/** Views that exist (a link to a page that has not landed would be a 404). */
+const NAV_ITEMS: { href: string; label: string }[] = [
+  { href: "/flows", label: "Flows" },
+  { href: "/drops", label: "Drops" },
+  { href: "/policies", label: "Policies" },
+];
 
 export function Nav() {
   const pathname = usePathname();
