@@ -39,6 +39,8 @@ async function start(): Promise<Runtime> {
   log.info({ storage: db.kind, location: db.location, applied }, "store ready");
 
   const writer = new FlowWriter(db);
+  const repaired = await writer.repairRollups();
+  if (repaired) log.info({ rollups: repaired }, "recounted the newest rollups from stored flows");
   const reader = new FlowReader(db, writer.dimensions);
   const events = new EventsRepo(db);
   const live = new LiveHub();

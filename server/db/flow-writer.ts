@@ -9,6 +9,7 @@ import type { Database, Queryable } from "./connection";
 import { CopyBinaryWriter } from "./copy-binary";
 import { DimensionRepo, type NewContext } from "./dimension-repo";
 import { FlowPartitions, dayOf } from "./flow-partitions";
+import { ROLLUP_RECOUNT_SQL } from "./rollup-recount-sql";
 
 export const FLOW_COLUMNS = [
   "ts",
@@ -43,9 +44,13 @@ export interface PreparedBatch {
   rollups: Rollup[];
 }
 
+const ROLLUP_FLUSH_MS = 1000;
+
 export class FlowWriter {
   readonly dimensions: DimensionRepo;
   readonly partitions: FlowPartitions;
+  private readonly pendingRollups = new Map<string, Rollup>();
+  private lastRollupFlush = Date.now();
 
   constructor(private readonly db: Database) {
     this.dimensions = new DimensionRepo(db);
@@ -122,7 +127,48 @@ export class FlowWriter {
       w.raw(r.rest);
       w.int8(r.respTs);
     }
-    return { data: w.finish(), rollups: rollUp(rows, ctxIds, (id) => this.dimensions.contextIsReply(id)) };
+    rollUp(rows, ctxIds, (id) => this.dimensions.contextIsReply(id), this.pendingRollups);
+    return { data: w.finish(), rollups: this.takeRollups(false) };
+  }
+
+  /**
+   * Rollups accumulate across batches and go out with a batch about once a second: upserting every
+   * batch's rollups cost as much as the COPY itself. What is pending when the process dies is
+   * recounted from the raw flows at the next start (repairRollups).
+   */
+  private takeRollups(force: boolean): Rollup[] {
+    const now = Date.now();
+    if (!force && now - this.lastRollupFlush < ROLLUP_FLUSH_MS) return [];
+    this.lastRollupFlush = now;
+    const out = [...this.pendingRollups.values()];
+    this.pendingRollups.clear();
+    return out;
+  }
+
+  /** Commits the rollups still pending (after a drain, at shutdown, in tests). */
+  async flushRollups(): Promise<void> {
+    const rollups = this.takeRollups(true);
+    if (rollups.length) await upsertRollups(this.db, rollups);
+  }
+
+  /**
+   * At start: flows committed after the last rollup flush of a process that died have no rollups.
+   * Recounts the newest rolled-up minute and everything after it from the raw flows.
+   */
+  async repairRollups(): Promise<number> {
+    const [{ minute }] = await this.db.query<{ minute: number | null }>("SELECT max(minute) AS minute FROM flow_rollups");
+    const [{ ts }] = await this.db.query<{ ts: string | null }>("SELECT max(ts)::text AS ts FROM flows");
+    if (ts === null) return 0;
+    const from = minute ?? Number(BigInt(ts) / 60_000_000_000n) - 60 * 24 * 366;
+    return this.db.transaction(async (tx) => {
+      await tx.query("DELETE FROM flow_rollups WHERE minute >= $1", [from]);
+      const rows = await tx.query<{ n: string }>(
+        `WITH ins AS (INSERT INTO flow_rollups (minute, ctx_id, l4, port, flows, first_ts, last_ts, http_requests, http_status,
+           dns_requests, dns_rcodes, latency_hist) ${ROLLUP_RECOUNT_SQL} RETURNING 1) SELECT count(*)::text AS n FROM ins`,
+        [String(BigInt(from) * 60_000_000_000n)],
+      );
+      return Number(rows[0].n);
+    });
   }
 
   /** Flows and their rollups commit together, so aggregate views always match the raw flows. */

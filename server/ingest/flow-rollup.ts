@@ -38,9 +38,14 @@ export function latencyBucket(latencyNs: bigint): number {
   return Math.min(LATENCY_BUCKETS - 1, Math.floor(Math.log2(us)));
 }
 
-/** ctxIds[i] is the context id of rows[i] */
-export function rollUp(rows: readonly FlowRow[], ctxIds: ArrayLike<number>, isReplyOf: (ctxId: number) => boolean | null): Rollup[] {
-  const out = new Map<string, Rollup>();
+/** ctxIds[i] is the context id of rows[i]; adds into `into` (keyed by minute|ctx|l4|port) when given */
+export function rollUp(
+  rows: readonly FlowRow[],
+  ctxIds: ArrayLike<number>,
+  isReplyOf: (ctxId: number) => boolean | null,
+  into = new Map<string, Rollup>(),
+): Rollup[] {
+  const out = into;
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
     const ctxId = ctxIds[i];

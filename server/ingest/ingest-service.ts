@@ -24,7 +24,11 @@ export interface IngestOptions {
   relay: RelayClient;
   events: EventsRepo;
   /** the database side, in two stages (see BatchQueue): prepare runs while the previous batch commits */
-  writer: { prepare: (rows: FlowRow[]) => Promise<PreparedBatch>; commit: (p: PreparedBatch) => Promise<void> };
+  writer: {
+    prepare: (rows: FlowRow[]) => Promise<PreparedBatch>;
+    commit: (p: PreparedBatch) => Promise<void>;
+    flushRollups: () => Promise<void>;
+  };
   /** called after a batch is stored (live fan-out) */
   onStored?: (rows: FlowRow[]) => void;
   metrics: Metrics;
@@ -103,6 +107,7 @@ export class IngestService {
     this.wake?.();
     await this.loop;
     await this.queue.close();
+    await this.o.writer.flushRollups();
   }
 
   private setState(s: IngestState, error?: string): void {
@@ -255,9 +260,10 @@ export class IngestService {
     return delivered;
   }
 
-  /** Writes everything received so far (tests, shutdown). */
+  /** Writes everything received so far, with its rollups (tests, shutdown). */
   async flush(): Promise<void> {
     await this.queue.drain();
+    await this.o.writer.flushRollups();
   }
 
   get queueDepth(): number {

@@ -5,6 +5,10 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { toBinary } from "@bufbuild/protobuf";
+import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
+import { FlowWriter } from "@/server/db/flow-writer";
+import { splitResponse } from "@/server/flow-codec/split-flow";
 import { startRelayServer } from "@/server/hubble/relay-server";
 import { dnsRequest, dnsResponse, httpRequest, httpResponse, responseOf } from "../fixtures/flow-builder";
 import { recordedResponses } from "../fixtures/recorded-flows";
@@ -49,12 +53,24 @@ it("equal a recount of the raw flows", async () => {
     const raw = await store.db.query<Record<string, unknown>>(`SELECT ${cols} FROM (${recount}) AS x(${names}) ${order}`);
     expect(stored.length).toBeGreaterThan(100);
     expect(stored).toEqual(raw);
+
     const total = stored.reduce((s, r) => s + Number(r.flows), 0);
     expect(total).toBe(sent.length - 67);
     const http = stored.flatMap((r) => (r.http_status as number[]) ?? []).reduce((a, b) => a + b, 0);
     const [{ n }] = await store.db.query<{ n: string }>("SELECT count(*)::text AS n FROM flows WHERE l7_kind = 101 AND l7_type = 2");
     expect(Number(n)).toBeGreaterThan(120);
     expect(http).toBe(Number(n));
+
+    // a process that dies with rollups pending in memory: the next start recounts the tail
+    const more = [0, 1, 2].map((i) => responseOf(httpResponse(500, "GET", "http://backend:8080/x", { time: base + 200_000_000_000n + BigInt(i) })));
+    const crashing = new FlowWriter(store.db);
+    const rows = more.map((r) => splitResponse(Buffer.from(toBinary(GetFlowsResponseSchema, r)))).map((x) => (x.kind === "flow" ? x.row : null)!);
+    await crashing.commit({ ...(await crashing.prepare(rows)), rollups: [] });
+    const before = await store.db.query(`SELECT ${cols} FROM flow_rollups ${order}`);
+    expect(before).not.toEqual(await store.db.query(`SELECT ${cols} FROM (${recount}) AS x(${names}) ${order}`));
+    expect(await new FlowWriter(store.db).repairRollups()).toBeGreaterThan(0);
+    const repaired = await store.db.query(`SELECT ${cols} FROM flow_rollups ${order}`);
+    expect(repaired).toEqual(await store.db.query(`SELECT ${cols} FROM (${recount}) AS x(${names}) ${order}`));
   } finally {
     await p.stop();
     await relay.stop();
