@@ -6,6 +6,7 @@ import { usePathname } from "next/navigation";
 /** Views that exist (a link to a page that has not landed would be a 404). */
 const NAV_ITEMS: { href: string; label: string }[] = [
   { href: "/flows", label: "Flows" },
+  { href: "/map", label: "Map" },
   { href: "/drops", label: "Drops" },
   { href: "/policies", label: "Policies" },
 ];

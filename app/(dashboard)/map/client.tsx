@@ -1,0 +1,97 @@
+"use client";
+/**
+ * /map: the cluster's traffic as a graph. The URL holds the view; GET /api/graph is polled every
+ * second in live mode (rollups are written with the flows, so a new edge shows within ~1 s of
+ * being stored) and every 2 s for big maps, so repaints stay affordable (graph-scale.md).
+ */
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useCallback, useMemo, useState } from "react";
+import { ApiError, getJson } from "@/app/lib/api-client";
+import { formatCount } from "@/app/lib/format-number";
+import type { GraphResponse } from "@/server/domain/graph-types";
+import { MapCanvas } from "./_components/map-canvas";
+import { MapLegend } from "./_components/map-legend";
+import { MapToolbar } from "./_components/map-toolbar";
+import { SidePanel } from "./_components/side-panel";
+import { MAP_PATH, graphApiQuery, isLive, mapSearch, type MapUrlState } from "./search-params";
+
+export function MapClient({ initialState }: { initialState: MapUrlState }) {
+  const [state, setState] = useState(initialState);
+  const [hits, setHits] = useState<number | null>(null);
+  const live = isLive(state);
+
+  const update = useCallback(
+    (next: MapUrlState) => {
+      setState(next);
+      // the view lives in the URL without a server round trip: the page only parses it on load
+      window.history.replaceState(null, "", MAP_PATH + mapSearch(next));
+    },
+    [],
+  );
+
+  const url = graphApiQuery(state);
+  const graph = useQuery({
+    queryKey: ["graph", url],
+    queryFn: ({ signal }) => getJson<GraphResponse>(url, signal),
+    placeholderData: keepPreviousData,
+    refetchInterval: (q) => (!live ? false : (q.state.data?.edges.length ?? 0) > 2000 ? 2000 : 1000),
+    staleTime: 0,
+  });
+  const data = graph.data;
+  const onSelect = useCallback((id: string | undefined) => update({ ...state, sel: id }), [state, update]);
+  const time = useMemo(
+    () => (live ? { since: state.window } : { since: state.since, until: state.until }),
+    [live, state.window, state.since, state.until],
+  );
+  const error = graph.error instanceof ApiError ? graph.error : (graph.error as Error | null);
+
+  return (
+    <div className="map-page" data-testid="map-page">
+      <MapToolbar state={state} onChange={update} searchHits={hits} />
+      <div className="map-status small muted" data-testid="map-status">
+        {data ? (
+          <>
+            <span data-testid="map-totals">
+              {formatCount(data.totals.nodes)} nodes · {formatCount(data.totals.edges)} edges · {formatCount(data.totals.flows)} flows
+            </span>
+            {data.hidden.flows ? (
+              <span data-testid="map-hidden"> · {formatCount(data.hidden.flows)} noise flows hidden ({data.hidden.nodes} nodes)</span>
+            ) : null}
+            <span> · {live ? `live, last ${state.window}` : "fixed range"}</span>
+            {graph.isFetching ? <span className="map-dot" aria-label="updating" /> : null}
+          </>
+        ) : graph.isPending ? (
+          "loading…"
+        ) : null}
+      </div>
+      <div className="map-body">
+        <div className="map-stage">
+          <MapCanvas graph={data} search={state.q} selected={state.sel} onSelect={onSelect} onSearchHits={setHits} />
+          {error && !data ? (
+            <div className="map-overlay" data-testid="map-error">
+              <h3>{error instanceof ApiError && error.isBadRequest ? "The API rejected this view" : "Could not load the map"}</h3>
+              <p className="error-text">
+                {error instanceof ApiError && error.parameter ? <strong>{error.parameter}: </strong> : null}
+                {error.message}
+              </p>
+              <button type="button" className="button" onClick={() => void graph.refetch()}>
+                Try again
+              </button>
+            </div>
+          ) : null}
+          {data && data.nodes.length === 0 ? (
+            <div className="map-overlay" data-testid="map-empty">
+              <h3>No traffic in this window</h3>
+              <p className="muted">
+                {data.hidden.flows ? `${formatCount(data.hidden.flows)} flows are hidden as noise — untick “hide noise”. ` : ""}
+                Try a longer window or fewer filters.
+              </p>
+            </div>
+          ) : null}
+          <MapLegend />
+        </div>
+        {state.sel && data ? <SidePanel graph={data} selected={state.sel} time={time} onClose={() => onSelect(undefined)} /> : null}
+      </div>
+    </div>
+  );
+}

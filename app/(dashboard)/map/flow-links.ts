@@ -1,0 +1,56 @@
+/**
+ * /flows filters for a map node or edge, so the side panel can list its flows and link to them.
+ * A workload node is its pods: `pod=<ns>/<workload>-` (Deployment/StatefulSet pods are named after
+ * their controller) — or its app label when the node was grouped by label; external nodes use
+ * fqdn/ip filters; reserved identities their `reserved:` label. An edge is from-side AND to-side
+ * (the request direction; replies travel the other way and are counted on the edge, not listed).
+ */
+import type { GraphNode } from "@/server/domain/graph-types";
+
+type Side = "from" | "to" | "";
+
+function sideParams(n: GraphNode, side: Side): [string, string][] {
+  const k = (name: string) => (side ? `${side}-${name}` : name);
+  const out: [string, string][] = [];
+  switch (n.kind) {
+    case "workload":
+      if (n.workload) out.push([k("pod"), `${n.namespace}/${n.label}-`]);
+      else if (n.app) out.push([k("label"), `app=${n.app}`], [k("namespace"), n.namespace ?? ""]);
+      else out.push([k("pod"), `${n.namespace}/`]);
+      break;
+    case "fqdn":
+      out.push([k("fqdn"), n.label]);
+      break;
+    case "cidr":
+      out.push([k("ip"), n.label]);
+      break;
+    case "world":
+      out.push([k("label"), "reserved:world"]);
+      break;
+    case "unknown":
+      break;
+    default:
+      out.push([k("label"), `reserved:${n.kind}`]);
+  }
+  if (n.cluster && side === "") out.push(["cluster", n.cluster]);
+  return out;
+}
+
+export interface TimeParams {
+  since?: string;
+  until?: string;
+}
+
+export function nodeFlowsQuery(n: GraphNode, t: TimeParams): URLSearchParams {
+  const p = new URLSearchParams(sideParams(n, ""));
+  if (t.since) p.set("since", t.since);
+  if (t.until) p.set("until", t.until);
+  return p;
+}
+
+export function edgeFlowsQuery(from: GraphNode, to: GraphNode, t: TimeParams): URLSearchParams {
+  const p = new URLSearchParams([...sideParams(from, "from"), ...sideParams(to, "to")]);
+  if (t.since) p.set("since", t.since);
+  if (t.until) p.set("until", t.until);
+  return p;
+}

@@ -1,0 +1,90 @@
+/**
+ * One flow (hubble JSON, e.g. a live item) as map counters, by the same rules as the ingest's
+ * per-minute rollups (server/ingest/flow-rollup.ts): server-side port = destination port, or the
+ * source port of a reply; HTTP/DNS responses by class/rcode; latency of L7 responses. That keeps a
+ * map folded from live flows equal to one read back from the rollups.
+ */
+import { GraphBuilder, DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS, type BuildOptions, type GraphCounts } from "./graph-build";
+import { graphContext } from "./graph-context";
+import type { GraphResult } from "./graph-types";
+
+type J = Record<string, unknown>;
+const obj = (v: unknown): J => (v && typeof v === "object" && !Array.isArray(v) ? (v as J) : {});
+const num = (v: unknown): number => (typeof v === "number" ? v : typeof v === "string" && v !== "" ? Number(v) || 0 : 0);
+
+const L4_KINDS: [string, number][] = [
+  ["TCP", 1],
+  ["UDP", 2],
+  ["ICMPv4", 3],
+  ["ICMPv6", 4],
+  ["SCTP", 5],
+];
+const DNS_RCODE_NAMES = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"];
+
+/** RFC 3339 with up to nine fraction digits → ns; 0n when absent or unreadable */
+export function timeNs(t: unknown): bigint {
+  if (typeof t !== "string") return 0n;
+  const m = /^(.*?)(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(t);
+  if (!m) return 0n;
+  const ms = Date.parse(m[1] + m[3]);
+  if (Number.isNaN(ms)) return 0n;
+  return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? "").padEnd(9, "0"));
+}
+
+export function flowCounts(flow: J, reply: boolean): GraphCounts {
+  const l4j = obj(flow.l4);
+  const kind = L4_KINDS.find(([k]) => k in l4j);
+  const l4 = kind ? kind[1] : 0;
+  const ports = kind ? obj(l4j[kind[0]]) : {};
+  const port = l4 === 1 || l4 === 2 || l4 === 5 ? num(reply ? ports.source_port : ports.destination_port) : 0;
+  const ts = timeNs(flow.time);
+  const c = {
+    l4,
+    port,
+    flows: 1,
+    firstNs: ts,
+    lastNs: ts,
+    httpRequests: 0,
+    httpStatus: new Array<number>(HTTP_CLASSES).fill(0),
+    dnsRequests: 0,
+    dnsRcodes: new Array<number>(DNS_RCODES).fill(0),
+    latencyHist: new Array<number>(LATENCY_BUCKETS).fill(0),
+  };
+  const l7 = obj(flow.l7);
+  const type = l7.type;
+  const request = type === "REQUEST" || type === 1;
+  const response = type === "RESPONSE" || type === 2;
+  if ("http" in l7) {
+    if (request) c.httpRequests = 1;
+    else if (response) {
+      const code = num(obj(l7.http).code);
+      c.httpStatus[code >= 100 && code <= 599 ? Math.floor(code / 100) - 1 : HTTP_CLASSES - 1] = 1;
+    }
+  } else if ("dns" in l7) {
+    if (request) c.dnsRequests = 1;
+    else if (response) {
+      const rc = obj(l7.dns).rcode;
+      const i = typeof rc === "string" ? DNS_RCODE_NAMES.indexOf(rc) : rc === undefined ? 0 : num(rc);
+      c.dnsRcodes[i >= 0 && i <= 5 ? i : DNS_RCODES - 1] = 1;
+    }
+  }
+  const latencyNs = num(l7.latency_ns);
+  if (response && latencyNs > 0) {
+    const us = latencyNs / 1000;
+    c.latencyHist[us < 2 ? 0 : Math.min(LATENCY_BUCKETS - 1, Math.floor(Math.log2(us)))] = 1;
+  }
+  return c;
+}
+
+/** Adds one flow to a builder. */
+export function addFlow(b: GraphBuilder, flow: J): void {
+  const ctx = graphContext(flow);
+  b.add(ctx, flowCounts(flow, ctx.reply));
+}
+
+/** A whole graph from flows (tests; a client folding live items uses addFlow). */
+export function graphFromFlows(flows: J[], opts?: BuildOptions): GraphResult {
+  const b = new GraphBuilder(opts);
+  for (const f of flows) addFlow(b, f);
+  return b.result();
+}
