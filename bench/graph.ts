@@ -18,6 +18,7 @@ import { FlowSchema, IPVersion, Verdict, type Endpoint } from "@/proto/gen/flow/
 import { openDatabase } from "@/server/db/connection";
 import { DimensionRepo, type NewContext } from "@/server/db/dimension-repo";
 import { GraphCatalog, GraphRepo, NS_PER_MINUTE } from "@/server/db/graph-repo";
+import { ContextCatalog } from "@/server/db/context-catalog";
 import { applyMigrations } from "@/server/db/migrate";
 
 const FLOWS = Number(process.env.BENCH_GRAPH_FLOWS ?? 10_000_000);
@@ -125,7 +126,7 @@ async function main(): Promise<void> {
   console.log(`bench:graph — rollups equivalent to ${fmt(Number(check.rows[0].f))} flows over 1 hour, generated directly (no raw flows ingested)`);
   console.log(`  ${fmt(WORKLOADS)} workloads in ${NAMESPACES} namespaces, ${fmt(EDGES)} workload edges, ${fmt(contexts.length)} contexts, ${fmt(Number(check.rows[0].n))} rollup rows (setup ${setupS.toFixed(1)} s)`);
 
-  const repo = new GraphRepo(db, new GraphCatalog(dims));
+  const repo = new GraphRepo(db, new GraphCatalog(new ContextCatalog(dims)));
   const sinceNs = BigInt(START_MINUTE) * NS_PER_MINUTE;
   const untilNs = sinceNs + 60n * NS_PER_MINUTE;
   const q = { filter: {}, sinceNs, untilNs, hideNoise: true };

@@ -4,62 +4,16 @@
  * part (endpoints, policies, verdict, reason) is joined in memory from the decoded contexts, the
  * same way FlowReader filters: compileMatcher over distinct contexts → context ids.
  */
-import { fromBinary, toJson } from "@bufbuild/protobuf";
-import { FlowSchema } from "@/proto/gen/flow/flow_pb";
 import { groupDrops, type DropGroup, type DropSlice } from "@/server/domain/drop-group";
 import { dropReasonName, dropReasonNumber } from "@/server/domain/drop-reasons";
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
-import type { FlowItem, FlowJson } from "@/server/domain/flow-item";
-import { compileMatcher } from "@/server/domain/flow-match";
 import type { Database } from "./connection";
 import type { DimensionRepo } from "./dimension-repo";
+import { contextCatalogFor, type CatalogEntry, type ContextCatalog } from "./context-catalog";
 import { HTTP_PATH_SQL, SqlParams, flowConditions, hasConditions, splitSpec } from "./flow-sql";
 
-export interface CatalogEntry {
-  id: number;
-  item: FlowItem;
-}
+export type { CatalogEntry, ContextCatalog };
 
-/**
- * Every distinct context decoded once into hubble JSON. Contexts are immutable and only ever
- * added, so refreshing reads just the new ids.
- */
-export class ContextCatalog {
-  private entries: CatalogEntry[] = [];
-  private byId = new Map<number, CatalogEntry>();
-  private lastId = 0;
-  private refreshing: Promise<void> | null = null;
-
-  constructor(private readonly dims: DimensionRepo) {}
-
-  refresh(): Promise<void> {
-    // one refresh at a time: concurrent requests share it instead of decoding twice
-    this.refreshing ??= (async () => {
-      try {
-        for (const c of await this.dims.allContextIds(this.lastId)) {
-          const flow = toJson(FlowSchema, fromBinary(FlowSchema, c.raw), { useProtoFieldName: true }) as FlowJson;
-          const e = { id: c.id, item: { key: "", flow, node_name: c.responseNodeName ?? c.nodeName } };
-          this.entries.push(e);
-          this.byId.set(c.id, e);
-          if (c.id > this.lastId) this.lastId = c.id;
-        }
-      } finally {
-        this.refreshing = null;
-      }
-    })();
-    return this.refreshing;
-  }
-
-  async matching(spec: FlowFilterSpec, extra?: (e: CatalogEntry) => boolean): Promise<CatalogEntry[]> {
-    await this.refresh();
-    const match = compileMatcher(spec);
-    return this.entries.filter((e) => match(e.item) && (!extra || extra(e)));
-  }
-
-  get(id: number): CatalogEntry | undefined {
-    return this.byId.get(id);
-  }
-}
 
 export interface RangeQuery {
   filter: FlowFilterSpec;
@@ -202,7 +156,7 @@ export function dropsRepoFor(rt: { db: Database; writer: { dimensions: Dimension
   const map = (g[KEY] ??= new WeakMap());
   let hit = map.get(rt);
   if (!hit) {
-    const catalog = new ContextCatalog(rt.writer.dimensions);
+    const catalog = contextCatalogFor(rt.writer.dimensions);
     hit = { catalog, drops: new DropsRepo(rt.db, catalog) };
     map.set(rt, hit);
   }

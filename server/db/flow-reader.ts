@@ -10,7 +10,8 @@ import type { FlowItem, FlowJson } from "@/server/domain/flow-item";
 import { compileMatcher } from "@/server/domain/flow-match";
 import { rebuildResponseBytes, uuidText, type StoredFlow } from "@/server/flow-codec/rebuild-flow";
 import type { Database } from "./connection";
-import type { ContextRecord, DimensionRepo } from "./dimension-repo";
+import { contextCatalogFor, type ContextCatalog } from "./context-catalog";
+import type { DimensionRepo } from "./dimension-repo";
 import { SqlParams, flowConditions, hasConditions, splitSpec } from "./flow-sql";
 
 export interface FlowReadQuery {
@@ -53,41 +54,14 @@ export function decodeCursor(cursor: string): { ts: bigint; key: string } {
   return { ts, key: m[2] };
 }
 
-/** Decoded contexts kept for in-memory filtering; grows as new contexts appear. */
-class ContextIndex {
-  private items: { id: number; item: FlowItem }[] = [];
-  private lastId = 0;
-
-  constructor(private readonly dims: DimensionRepo) {}
-
-  async refresh(): Promise<void> {
-    const fresh = await this.dims.allContextIds(this.lastId);
-    for (const c of fresh) {
-      this.items.push({ id: c.id, item: contextItem(c) });
-      this.lastId = Math.max(this.lastId, c.id);
-    }
-  }
-
-  async matching(spec: FlowFilterSpec): Promise<number[]> {
-    await this.refresh();
-    const match = compileMatcher(spec);
-    return this.items.filter((c) => match(c.item)).map((c) => c.id);
-  }
-}
-
-function contextItem(c: ContextRecord): FlowItem {
-  const flow = toJson(FlowSchema, fromBinary(FlowSchema, c.raw), { useProtoFieldName: true }) as FlowJson;
-  return { key: "", flow, node_name: c.responseNodeName ?? c.nodeName };
-}
-
 export class FlowReader {
-  private readonly contexts: ContextIndex;
+  private readonly contexts: ContextCatalog;
 
   constructor(
     private readonly db: Database,
     private readonly dims: DimensionRepo,
   ) {
-    this.contexts = new ContextIndex(dims);
+    this.contexts = contextCatalogFor(dims);
   }
 
   /** One page, newest first; `next` continues after the last item. */
@@ -120,7 +94,7 @@ export class FlowReader {
     const p = new SqlParams();
     const where: string[] = [];
     if (hasConditions(context)) {
-      const ids = await this.contexts.matching(context);
+      const ids = (await this.contexts.matching(context)).map((e) => e.id);
       if (ids.length === 0) return [];
       where.push(`f.ctx_id = ANY(${p.add(ids, "::int[]")})`);
     }

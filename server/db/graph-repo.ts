@@ -6,8 +6,6 @@
  * (namespace, verdict, cluster, …) use the shared hubble matcher over those contexts, the same way
  * FlowReader does, so /map and /flows agree on what a filter means.
  */
-import { fromBinary, toJson } from "@bufbuild/protobuf";
-import { FlowSchema } from "@/proto/gen/flow/flow_pb";
 import { GraphBuilder, DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS, type GraphCounts } from "@/server/domain/graph-build";
 import { edgeId, graphContext, type GraphContext } from "@/server/domain/graph-context";
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
@@ -16,6 +14,7 @@ import { compileMatcher } from "@/server/domain/flow-match";
 import type { GraphResponse } from "@/server/domain/graph-types";
 import type { Database } from "./connection";
 import type { DimensionRepo } from "./dimension-repo";
+import { contextCatalogFor, type CatalogEntry, type ContextCatalog } from "./context-catalog";
 import { SqlParams, hasConditions } from "./flow-sql";
 
 export const NS_PER_MINUTE = 60_000_000_000n;
@@ -35,63 +34,56 @@ export interface GraphQuery {
   buckets?: number;
 }
 
-interface CatalogEntry {
-  id: number;
-  item: FlowItem;
+interface GraphEntry extends CatalogEntry {
   graph: GraphContext;
 }
 
-/** Every distinct context decoded once; contexts are immutable and only added, so refresh reads new ids. */
+/** The shared context catalog plus each context's graph endpoints, derived once per context. */
 export class GraphCatalog {
-  private readonly byId = new Map<number, CatalogEntry>();
-  private readonly entries: CatalogEntry[] = [];
-  private lastId = 0;
-  private refreshing: Promise<void> | null = null;
+  private readonly byId = new Map<number, GraphEntry>();
 
-  constructor(private readonly dims: DimensionRepo) {}
+  constructor(private readonly contexts: ContextCatalog) {}
 
   refresh(): Promise<void> {
-    // concurrent requests share one refresh instead of decoding the same contexts twice
-    this.refreshing ??= (async () => {
-      try {
-        for (const c of await this.dims.allContextIds(this.lastId)) {
-          const flow = toJson(FlowSchema, fromBinary(FlowSchema, c.raw), { useProtoFieldName: true }) as FlowJson;
-          const e = { id: c.id, item: { key: "", flow, node_name: c.responseNodeName ?? c.nodeName }, graph: graphContext(flow) };
-          this.entries.push(e);
-          this.byId.set(c.id, e);
-          if (c.id > this.lastId) this.lastId = c.id;
-        }
-      } finally {
-        this.refreshing = null;
-      }
-    })();
-    return this.refreshing;
+    return this.contexts.refresh();
   }
 
-  get(id: number): CatalogEntry | undefined {
-    return this.byId.get(id);
+  get(id: number): GraphEntry | undefined {
+    let e = this.byId.get(id);
+    if (!e) {
+      const c = this.contexts.get(id);
+      if (!c) return undefined;
+      e = { ...c, graph: graphContext(c.item.flow) };
+      this.byId.set(id, e);
+    }
+    return e;
   }
 
   get size(): number {
-    return this.entries.length;
+    return this.contexts.all().length;
   }
 
   /** ids of contexts matching the filter, or null when the filter has no context conditions */
   matching(filter: FlowFilterSpec): number[] | null {
     if (!hasConditions(filter)) return null;
     const match = compileMatcher(filter);
-    return this.entries.filter((e) => match(e.item)).map((e) => e.id);
+    return this.contexts
+      .all()
+      .filter((e) => match(e.item))
+      .map((e) => e.id);
   }
 
   matchesOne(filter: FlowFilterSpec, id: number): boolean {
-    const e = this.byId.get(id);
+    const e = this.contexts.get(id);
     return !!e && (!hasConditions(filter) || compileMatcher(filter)(e.item));
   }
 
   /** ids of contexts on a node (either end) or an edge, by their map ids */
   onElement(id: string, among: number[] | null): number[] {
-    const list = among ? among.map((i) => this.byId.get(i)!).filter(Boolean) : this.entries;
-    return list
+    const ids = among ?? this.contexts.all().map((e) => e.id);
+    return ids
+      .map((i) => this.get(i))
+      .filter((e): e is GraphEntry => !!e)
       .filter((e) => (id.includes("->") ? edgeId(e.graph.from, e.graph.to) === id : e.graph.from.id === id || e.graph.to.id === id))
       .map((e) => e.id);
   }
@@ -420,7 +412,7 @@ export function graphRepoFor(rt: { db: Database; writer: { dimensions: Dimension
   const map = (g[KEY] ??= new WeakMap());
   let repo = map.get(rt);
   if (!repo) {
-    repo = new GraphRepo(rt.db, new GraphCatalog(rt.writer.dimensions));
+    repo = new GraphRepo(rt.db, new GraphCatalog(contextCatalogFor(rt.writer.dimensions)));
     map.set(rt, repo);
   }
   return repo;

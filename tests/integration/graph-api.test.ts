@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DropReason } from "@/proto/gen/flow/flow_pb";
 import { GraphRepo, GraphCatalog, NS_PER_MINUTE } from "@/server/db/graph-repo";
+import { ContextCatalog } from "@/server/db/context-catalog";
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
 import { graphFromFlows, timeNs } from "@/server/domain/graph-flow";
 import { parseGraphParams } from "@/server/domain/graph-params";
@@ -56,10 +57,11 @@ beforeAll(async () => {
   relay.publishMany(sent);
   pipe = startPipeline(store.db, relay.address);
   await waitFor(async () => (await storedCount(store.db)) >= sent.length, "all flows stored", 90_000);
+  await pipe.ingest.flush(); // rollups are committed about once a second; flush the tail
   const span = await store.db.query<{ lo: string; hi: string }>("SELECT min(ts)::text AS lo, max(ts)::text AS hi FROM flows");
   minNs = BigInt(span[0].lo);
   maxNs = BigInt(span[0].hi);
-  repo = new GraphRepo(store.db, new GraphCatalog(pipe.writer.dimensions));
+  repo = new GraphRepo(store.db, new GraphCatalog(new ContextCatalog(pipe.writer.dimensions)));
 });
 
 afterAll(async () => {
@@ -81,7 +83,7 @@ function comparable(g: GraphResult) {
 
 describe("graph from rollups", () => {
   it("equals a recount of the raw flows over everything stored, noise shown and hidden, cached or not", async () => {
-    const uncached = new GraphRepo(store.db, new GraphCatalog(pipe.writer.dimensions), { cache: false });
+    const uncached = new GraphRepo(store.db, new GraphCatalog(new ContextCatalog(pipe.writer.dimensions)), { cache: false });
     for (const [r, hideNoise] of [[repo, false], [repo, true], [uncached, false], [repo, false]] as const) {
       const g = await r.graph({ filter: {}, sinceNs: minNs, untilNs: maxNs + 1n, hideNoise });
       const raw = await recount({}, BigInt(g.window.sinceNs), BigInt(g.window.untilNs), hideNoise);
