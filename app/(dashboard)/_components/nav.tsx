@@ -9,6 +9,7 @@ const NAV_ITEMS: { href: string; label: string }[] = [
   { href: "/map", label: "Map" },
   { href: "/drops", label: "Drops" },
   { href: "/policies", label: "Policies" },
+  { href: "/dns", label: "DNS" },
 ];
 
 export function Nav() {

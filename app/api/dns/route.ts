@@ -1,0 +1,29 @@
+import { analyzeRange, dnsDetails, dnsRepoFor } from "@/server/db/dns-repo";
+import { parseDnsQuery } from "@/server/domain/dns-params";
+import { dnsListBody } from "@/server/domain/dns-response";
+import { badRequest, noStore, unavailable } from "@/server/http/responses";
+import { getRuntime } from "@/server/runtime";
+
+export const dynamic = "force-dynamic";
+
+/** GET /api/dns: paired DNS queries of a range, their search-path lookups and the timeline (docs/api.md). */
+export async function GET(request: Request): Promise<Response> {
+  const parsed = parseDnsQuery(new URL(request.url).searchParams, "list");
+  if (!parsed.ok) return badRequest(parsed.error, parsed.parameter);
+  let rt;
+  try {
+    rt = await getRuntime();
+  } catch (e) {
+    return unavailable(e, "the flow store is not available");
+  }
+  try {
+    const { analysis, read } = await analyzeRange(dnsRepoFor(rt.db, rt.writer.dimensions), parsed.query);
+    const body = dnsListBody(analysis, parsed.query, (key) => dnsDetails(read.l7.get(key)));
+    return Response.json(body, { headers: noStore() });
+  } catch (e) {
+    // PostgreSQL rejects some regular expressions the parser let through: still bad input
+    const msg = e instanceof Error ? e.message : String(e);
+    if (/invalid regular expression/i.test(msg)) return badRequest(`http-path: ${msg}`, "http-path");
+    return unavailable(e, "reading DNS flows failed");
+  }
+}

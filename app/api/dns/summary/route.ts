@@ -1,0 +1,28 @@
+import { analyzeRange, dnsRepoFor } from "@/server/db/dns-repo";
+import { parseDnsQuery } from "@/server/domain/dns-params";
+import { dnsSummaryBody } from "@/server/domain/dns-response";
+import { badRequest, noStore, unavailable } from "@/server/http/responses";
+import { getRuntime } from "@/server/runtime";
+
+export const dynamic = "force-dynamic";
+
+/** GET /api/dns/summary: totals, status over time, latency by server, failing names, ndots findings. */
+export async function GET(request: Request): Promise<Response> {
+  const parsed = parseDnsQuery(new URL(request.url).searchParams, "summary");
+  if (!parsed.ok) return badRequest(parsed.error, parsed.parameter);
+  let rt;
+  try {
+    rt = await getRuntime();
+  } catch (e) {
+    return unavailable(e, "the flow store is not available");
+  }
+  try {
+    const { analysis } = await analyzeRange(dnsRepoFor(rt.db, rt.writer.dimensions), parsed.query);
+    return Response.json(dnsSummaryBody(analysis, parsed.query), { headers: noStore() });
+  } catch (e) {
+    // PostgreSQL rejects some regular expressions the parser let through: still bad input
+    const msg = e instanceof Error ? e.message : String(e);
+    if (/invalid regular expression/i.test(msg)) return badRequest(`http-path: ${msg}`, "http-path");
+    return unavailable(e, "reading DNS flows failed");
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * npm run bench:dns — prints figures, asserts nothing.
+ * Stores BENCH_DNS_QUERIES DNS queries (default 100,000: a request and a response flow each, so
+ * twice as many rows) spread over 10 minutes in a fresh PostgreSQL schema, then times the real
+ * route handlers of GET /api/dns (whole range → server-side buckets; a 2 s zoom → marks) and
+ * GET /api/dns/summary, cold and warm, with response sizes and the process's peak RSS.
+ *
+ * Traffic: 40 client workloads in 8 namespaces, 2 CoreDNS pods; per lookup A and usually AAAA;
+ * 55 % in-cluster names answered by the first search domain, 30 % external names through the whole
+ * ndots:5 walk, 8 % names that do not exist, 4 % SERVFAIL upstream, 3 % lost queries re-sent.
+ * Env: BENCH_DNS_QUERIES, DATABASE_URL (default the local test database).
+ */
+import { create, toBinary } from "@bufbuild/protobuf";
+import { GET as dnsGET } from "@/app/api/dns/route";
+import { GET as summaryGET } from "@/app/api/dns/summary/route";
+import { FlowType, IPVersion, L7FlowType, TrafficDirection, Verdict, type Endpoint } from "@/proto/gen/flow/flow_pb";
+import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
+import { openDatabase } from "@/server/db/connection";
+import { FlowWriter } from "@/server/db/flow-writer";
+import { applyMigrations } from "@/server/db/migrate";
+import { startRelayServer } from "@/server/hubble/relay-server";
+import { splitResponse, type FlowRow } from "@/server/flow-codec/split-flow";
+import { getRuntime } from "@/server/runtime";
+import { DnsRepo, analyzeRange, dnsDetails } from "@/server/db/dns-repo";
+import { analyzeDns } from "@/server/domain/dns-analysis";
+import { parseDnsQuery } from "@/server/domain/dns-params";
+import { dnsListBody, dnsSummaryBody } from "@/server/domain/dns-response";
+import pg from "pg";
+
+const N = Number(process.env.BENCH_DNS_QUERIES ?? 100_000);
+const BASE = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
+const schema = `bench_dns_${Date.now().toString(36)}`;
+const url = `${BASE}${BASE.includes("?") ? "&" : "?"}schema=${schema}`;
+const START_NS = BigInt(Date.parse("2026-11-20T12:00:00Z")) * 1_000_000n;
+const SPAN_MS = 10 * 60_000;
+
+let peakRss = 0;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+let seed = 7;
+const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
+
+function ep(ns: string, app: string, pod: string, extra: string[] = []): Endpoint {
+  return {
+    $typeName: "flow.Endpoint",
+    ID: 1 + Math.floor(rnd() * 4000),
+    identity: 20000 + app.length * 97,
+    namespace: ns,
+    labels: [`k8s:app=${app}`, `k8s:io.kubernetes.pod.namespace=${ns}`, "k8s:io.cilium.k8s.policy.cluster=default", ...extra],
+    podName: pod,
+    workloads: [{ $typeName: "flow.Workload", name: app, kind: "Deployment" }],
+    clusterName: "default",
+  };
+}
+
+const NAMESPACES = Array.from({ length: 8 }, (_, i) => `team-${i}`);
+const CLIENTS = Array.from({ length: 40 }, (_, i) => {
+  const ns = NAMESPACES[i % 8];
+  const app = `svc-${i}`;
+  return { ns, ip: `10.244.${i % 3}.${10 + i}`, ep: ep(ns, app, `${app}-7d9f8b6c5-x${i}q2z`) };
+});
+const SERVERS = [0, 1].map((i) => ({ ip: `10.244.${i}.5`, ep: ep("kube-system", "coredns", `coredns-5d78c9869d-k${i}8zq`, ["k8s:k8s-app=kube-dns"]) }));
+const EXTERNAL = ["api.stripe.com", "pypi.org", "github.com", "storage.googleapis.com", "sqs.eu-west-1.amazonaws.com", "registry.npmjs.org"];
+
+type Client = (typeof CLIENTS)[number];
+type Server = (typeof SERVERS)[number];
+
+function flowBytes(client: Client, server: Server, atNs: bigint, query: string, qtype: string, reply: null | { rcode: number; ips: string[]; latencyNs: bigint }, port: number): Buffer {
+  const request = reply === null;
+  const [src, dst] = request ? [client, server] : [server, client];
+  const flow = {
+    time: { seconds: atNs / 1_000_000_000n, nanos: Number(atNs % 1_000_000_000n) },
+    uuid: crypto.randomUUID(),
+    verdict: Verdict.FORWARDED,
+    IP: { source: src.ip, destination: dst.ip, ipVersion: IPVersion.IPv4 },
+    l4: { protocol: { case: "UDP", value: { sourcePort: request ? port : 53, destinationPort: request ? 53 : port } } },
+    source: src.ep,
+    destination: dst.ep,
+    Type: FlowType.L7,
+    nodeName: `kind-worker${client.ip.split(".")[2]}`,
+    l7: {
+      type: request ? L7FlowType.REQUEST : L7FlowType.RESPONSE,
+      latencyNs: reply?.latencyNs ?? 0n,
+      record: { case: "dns", value: { query, qtypes: [qtype], ips: reply?.ips ?? [], rcode: reply?.rcode ?? 0, ttl: reply ? 30 : 0, observationSource: "proxy" } },
+    },
+    eventType: { type: 129 },
+    trafficDirection: TrafficDirection.EGRESS,
+    isReply: !request,
+    Summary: request ? `DNS Query ${query} ${qtype}` : `DNS Answer (Proxy ${query} ${qtype})`,
+  };
+  const resp = create(GetFlowsResponseSchema, { responseTypes: { case: "flow", value: flow as never }, nodeName: flow.nodeName, time: flow.time as never });
+  return Buffer.from(toBinary(GetFlowsResponseSchema, resp));
+}
+
+/** Rows for ~N queries, in time order. */
+function* generate(): Generator<FlowRow> {
+  let queries = 0;
+  let port = 20000;
+  const gapNs = BigInt(Math.floor((SPAN_MS * 1e6) / (N / 2.6))); // ~2.6 queries per lookup
+  let t = START_NS;
+  while (queries < N) {
+    const client = pick(CLIENTS);
+    const server = pick(SERVERS);
+    const r = rnd();
+    const qtypes = rnd() < 0.7 ? ["A", "AAAA"] : ["A"];
+    const candidates: { name: string; rcode: number; lost?: boolean }[] = [];
+    if (r < 0.55) candidates.push({ name: `svc-${Math.floor(rnd() * 40)}.${client.ns}.svc.cluster.local.`, rcode: 0 });
+    else {
+      const name = r < 0.85 ? pick(EXTERNAL) : r < 0.93 ? `missing-${Math.floor(rnd() * 50)}.example` : pick(EXTERNAL);
+      for (const s of [`${client.ns}.svc.cluster.local`, "svc.cluster.local", "cluster.local"]) candidates.push({ name: `${name}.${s}.`, rcode: 3 });
+      candidates.push({ name: `${name}.`, rcode: r < 0.85 ? 0 : r < 0.93 ? 3 : r < 0.97 ? 2 : 0, lost: r >= 0.97 });
+    }
+    let at = t;
+    for (const c of candidates) {
+      for (const qtype of qtypes) {
+        const p = port++ % 40000 + 20000;
+        const latencyNs = BigInt(Math.floor((c.rcode === 2 ? 400 : c.name.endsWith("cluster.local.") ? 1 : 15) * 1e6 * (0.5 + rnd())));
+        yield splitRow(flowBytes(client, server, at, c.name, qtype, null, p));
+        queries++;
+        let sent = at;
+        if (c.lost) {
+          sent = at + 5_000_000_000n;
+          yield splitRow(flowBytes(client, server, sent, c.name, qtype, null, p));
+          queries++;
+        }
+        yield splitRow(flowBytes(client, server, sent + latencyNs, c.name, qtype, { rcode: c.rcode, ips: c.rcode === 0 ? ["10.96.12.7"] : [], latencyNs }, p));
+        at = sent + latencyNs + 50_000n;
+      }
+    }
+    t += gapNs;
+  }
+}
+
+function splitRow(bytes: Buffer): FlowRow {
+  const s = splitResponse(bytes);
+  if (s.kind !== "flow") throw new Error("not a flow");
+  return s.row;
+}
+
+async function timed<T>(what: string, fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t0 = performance.now();
+  const value = await fn();
+  const ms = performance.now() - t0;
+  console.log(`  ${what.padEnd(58)} ${ms.toFixed(0).padStart(6)} ms`);
+  return { ms, value };
+}
+
+async function get(handler: (r: Request) => Promise<Response>, path: string): Promise<{ status: number; bytes: number; body: Record<string, unknown> }> {
+  const res = await handler(new Request(new URL(path, "http://bench.local")));
+  const text = await res.text();
+  return { status: res.status, bytes: text.length, body: JSON.parse(text) };
+}
+
+async function main() {
+  console.log(`bench:dns — ${fmt(N)} DNS queries over 10 minutes, PostgreSQL schema ${schema}`);
+  const db = await openDatabase({ url });
+  await applyMigrations(db);
+  const writer = new FlowWriter(db);
+  const t0 = performance.now();
+  let batch: FlowRow[] = [];
+  let rows = 0;
+  for (const row of generate()) {
+    batch.push(row);
+    if (batch.length === 5000) {
+      await writer.write(batch);
+      rows += batch.length;
+      batch = [];
+    }
+  }
+  if (batch.length) await writer.write(batch);
+  rows += batch.length;
+  await db.close();
+  console.log(`stored ${fmt(rows)} DNS flows in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  // the real runtime on that schema, with an idle relay, so the route handlers run as in production
+  const relay = await startRelayServer({ announceNodes: false });
+  Object.assign(process.env, { DATABASE_URL: url, HUBBLE_SERVER: relay.address, LOG_LEVEL: "silent", FLOWLENS_RETENTION: "off" });
+  await getRuntime();
+
+  const since = new Date(Number(START_NS / 1_000_000n)).toISOString();
+  const until = (shiftMs: number) => new Date(Number(START_NS / 1_000_000n) + SPAN_MS + 60_000 + shiftMs).toISOString();
+  const zoomFrom = new Date(Number(START_NS / 1_000_000n) + 300_000).toISOString();
+  const zoomTo = new Date(Number(START_NS / 1_000_000n) + 302_000).toISOString();
+  let shift = 0; // a different range each call, so the 3 s read memo never answers
+  const results: Record<string, number[]> = {};
+  const sizes: Record<string, number> = {};
+  const run = async (name: string, handler: (r: Request) => Promise<Response>, path: () => string) => {
+    const r = await timed(name, () => get(handler, path()));
+    if (r.value.status !== 200) throw new Error(`${name}: ${r.value.status} ${JSON.stringify(r.value.body).slice(0, 300)}`);
+    (results[name] ??= []).push(r.ms);
+    sizes[name] = r.value.bytes;
+    return r.value.body;
+  };
+  console.log("timings (first call includes decoding every context once):");
+  for (let i = 0; i < 4; i++) {
+    const list = await run("GET /api/dns whole range, width=1200", dnsGET, () => `/api/dns?since=${since}&until=${until(shift++)}&width=1200`);
+    if (i === 0) {
+      const tl = list.timeline as { mode: string; cells?: unknown[] };
+      console.log(`    → ${fmt(list.total as number)} queries, timeline ${tl.mode}${tl.cells ? ` (${fmt(tl.cells.length)} cells)` : ""}`);
+    }
+    const s = await run("GET /api/dns/summary whole range", summaryGET, () => `/api/dns/summary?since=${since}&until=${until(shift++)}`);
+    if (i === 0) {
+      const totals = s.totals as { queries: number; wasted: number };
+      console.log(`    → ${fmt(totals.queries)} queries, ${fmt(totals.wasted)} wasted on search paths, ${(s.findings as unknown[]).length} workloads with ndots findings`);
+    }
+    const zoom = await run("GET /api/dns 2 s zoom, width=1200", dnsGET, () => `/api/dns?since=${zoomFrom}&until=${zoomTo}&width=1200&timeout=${5000 + (shift++ % 100)}ms`);
+    if (i === 0) console.log(`    → ${fmt(zoom.total as number)} queries, timeline ${(zoom.timeline as { mode: string }).mode}`);
+    const both = await timed("page load: /api/dns + /summary together (one shared read)", () =>
+      Promise.all([get(dnsGET, `/api/dns?since=${since}&until=${until(shift)}&width=1200`), get(summaryGET, `/api/dns/summary?since=${since}&until=${until(shift)}`)]),
+    );
+    shift++;
+    (results["page load (both, shared read)"] ??= []).push(both.ms);
+  }
+  // where the time of one whole-range request goes (a fresh repo: no memo, contexts cached by now)
+  console.log("\nbreakdown of one whole-range request:");
+  const rt = await getRuntime();
+  const repo = new DnsRepo(rt.db, rt.writer.dimensions);
+  const parsed = parseDnsQuery(new URLSearchParams({ since, until: until(shift++), width: "1200" }), "list");
+  if (!parsed.ok) throw new Error(parsed.error);
+  await repo.read({ filter: {}, fromNs: 0n, toNs: 1n }); // warm the context cache of this repo
+  const read = await timed("analyzeRange: SQL read, rows → messages, analysis", () => analyzeRange(repo, parsed.query).then((r) => r.read));
+  const analysis = await timed("  of which pair + search-path grouping + filters", async () =>
+    analyzeDns(read.value.messages, {
+      sinceMs: Number(parsed.query.sinceNs / 1_000_000n),
+      untilMs: Number(parsed.query.untilNs / 1_000_000n),
+      horizonMs: Date.now(),
+      timeoutMs: parsed.query.timeoutMs,
+      workloads: [],
+      search: null,
+      statuses: [],
+    }),
+  );
+  await timed("list body (timeline buckets, 1000 queries with answers)", async () => dnsListBody(analysis.value, parsed.query, (k) => dnsDetails(read.value.l7.get(k))));
+  await timed("summary body (series, servers, failing names, findings)", async () => dnsSummaryBody(analysis.value, { ...parsed.query, buckets: 60 }));
+  console.log(`  (${fmt(read.value.rows)} rows read)`);
+
+  console.log("\nsummary (warm = median of calls 2–4):");
+  for (const [name, ms] of Object.entries(results)) {
+    const warm = [...ms.slice(1)].sort((a, b) => a - b)[1];
+    console.log(`  ${name.padEnd(58)} cold ${ms[0].toFixed(0).padStart(5)} ms  warm ${warm.toFixed(0).padStart(5)} ms${sizes[name] ? `  ${(sizes[name] / 1024).toFixed(0)} KiB` : ""}`);
+  }
+  console.log(`peak RSS ${mb(peakRss)}`);
+
+  await (await getRuntime()).shutdown();
+  await relay.stop();
+  const admin = new pg.Client({ connectionString: BASE });
+  await admin.connect();
+  await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
+  await admin.end();
+  clearInterval(sampler);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

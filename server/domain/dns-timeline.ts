@@ -1,0 +1,169 @@
+/**
+ * What the /dns timeline draws, decided on the server so the browser never receives more marks
+ * than it has pixels for.
+ *
+ * - marks: when the range holds at most `width × MARKS_PER_PIXEL` queries (and at most MAX_MARKS),
+ *   every query is a mark: lane, start time, latency, status, and the lookup it belongs to; the
+ *   search-path lookups that wasted queries come along as bursts to draw around their marks.
+ * - buckets: otherwise the range is cut into `width / CELL_PX` columns and each lane gets one cell
+ *   per non-empty column with its status counts, the number of wasted search-path queries and the
+ *   slowest latency. The browser draws a heat strip; brushing a narrower range asks again and
+ *   gets marks once few enough queries remain.
+ *
+ * Lanes are client workloads, or — when one workload is selected — the names it looked up, so a
+ * search-path burst sits in the lane of the name the application asked for. At most `maxLanes`
+ * lanes; the rest share one "other" lane.
+ */
+import { isFailure, type DnsLookup, type DnsQuery, type DnsStatus } from "./dns-types";
+import type { StatusCounts } from "./dns-summary";
+
+export const MARKS_PER_PIXEL = 2;
+export const MAX_MARKS = 4000;
+export const CELL_PX = 4;
+export const OTHER_LANE = "(other)";
+
+export type LaneBy = "workload" | "name";
+
+export interface TimelineLane {
+  name: string;
+  queries: number;
+  failures: number;
+}
+
+export interface TimelineMark {
+  id: string;
+  lane: number;
+  t: number;
+  ms: number | null;
+  status: DnsStatus;
+  query: string;
+  lookup: string | null;
+}
+
+export interface TimelineBurst {
+  lookupId: string;
+  lane: number;
+  t0: number;
+  t1: number;
+  name: string;
+  wasted: number;
+  outcome: DnsStatus;
+  queries: number;
+}
+
+export interface TimelineCell {
+  lane: number;
+  /** column index: [start + i × bucketMs, start + (i + 1) × bucketMs) */
+  i: number;
+  n: number;
+  counts: Partial<StatusCounts>;
+  /** wasted search-path queries in this cell */
+  wasted: number;
+  maxMs: number | null;
+}
+
+interface TimelineBase {
+  start: number;
+  end: number;
+  width: number;
+  laneBy: LaneBy;
+  lanes: TimelineLane[];
+  total: number;
+}
+
+export type Timeline =
+  | (TimelineBase & { mode: "marks"; marks: TimelineMark[]; bursts: TimelineBurst[] })
+  | (TimelineBase & { mode: "buckets"; bucketMs: number; cells: TimelineCell[] });
+
+export interface TimelineOptions {
+  startMs: number;
+  endMs: number;
+  width: number;
+  laneBy: LaneBy;
+  maxLanes?: number;
+}
+
+export function markBudget(width: number): number {
+  return Math.min(MAX_MARKS, Math.floor(width * MARKS_PER_PIXEL));
+}
+
+export function buildTimeline(queries: readonly DnsQuery[], lookups: readonly DnsLookup[], opts: TimelineOptions): Timeline {
+  const maxLanes = opts.maxLanes ?? 24;
+  const lookupOf = new Map<string, DnsLookup>();
+  for (const l of lookups) for (const id of l.queryIds) lookupOf.set(id, l);
+  const wastedIds = wastedQueryIds(lookups);
+
+  const laneName = (q: DnsQuery) => (opts.laneBy === "workload" ? q.client.workload : (lookupOf.get(q.id)?.name ?? q.query.replace(/\.$/, "").toLowerCase()));
+  const stats = new Map<string, TimelineLane>();
+  for (const q of queries) {
+    const n = laneName(q);
+    let s = stats.get(n);
+    if (!s) stats.set(n, (s = { name: n, queries: 0, failures: 0 }));
+    s.queries++;
+    if (isFailure(q.status)) s.failures++;
+  }
+  // busiest lanes first, failing ones before quiet ones of the same size
+  const ordered = [...stats.values()].sort((a, b) => b.failures - a.failures || b.queries - a.queries || a.name.localeCompare(b.name));
+  const lanes = ordered.slice(0, maxLanes);
+  if (ordered.length > maxLanes) {
+    const rest = ordered.slice(maxLanes);
+    lanes.push({ name: OTHER_LANE, queries: rest.reduce((s, l) => s + l.queries, 0), failures: rest.reduce((s, l) => s + l.failures, 0) });
+  }
+  const laneIndex = new Map(lanes.map((l, i) => [l.name, i]));
+  const laneOf = (q: DnsQuery) => laneIndex.get(laneName(q)) ?? lanes.length - 1;
+  const base: TimelineBase = { start: opts.startMs, end: opts.endMs, width: opts.width, laneBy: opts.laneBy, lanes, total: queries.length };
+
+  if (queries.length <= markBudget(opts.width)) {
+    const marks = queries.map((q) => ({
+      id: q.id,
+      lane: laneOf(q),
+      t: q.tMs,
+      ms: q.latencyMs,
+      status: q.status,
+      query: q.query,
+      lookup: lookupOf.get(q.id)?.id ?? null,
+    }));
+    const shown = new Map(queries.map((q) => [q.id, q]));
+    const bursts: TimelineBurst[] = [];
+    for (const l of lookups) {
+      if (l.wasted === 0 || l.queryIds.length < 2) continue;
+      const firstId = l.queryIds.find((id) => shown.has(id));
+      const first = firstId === undefined ? undefined : shown.get(firstId);
+      if (!first) continue;
+      bursts.push({ lookupId: l.id, lane: laneOf(first), t0: l.startMs, t1: l.endMs, name: l.name, wasted: l.wasted, outcome: l.outcome, queries: l.queryIds.length });
+    }
+    return { ...base, mode: "marks", marks, bursts };
+  }
+
+  const columns = Math.max(1, Math.floor(opts.width / CELL_PX));
+  const bucketMs = Math.max(1e-3, (opts.endMs - opts.startMs) / columns);
+  const cells = new Map<number, TimelineCell>();
+  for (const q of queries) {
+    const i = Math.min(columns - 1, Math.max(0, Math.floor((q.tMs - opts.startMs) / bucketMs)));
+    const lane = laneOf(q);
+    const k = lane * columns + i;
+    let c = cells.get(k);
+    if (!c) cells.set(k, (c = { lane, i, n: 0, counts: {}, wasted: 0, maxMs: null }));
+    c.n++;
+    c.counts[q.status] = (c.counts[q.status] ?? 0) + 1;
+    if (wastedIds.has(q.id)) c.wasted++;
+    if (q.latencyMs !== null && (c.maxMs === null || q.latencyMs > c.maxMs)) c.maxMs = q.latencyMs;
+  }
+  return { ...base, mode: "buckets", bucketMs, cells: [...cells.values()].sort((a, b) => a.lane - b.lane || a.i - b.i) };
+}
+
+/** ids of queries spent on failed search-path candidates (what "wasted" counts). */
+export function wastedQueryIds(lookups: readonly DnsLookup[]): Set<string> {
+  const out = new Set<string>();
+  for (const l of lookups) {
+    if (l.wasted === 0) continue;
+    const answered = l.answeredBy === null ? null : canonical(l.answeredBy);
+    l.queryIds.forEach((id, i) => {
+      const t = l.tries[l.queryTries[i]];
+      if (t && t.step !== "absolute" && canonical(t.query) !== answered) out.add(id);
+    });
+  }
+  return out;
+}
+
+const canonical = (name: string) => (name.endsWith(".") ? name : `${name}.`).toLowerCase();
