@@ -2,7 +2,7 @@ import { analyzeRange, dnsDetails, dnsRepoFor } from "@/server/db/dns-repo";
 import { parseDnsQuery } from "@/server/domain/dns-params";
 import { dnsListBody } from "@/server/domain/dns-response";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
-import { getRuntime } from "@/server/runtime";
+import { runtimeOrUnavailable } from "@/server/http/route-runtime";
 
 export const dynamic = "force-dynamic";
 
@@ -10,12 +10,8 @@ export const dynamic = "force-dynamic";
 export async function GET(request: Request): Promise<Response> {
   const parsed = parseDnsQuery(new URL(request.url).searchParams, "list");
   if (!parsed.ok) return badRequest(parsed.error, parsed.parameter);
-  let rt;
-  try {
-    rt = await getRuntime();
-  } catch (e) {
-    return unavailable(e, "the flow store is not available");
-  }
+  const rt = await runtimeOrUnavailable();
+  if (rt instanceof Response) return rt;
   try {
     const { analysis, read } = await analyzeRange(dnsRepoFor(rt.db, rt.writer.dimensions), parsed.query);
     const body = dnsListBody(analysis, parsed.query, (key) => dnsDetails(read.l7.get(key)));

@@ -8,7 +8,8 @@ import { csvLine } from "@/server/domain/flow-csv";
 import type { FlowItem } from "@/server/domain/flow-item";
 import { flowQueryToSearchParams } from "@/server/domain/flow-query";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
-import { getRuntime } from "@/server/runtime";
+import { runtimeOrUnavailable } from "@/server/http/route-runtime";
+import { queryInputError, streamPages } from "@/server/http/stream-pages";
 
 export const dynamic = "force-dynamic";
 
@@ -37,12 +38,8 @@ export async function GET(request: Request): Promise<Response> {
   if (!buckets.ok) return badRequest(buckets.error, buckets.parameter);
   if (rowsKind.value === "raw" && q.format === "json") return badRequest("rows: rows=raw is for format=csv or jsonl; /api/flows lists raw flows", "rows");
 
-  let rt;
-  try {
-    rt = await getRuntime();
-  } catch (e) {
-    return unavailable(e, "the flow store is not available");
-  }
+  const rt = await runtimeOrUnavailable();
+  if (rt instanceof Response) return rt;
   const filter = DropsRepo.dropFilter(q.filter);
   const effective = flowQueryToSearchParams({ filter, sinceNs: q.sinceNs, untilNs: q.untilNs, limit: 100, format: "json" });
   const stamp: ExportStamp = { exportedAt: now.toISOString(), filter: effective.toString() };
@@ -55,7 +52,7 @@ export async function GET(request: Request): Promise<Response> {
   try {
     result = await repo.grouped(range, buckets.value);
   } catch (e) {
-    return inputError(e) ?? unavailable(e, "reading drops failed");
+    return queryInputError(e) ?? unavailable(e, "reading drops failed");
   }
   const sorted = sortGroups(result.groups, sort.by, sort.dir);
   const limit = explicitLimit ? q.limit : q.format === "json" ? DEFAULT_GROUPS : Number.POSITIVE_INFINITY;
@@ -78,11 +75,6 @@ export async function GET(request: Request): Promise<Response> {
   return download(csv ? csvLine(GROUP_COLUMNS) : "", shown, line, csv, stamp);
 }
 
-function inputError(err: unknown): Response | null {
-  const msg = err instanceof Error ? err.message : String(err);
-  if (/invalid regular expression/i.test(msg)) return badRequest(`http-path: ${msg}`, "http-path");
-  return null;
-}
 
 function filename(kind: string, csv: boolean, stamp: ExportStamp): string {
   return `flowlens-drops-${kind}-${stamp.exportedAt.replace(/[:.]/g, "-")}.${csv ? "csv" : "jsonl"}`;
@@ -116,33 +108,7 @@ function download<T>(head: string, rows: T[], line: (r: T) => string, csv: boole
 }
 
 /** Streams every denied flow page by page (the store is read as the client reads). */
-async function rawExport(pages: AsyncGenerator<FlowItem[]>, csv: boolean, stamp: ExportStamp): Promise<Response> {
-  const enc = new TextEncoder();
-  let first: IteratorResult<FlowItem[]>;
-  try {
-    first = await pages.next();
-  } catch (e) {
-    return inputError(e) ?? unavailable(e, "reading drops failed");
-  }
+function rawExport(pages: AsyncGenerator<FlowItem[]>, csv: boolean, stamp: ExportStamp): Promise<Response> {
   const line = csv ? (i: FlowItem) => csvLine(rawCsvRow(i, stamp)) : (i: FlowItem) => JSON.stringify(rawJsonl(i, stamp)) + "\n";
-  let pending: IteratorResult<FlowItem[]> | null = first;
-  const stream = new ReadableStream<Uint8Array>({
-    start(c) {
-      if (csv) c.enqueue(enc.encode(csvLine(RAW_COLUMNS)));
-    },
-    async pull(c) {
-      try {
-        const r = pending ?? (await pages.next());
-        pending = null;
-        if (r.done) return c.close();
-        c.enqueue(enc.encode(r.value.map(line).join("")));
-      } catch (e) {
-        c.error(e);
-      }
-    },
-    async cancel() {
-      await pages.return(undefined);
-    },
-  });
-  return new Response(stream, { headers: headers(csv, "raw", stamp) });
+  return streamPages(pages, line, { header: csv ? csvLine(RAW_COLUMNS) : undefined, headers: headers(csv, "raw", stamp), failure: "reading drops failed" });
 }

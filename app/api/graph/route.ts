@@ -1,7 +1,7 @@
 import { graphRepoFor } from "@/server/db/graph-repo";
 import { parseGraphParams } from "@/server/domain/graph-params";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
-import { getRuntime } from "@/server/runtime";
+import { runtimeOrUnavailable } from "@/server/http/route-runtime";
 
 export const dynamic = "force-dynamic";
 
@@ -9,12 +9,8 @@ export const dynamic = "force-dynamic";
 export async function GET(request: Request): Promise<Response> {
   const parsed = parseGraphParams(new URL(request.url).searchParams);
   if (!parsed.ok) return badRequest(parsed.error, parsed.parameter);
-  let rt;
-  try {
-    rt = await getRuntime();
-  } catch (e) {
-    return unavailable(e, "the flow store is not available");
-  }
+  const rt = await runtimeOrUnavailable();
+  if (rt instanceof Response) return rt;
   try {
     const p = parsed.params;
     const graph = await graphRepoFor(rt).graph({

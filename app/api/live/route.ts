@@ -1,9 +1,9 @@
 import { compileMatcher } from "@/server/domain/flow-match";
 import { parseFlowQuery } from "@/server/domain/flow-query";
 import type { FlowItem } from "@/server/domain/flow-item";
-import { badRequest, unavailable } from "@/server/http/responses";
+import { badRequest } from "@/server/http/responses";
 import { metrics } from "@/server/metrics";
-import { getRuntime } from "@/server/runtime";
+import { runtimeOrUnavailable } from "@/server/http/route-runtime";
 
 export const dynamic = "force-dynamic";
 
@@ -13,12 +13,8 @@ export async function GET(request: Request): Promise<Response> {
   for (const p of ["since", "until", "last", "cursor", "limit", "format"]) params.delete(p);
   const parsed = parseFlowQuery(params);
   if (!parsed.ok) return badRequest(parsed.error, parsed.parameter);
-  let rt;
-  try {
-    rt = await getRuntime();
-  } catch (e) {
-    return unavailable(e, "the flow store is not available");
-  }
+  const rt = await runtimeOrUnavailable();
+  if (rt instanceof Response) return rt;
   const match = compileMatcher(parsed.query.filter);
   const enc = new TextEncoder();
   let close = () => {};

@@ -2,7 +2,7 @@ import { dropsRepoFor } from "@/server/db/drops-repo";
 import { PoliciesRepo } from "@/server/db/policies-repo";
 import { parseCount, parseWithOwn } from "@/server/domain/drop-params";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
-import { getRuntime } from "@/server/runtime";
+import { runtimeOrUnavailable } from "@/server/http/route-runtime";
 
 export const dynamic = "force-dynamic";
 
@@ -17,12 +17,8 @@ export async function GET(request: Request): Promise<Response> {
   if (flow.query.format !== "json") return badRequest("format: /api/policies answers json only", "format");
   const buckets = parseCount(own, "buckets", 1, 500, 48);
   if (!buckets.ok) return badRequest(buckets.error, buckets.parameter);
-  let rt;
-  try {
-    rt = await getRuntime();
-  } catch (e) {
-    return unavailable(e, "the flow store is not available");
-  }
+  const rt = await runtimeOrUnavailable();
+  if (rt instanceof Response) return rt;
   try {
     const repo = new PoliciesRepo(rt.db, dropsRepoFor(rt).catalog);
     const q = flow.query;

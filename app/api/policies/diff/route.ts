@@ -4,7 +4,7 @@ import { oneOf, parseMoment, parseWindow, parseWithOwn } from "@/server/domain/d
 import { diffEdges, summarizeDiff } from "@/server/domain/policy-diff";
 import { formatRfc3339Ns } from "@/server/domain/flow-query";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
-import { getRuntime } from "@/server/runtime";
+import { runtimeOrUnavailable } from "@/server/http/route-runtime";
 
 export const dynamic = "force-dynamic";
 
@@ -30,12 +30,8 @@ export async function GET(request: Request): Promise<Response> {
   if (!window.ok) return badRequest(window.error, window.parameter);
   const scope = oneOf(own, "edges", ["policy", "all"] as const, "policy");
   if (!scope.ok) return badRequest(scope.error, scope.parameter);
-  let rt;
-  try {
-    rt = await getRuntime();
-  } catch (e) {
-    return unavailable(e, "the flow store is not available");
-  }
+  const rt = await runtimeOrUnavailable();
+  if (rt instanceof Response) return rt;
   try {
     const repo = new PoliciesRepo(rt.db, dropsRepoFor(rt).catalog);
     const before = { from: at.ns - window.ns, to: at.ns };

@@ -4,7 +4,7 @@ import { parseWithOwn } from "@/server/domain/drop-params";
 import { dateToNs, formatRfc3339Ns } from "@/server/domain/flow-query";
 import { suggestForNamespace } from "@/server/domain/policy-suggest";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
-import { getRuntime } from "@/server/runtime";
+import { runtimeOrUnavailable } from "@/server/http/route-runtime";
 
 export const dynamic = "force-dynamic";
 
@@ -29,12 +29,8 @@ export async function GET(request: Request): Promise<Response> {
   const kindValue = own.get("kind")?.[0] ?? "cilium";
   if (kindValue !== "cilium" && kindValue !== "kubernetes") return badRequest(`kind: ${JSON.stringify(kindValue)} is not one of cilium, kubernetes`, "kind");
   const sinceNs = q.sinceNs ?? dateToNs(now) - HOUR;
-  let rt;
-  try {
-    rt = await getRuntime();
-  } catch (e) {
-    return unavailable(e, "the flow store is not available");
-  }
+  const rt = await runtimeOrUnavailable();
+  if (rt instanceof Response) return rt;
   try {
     const repo = new PoliciesRepo(rt.db, dropsRepoFor(rt).catalog);
     const observed = await repo.connections({ filter: q.filter, sinceNs, untilNs: q.untilNs });
