@@ -73,7 +73,12 @@ export function DnsTimeline({
 
   useEffect(() => {
     if (!axisRef.current) return;
-    d3.select(axisRef.current).call(d3.axisTop(x).ticks(Math.max(2, Math.floor(plotW / 120))).tickSizeOuter(0));
+    // d3's default time ticks use a 12-hour clock without am/pm; the rest of the app shows 24-hour times
+    const [lo, hi] = x.domain();
+    const span = +hi - +lo;
+    const fmt = d3.timeFormat(span < 120_000 ? "%H:%M:%S.%L" : span < 2 * 86_400_000 ? "%H:%M:%S" : "%b %d %H:%M");
+    const tick = (d: Date | d3.NumberValue) => fmt(d instanceof Date ? d : new Date(+d)).replace(/:00(\.000)?$/, "");
+    d3.select(axisRef.current).call(d3.axisTop(x).ticks(Math.max(2, Math.floor(plotW / 120))).tickFormat(tick).tickSizeOuter(0));
   }, [x, plotW]);
 
   useEffect(() => {
