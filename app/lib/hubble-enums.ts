@@ -3,6 +3,7 @@
  * newer than the backend's protos arrives as a number (docs/api.md), and a few fields (DNS rcode,
  * event_type numbers) are plain integers. Numbers we don't know are shown as numbers, never dropped.
  */
+import { RCODE_NAMES } from "@/server/domain/dns-types";
 
 export const VERDICTS = [
   "FORWARDED",
@@ -131,25 +132,10 @@ export function dropReasonLabel(v: unknown): DropReasonLabel | undefined {
   return { text: String(v), known: true };
 }
 
-/** DNS RCODEs (RFC 1035 / 2136). */
-const DNS_RCODES: Record<number, string> = {
-  0: "NOERROR",
-  1: "FORMERR",
-  2: "SERVFAIL",
-  3: "NXDOMAIN",
-  4: "NOTIMP",
-  5: "REFUSED",
-  6: "YXDOMAIN",
-  7: "YXRRSET",
-  8: "NXRRSET",
-  9: "NOTAUTH",
-  10: "NOTZONE",
-};
-
 export function dnsRcodeName(rcode: unknown): string {
   const n = typeof rcode === "number" ? rcode : typeof rcode === "string" ? Number(rcode) : 0;
   if (!Number.isFinite(n)) return String(rcode);
-  return DNS_RCODES[n] ?? `RCODE ${n}`;
+  return RCODE_NAMES[n] ?? `RCODE ${n}`;
 }
 
 /** Monitor message types (event_type.type) in `hubble observe --type` spelling. */

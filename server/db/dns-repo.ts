@@ -1,7 +1,7 @@
 /**
  * Reads the DNS flows of a range as DnsMessages: only the columns DNS needs, straight from SQL
  * (rebuilding each flow's hubble JSON costs ~50 µs, far too much for 100k queries). Each distinct
- * context is decoded once and cached (contexts never change); of the L7 record only the qtypes are
+ * context comes from the shared decoded catalog (contexts never change); of the L7 record only the qtypes are
  * read, with the wire walker, and the full record (ips, ttl, cnames) is decoded just for the queries
  * an answer shows.
  *
@@ -13,19 +13,20 @@
  * read again only when its row count in the database differs; filters without per-flow conditions
  * (the page's usual case) then cost one GROUP BY plus what arrived since the last read.
  */
-import { fromBinary, toJson } from "@bufbuild/protobuf";
-import { FlowSchema, Layer7Schema } from "@/proto/gen/flow/flow_pb";
-import { peer } from "@/server/domain/dns-peer";
+import { fromBinary } from "@bufbuild/protobuf";
+import { Layer7Schema } from "@/proto/gen/flow/flow_pb";
+import { fromJsonEndpoint, peer } from "@/server/domain/dns-peer";
 import { analyzeDns, type DnsAnalysis } from "@/server/domain/dns-analysis";
 import type { DnsApiQuery } from "@/server/domain/dns-params";
 import type { DnsMessage, DnsPeer } from "@/server/domain/dns-types";
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
-import type { FlowItem, FlowJson } from "@/server/domain/flow-item";
+import type { FlowItem } from "@/server/domain/flow-item";
 import { compileMatcher } from "@/server/domain/flow-match";
 import { L7_DNS } from "@/server/flow-codec/flow-fields";
 import { WIRE_LEN, WireCursor } from "@/server/flow-codec/wire";
 import type { Database } from "./connection";
 import type { DimensionRepo } from "./dimension-repo";
+import { contextCatalogFor } from "./context-catalog";
 import { SqlParams, flowConditions, hasConditions, splitSpec } from "./flow-sql";
 
 const L7_REQUEST = 1;
@@ -267,20 +268,22 @@ export class DnsRepo {
     };
   }
 
+  /** Peers of each context, derived from the shared decoded catalog (contexts never change). */
   private async loadContexts(ids: Set<number>): Promise<void> {
     const missing = [...ids].filter((id) => !this.contexts.has(id));
     if (missing.length === 0) return;
     if (this.contexts.size + missing.length > MAX_CONTEXTS) this.contexts.clear();
-    const records = await this.dims.contextsById(missing);
-    for (const [id, rec] of records) {
-      const f = fromBinary(FlowSchema, rec.raw);
-      const json = toJson(FlowSchema, f, { useProtoFieldName: true }) as FlowJson;
-      const node = rec.responseNodeName || rec.nodeName || f.nodeName;
+    const catalog = contextCatalogFor(this.dims);
+    await catalog.refresh();
+    for (const id of missing) {
+      const e = catalog.get(id);
+      if (!e) continue;
+      const f = e.item.flow as { source?: unknown; destination?: unknown; IP?: { source?: string; destination?: string }; node_name?: string };
       this.contexts.set(id, {
-        src: peer(f.source, f.IP?.source ?? ""),
-        dst: peer(f.destination, f.IP?.destination ?? ""),
-        node,
-        item: { key: "", flow: json, node_name: rec.responseNodeName ?? rec.nodeName },
+        src: peer(fromJsonEndpoint(f.source), f.IP?.source ?? ""),
+        dst: peer(fromJsonEndpoint(f.destination), f.IP?.destination ?? ""),
+        node: e.item.node_name || f.node_name || "",
+        item: e.item,
       });
     }
   }

@@ -4,10 +4,29 @@
  * (Cilium 1.13+), else the app / k8s-app label, else the pod name without its generated suffix,
  * else the reserved identity (host, world) or the IP.
  */
-import type { Endpoint } from "@/proto/gen/flow/flow_pb";
 import type { DnsPeer } from "./dns-types";
 
-function labelValue(ep: Endpoint, key: string): string | undefined {
+/** What a peer needs of an endpoint: a protobuf Endpoint has it, and so does its JSON after fromJsonEndpoint. */
+export interface EndpointLike {
+  namespace: string;
+  podName: string;
+  labels: readonly string[];
+  workloads: readonly { name: string }[];
+}
+
+/** The same fields from hubble's JSON form of an Endpoint (any of them may be missing). */
+export function fromJsonEndpoint(ep: unknown): EndpointLike | undefined {
+  if (!ep || typeof ep !== "object") return undefined;
+  const e = ep as { namespace?: string; pod_name?: string; labels?: string[]; workloads?: { name?: string }[] };
+  return {
+    namespace: e.namespace ?? "",
+    podName: e.pod_name ?? "",
+    labels: e.labels ?? [],
+    workloads: (e.workloads ?? []).map((w) => ({ name: w.name ?? "" })),
+  };
+}
+
+function labelValue(ep: EndpointLike, key: string): string | undefined {
   for (const l of ep.labels) {
     const bare = l.replace(/^[a-z0-9-]+:/, "");
     const eq = bare.indexOf("=");
@@ -22,7 +41,7 @@ export function podBaseName(pod: string): string {
 }
 
 /** "namespace/name" of the workload, from the most specific thing Hubble sent. */
-export function peer(ep: Endpoint | undefined, ip: string): DnsPeer {
+export function peer(ep: EndpointLike | undefined, ip: string): DnsPeer {
   const namespace = ep?.namespace ?? "";
   const pod = ep?.podName ?? "";
   const scoped = (name: string) => (namespace ? `${namespace}/${name}` : name);

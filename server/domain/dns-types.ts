@@ -48,7 +48,7 @@ export const DNS_STATUSES = ["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "OTHE
 export type DnsStatus = (typeof DNS_STATUSES)[number];
 
 /** RFC 1035/2136/6895 names; anything else is shown as its number. */
-const RCODE_NAMES: Record<number, string> = {
+export const RCODE_NAMES: Readonly<Record<number, string>> = {
   0: "NOERROR",
   1: "FORMERR",
   2: "SERVFAIL",
