@@ -6,7 +6,7 @@ import { fromBinary, toJson } from "@bufbuild/protobuf";
 import { FlowSchema } from "@/proto/gen/flow/flow_pb";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
-import type { FlowItem, FlowJson } from "@/server/domain/flow-item";
+import { itemResponse, type FlowItem, type FlowJson } from "@/server/domain/flow-item";
 import { compileMatcher } from "@/server/domain/flow-match";
 import { rebuildResponseBytes, uuidText, type StoredFlow } from "@/server/flow-codec/rebuild-flow";
 import type { Database } from "./connection";
@@ -149,13 +149,6 @@ export class FlowReader {
 
   /** Exports: the GetFlowsResponse JSON of every matching flow (hubble observe -o jsonpb). */
   async *allResponses(q: Omit<FlowReadQuery, "limit">, max = Number.POSITIVE_INFINITY, pageSize = 2000): AsyncGenerator<Record<string, unknown>[]> {
-    for await (const items of this.all(q, max, pageSize)) {
-      yield items.map((i) => {
-        const o: Record<string, unknown> = { flow: i.flow };
-        if (i.node_name !== undefined) o.node_name = i.node_name;
-        if (i.time !== undefined) o.time = i.time;
-        return o;
-      });
-    }
+    for await (const items of this.all(q, max, pageSize)) yield items.map(itemResponse);
   }
 }

@@ -18,6 +18,14 @@ export interface FlowItem {
   time?: string;
 }
 
+/** An item as the GetFlowsResponse it came from, in hubble's JSON form (`hubble observe -o jsonpb`). */
+export function itemResponse(item: FlowItem): Record<string, unknown> {
+  const o: Record<string, unknown> = { flow: item.flow };
+  if (item.node_name !== undefined) o.node_name = item.node_name;
+  if (item.time !== undefined) o.time = item.time;
+  return o;
+}
+
 export interface FlowPage {
   flows: FlowItem[];
   next: string | null;

@@ -3,7 +3,7 @@ import { CSV_COLUMNS, csvLine, csvRow } from "@/server/domain/flow-csv";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
 import { queryInputError, streamPages } from "@/server/http/stream-pages";
-import type { FlowItem } from "@/server/domain/flow-item";
+import { itemResponse, type FlowItem } from "@/server/domain/flow-item";
 
 export const dynamic = "force-dynamic";
 
@@ -35,14 +35,7 @@ export async function GET(request: Request): Promise<Response> {
   }
 
   const csv = q.format === "csv";
-  const line = csv
-    ? (item: FlowItem) => csvLine(csvRow(item))
-    : (item: FlowItem) => {
-        const o: Record<string, unknown> = { flow: item.flow };
-        if (item.node_name !== undefined) o.node_name = item.node_name;
-        if (item.time !== undefined) o.time = item.time;
-        return JSON.stringify(o) + "\n";
-      };
+  const line = csv ? (item: FlowItem) => csvLine(csvRow(item)) : (item: FlowItem) => JSON.stringify(itemResponse(item)) + "\n";
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   return streamPages(rt.reader.all(base, q.last ?? Number.POSITIVE_INFINITY), line, {
     header: csv ? csvLine(CSV_COLUMNS) : undefined,
