@@ -27,7 +27,11 @@ export interface GapInput {
 
 const nsToIso = (ns: bigint) => new Date(Number(ns / 1_000_000n)).toISOString();
 
+const COUNT_TTL_MS = 2000;
+
 export class EventsRepo {
+  private counted: { at: number; value: Promise<number> } | null = null;
+
   constructor(private readonly db: Database) {}
 
   async addLostEvent(e: LostEventInput): Promise<void> {
@@ -84,8 +88,21 @@ export class EventsRepo {
     };
   }
 
-  /** Flow count: exact while small, the planner's estimate once counting would be slow. */
-  async flowCount(): Promise<number> {
+  /**
+   * Flow count: exact while small, the planner's estimate once counting would be slow. Every open
+   * page polls the status, so one count serves all callers for a few seconds.
+   */
+  flowCount(): Promise<number> {
+    const now = Date.now();
+    if (!this.counted || now - this.counted.at > COUNT_TTL_MS) {
+      const value = this.countFlows();
+      this.counted = { at: now, value };
+      value.catch(() => (this.counted = null));
+    }
+    return this.counted.value;
+  }
+
+  private async countFlows(): Promise<number> {
     const est = await this.db.query<{ n: string | null }>(
       `SELECT sum(c.reltuples)::bigint::text AS n FROM pg_inherits i
        JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
