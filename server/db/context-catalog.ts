@@ -27,7 +27,7 @@ export class ContextCatalog {
     // one refresh at a time: concurrent requests share it instead of decoding twice
     this.refreshing ??= (async () => {
       try {
-        for (const c of await this.dims.allContextIds(this.lastId)) {
+        for (const c of await this.dims.contextsAfter(this.lastId)) {
           const flow = toJson(FlowSchema, fromBinary(FlowSchema, c.raw), { useProtoFieldName: true }) as FlowJson;
           const e = { id: c.id, item: { key: "", flow, node_name: c.responseNodeName ?? c.nodeName } };
           this.entries.push(e);

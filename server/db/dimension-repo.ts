@@ -227,8 +227,8 @@ export class DimensionRepo {
     return out;
   }
 
-  /** Every context id with its decoded columns, for filtering contexts in memory. */
-  async allContextIds(afterId = 0): Promise<ContextRecord[]> {
+  /** Every stored context with an id above `afterId` (for the decoded catalog). */
+  async contextsAfter(afterId = 0): Promise<ContextRecord[]> {
     const rows = await this.db.query<{ id: number; raw: Uint8Array; node_name: string | null; response_node_name: string | null }>(
       `SELECT id, raw, node_name, response_node_name FROM flow_contexts WHERE id > $1 ORDER BY id`,
       [afterId],

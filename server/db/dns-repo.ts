@@ -14,7 +14,7 @@
  * (the page's usual case) then cost one GROUP BY plus what arrived since the last read.
  */
 import { fromBinary } from "@bufbuild/protobuf";
-import { Layer7Schema } from "@/proto/gen/flow/flow_pb";
+import { L7FlowType, Layer7Schema } from "@/proto/gen/flow/flow_pb";
 import { fromJsonEndpoint, peer } from "@/server/domain/dns-peer";
 import { analyzeDns, type DnsAnalysis } from "@/server/domain/dns-analysis";
 import type { DnsApiQuery } from "@/server/domain/dns-params";
@@ -29,8 +29,8 @@ import type { DimensionRepo } from "./dimension-repo";
 import { contextCatalogFor } from "./context-catalog";
 import { SqlParams, flowConditions, hasConditions, splitSpec } from "./flow-sql";
 
-const L7_REQUEST = 1;
-const L7_RESPONSE = 2;
+const L7_REQUEST = L7FlowType.REQUEST;
+const L7_RESPONSE = L7FlowType.RESPONSE;
 const MAX_CONTEXTS = 100_000;
 /** identical reads within this window share one result (the page asks /api/dns and /summary together) */
 const MEMO_MS = 3000;

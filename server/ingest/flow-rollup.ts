@@ -2,14 +2,15 @@
  * Per-minute rollups of a batch of flows, keyed by (minute, context, L4 kind, service port). The
  * same rules are in SQL in prisma/migrations/*_flow_rollups (backfill); a test recounts raw flows.
  */
+import { L7FlowType } from "@/proto/gen/flow/flow_pb";
 import type { FlowRow } from "@/server/flow-codec/split-flow";
 
 export const HTTP_CLASSES = 6; // 1xx 2xx 3xx 4xx 5xx other
 export const DNS_RCODES = 7; // NOERROR FORMERR SERVFAIL NXDOMAIN NOTIMP REFUSED other
 export const LATENCY_BUCKETS = 26; // [2^i, 2^(i+1)) µs
 const NS_PER_MINUTE = 60_000_000_000n;
-const L7_REQUEST = 1;
-const L7_RESPONSE = 2;
+const L7_REQUEST = L7FlowType.REQUEST;
+const L7_RESPONSE = L7FlowType.RESPONSE;
 
 export interface Rollup {
   minute: number;
