@@ -9,6 +9,7 @@ import { openDatabase, type Database } from "./db/connection";
 import { EventsRepo } from "./db/events-repo";
 import { FlowReader } from "./db/flow-reader";
 import { FlowWriter } from "./db/flow-writer";
+import { graphRepoFor } from "./db/graph-repo";
 import { applyMigrations } from "./db/migrate";
 import { RelayClient } from "./hubble/relay-client";
 import { IngestService } from "./ingest/ingest-service";
@@ -74,6 +75,15 @@ async function start(): Promise<Runtime> {
     initialHistory: config.FLOWLENS_INITIAL_HISTORY,
   });
   ingest.start();
+  // the map's first open after a start would otherwise decode every context and read the last hour
+  const warmTimer = setTimeout(() => {
+    const started = Date.now();
+    graphRepoFor({ db, writer })
+      .warm()
+      .then(() => log.info({ ms: Date.now() - started }, "map caches warmed"))
+      .catch((e) => log.warn({ err: String(e) }, "warming the map caches failed"));
+  }, 1000);
+  warmTimer.unref();
 
   const retentionMs = config.FLOWLENS_RETENTION;
   const applyRetention = async () => {
@@ -93,6 +103,7 @@ async function start(): Promise<Runtime> {
   const shutdown = () =>
     (closing ??= (async () => {
       clearInterval(retentionTimer);
+      clearTimeout(warmTimer);
       live.shutdown();
       await ingest.stop();
       relay.close();

@@ -10,6 +10,8 @@ import type { FlowItem, FlowJson } from "@/server/domain/flow-item";
 import { compileMatcher } from "@/server/domain/flow-match";
 import type { DimensionRepo } from "./dimension-repo";
 
+const YIELD_EVERY = 1000;
+
 export interface CatalogEntry {
   id: number;
   item: FlowItem;
@@ -27,7 +29,11 @@ export class ContextCatalog {
     // one refresh at a time: concurrent requests share it instead of decoding twice
     this.refreshing ??= (async () => {
       try {
-        for (const c of await this.dims.contextsAfter(this.lastId)) {
+        const fresh = await this.dims.contextsAfter(this.lastId);
+        for (let i = 0; i < fresh.length; i++) {
+          // decoding ~20k contexts takes seconds: let requests in between (the first refresh after a start)
+          if (i > 0 && i % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
+          const c = fresh[i];
           const flow = toJson(FlowSchema, fromBinary(FlowSchema, c.raw), { useProtoFieldName: true }) as FlowJson;
           const e = { id: c.id, item: { key: "", flow, node_name: c.responseNodeName ?? c.nodeName } };
           this.entries.push(e);

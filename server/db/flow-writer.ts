@@ -10,6 +10,7 @@ import { CopyBinaryWriter } from "./copy-binary";
 import { DimensionRepo, type NewContext } from "./dimension-repo";
 import { FlowPartitions, dayOf } from "./flow-partitions";
 import { ROLLUP_RECOUNT_SQL } from "./rollup-recount-sql";
+import { RollupFeed } from "./rollup-feed";
 
 export const FLOW_COLUMNS = [
   "ts",
@@ -49,6 +50,8 @@ const ROLLUP_FLUSH_MS = 1000;
 export class FlowWriter {
   readonly dimensions: DimensionRepo;
   readonly partitions: FlowPartitions;
+  /** every committed rollup change, for in-process readers (the map keeps its newest minutes current) */
+  readonly rollupFeed = new RollupFeed();
   private readonly pendingRollups = new Map<string, Rollup>();
   private lastRollupFlush = Date.now();
 
@@ -60,7 +63,10 @@ export class FlowWriter {
   /** Retention: drops whole day partitions and the rollups of the same time. */
   async dropBefore(beforeNs: bigint): Promise<string[]> {
     const dropped = await this.partitions.dropBefore(beforeNs);
-    await this.db.query("DELETE FROM flow_rollups WHERE minute < $1", [Number(beforeNs / 60_000_000_000n)]);
+    await this.rollupFeed.around(
+      () => this.db.query("DELETE FROM flow_rollups WHERE minute < $1", [Number(beforeNs / 60_000_000_000n)]),
+      () => null,
+    );
     return dropped;
   }
 
@@ -147,8 +153,16 @@ export class FlowWriter {
 
   /** Commits the rollups still pending (after a drain, at shutdown, in tests). */
   async flushRollups(): Promise<void> {
-    const rollups = this.takeRollups(true);
-    if (rollups.length) await upsertRollups(this.db, rollups);
+    await this.writeRollups(this.takeRollups(true));
+  }
+
+  /** Adds rollup rows to the table (the upsert a batch commit runs too) and announces them. */
+  async writeRollups(rollups: Rollup[]): Promise<void> {
+    if (rollups.length === 0) return;
+    await this.rollupFeed.around(
+      () => upsertRollups(this.db, rollups),
+      () => rollups,
+    );
   }
 
   /**
@@ -160,7 +174,7 @@ export class FlowWriter {
     const [{ ts }] = await this.db.query<{ ts: string | null }>("SELECT max(ts)::text AS ts FROM flows");
     if (ts === null) return 0;
     const from = minute ?? Number(BigInt(ts) / 60_000_000_000n) - 60 * 24 * 366;
-    return this.db.transaction(async (tx) => {
+    const recount = () => this.db.transaction(async (tx) => {
       await tx.query("DELETE FROM flow_rollups WHERE minute >= $1", [from]);
       const rows = await tx.query<{ n: string }>(
         `WITH ins AS (INSERT INTO flow_rollups (minute, ctx_id, l4, port, flows, first_ts, last_ts, http_requests, http_status,
@@ -169,16 +183,21 @@ export class FlowWriter {
       );
       return Number(rows[0].n);
     });
+    return this.rollupFeed.around(recount, () => null);
   }
 
   /** Flows and their rollups commit together, so aggregate views always match the raw flows. */
   async commit(p: PreparedBatch): Promise<void> {
     const data = p.data;
     if (!data) return;
-    await this.db.transaction(async (tx) => {
-      await tx.copyIn("flows", FLOW_COLUMNS, data);
-      await upsertRollups(tx, p.rollups);
-    });
+    const write = () =>
+      this.db.transaction(async (tx) => {
+        await tx.copyIn("flows", FLOW_COLUMNS, data);
+        await upsertRollups(tx, p.rollups);
+      });
+    // most batches carry no rollups (they go out about once a second): only those are announced
+    if (p.rollups.length === 0) await write();
+    else await this.rollupFeed.around(write, () => p.rollups);
   }
 }
 

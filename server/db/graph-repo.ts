@@ -6,18 +6,20 @@
  * (namespace, verdict, cluster, …) use the shared hubble matcher over those contexts, the same way
  * FlowReader does, so /map and /flows agree on what a filter means.
  */
-import { GraphBuilder, DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS, type GraphCounts } from "@/server/domain/graph-build";
+import { GraphBuilder } from "@/server/domain/graph-build";
 import { edgeId, graphContext, type GraphContext } from "@/server/domain/graph-context";
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
-import type { FlowItem, FlowJson } from "@/server/domain/flow-item";
 import { compileMatcher } from "@/server/domain/flow-match";
 import type { GraphResponse } from "@/server/domain/graph-types";
 import type { Database } from "./connection";
 import type { DimensionRepo } from "./dimension-repo";
 import { contextCatalogFor, type CatalogEntry, type ContextCatalog } from "./context-catalog";
 import { SqlParams, hasConditions } from "./flow-sql";
+import { NS_PER_MINUTE, copyEntry, mergeEntries, minuteOf, readPerMinute, readRange, type Entry } from "./graph-entries";
+import { RecentRollups } from "./graph-recent";
+import type { RollupFeed } from "./rollup-feed";
 
-export const NS_PER_MINUTE = 60_000_000_000n;
+export { NS_PER_MINUTE, mergeEntries, minuteOf };
 
 export interface GraphQuery {
   /** context-level conditions only (the rollups keep no per-flow columns) */
@@ -63,6 +65,16 @@ export class GraphCatalog {
     return this.contexts.all().length;
   }
 
+  /** derives every context's graph endpoints now, in slices (at a start, before anyone asks) */
+  async warm(): Promise<void> {
+    await this.refresh();
+    const all = this.contexts.all();
+    for (let i = 0; i < all.length; i++) {
+      if (i % 1000 === 999) await new Promise((r) => setImmediate(r));
+      this.get(all[i].id);
+    }
+  }
+
   /** ids of contexts matching the filter, or null when the filter has no context conditions */
   matching(filter: FlowFilterSpec): number[] | null {
     if (!hasConditions(filter)) return null;
@@ -89,115 +101,6 @@ export class GraphCatalog {
   }
 }
 
-interface AggRow {
-  ctx_id: number;
-  l4: number;
-  port: number;
-  minute?: number;
-  flows: string;
-  first_ts: string;
-  last_ts: string;
-  http_requests: string;
-  dns_requests: string;
-}
-
-interface L7Row {
-  ctx_id: number;
-  l4: number;
-  port: number;
-  minute?: number;
-  hs: string[];
-  dr: string[];
-  lh: string[];
-}
-
-/** one (context, L4, port) group of a time segment */
-interface Entry {
-  ctxId: number;
-  counts: GraphCounts;
-}
-
-/** sum(col[i]) for each array position, as one int8[] (PostgreSQL arrays are 1-based) */
-function arraySums(col: string, n: number): string {
-  return `ARRAY[${Array.from({ length: n }, (_, i) => `sum(${col}[${i + 1}])`).join(", ")}]::int8[]`;
-}
-
-const zeros = (n: number) => `'{${new Array(n).fill(0).join(",")}}'::int[]`;
-const NONE = {
-  hs: Object.freeze(new Array<number>(HTTP_CLASSES).fill(0)),
-  dr: Object.freeze(new Array<number>(DNS_RCODES).fill(0)),
-  lh: Object.freeze(new Array<number>(LATENCY_BUCKETS).fill(0)),
-};
-const L7_ROW = `(http_requests > 0 OR dns_requests > 0 OR http_status <> ${zeros(HTTP_CLASSES)} OR dns_rcodes <> ${zeros(DNS_RCODES)})`;
-/** counts of every group; the L7 arrays are summed by a second query over L7 rows only */
-const MAIN_COLUMNS = `ctx_id, l4, port, sum(flows)::text AS flows, min(first_ts)::text AS first_ts, max(last_ts)::text AS last_ts,
-  sum(http_requests)::text AS http_requests, sum(dns_requests)::text AS dns_requests`;
-const L7_COLUMNS = `ctx_id, l4, port, ${arraySums("http_status", HTTP_CLASSES)} AS hs, ${arraySums("dns_rcodes", DNS_RCODES)} AS dr,
-  ${arraySums("latency_hist", LATENCY_BUCKETS)} AS lh`;
-
-function entryOf(r: AggRow, x: L7Row | undefined): Entry {
-  return {
-    ctxId: r.ctx_id,
-    counts: {
-      l4: r.l4,
-      port: r.port,
-      flows: Number(r.flows),
-      firstNs: BigInt(r.first_ts),
-      lastNs: BigInt(r.last_ts),
-      httpRequests: Number(r.http_requests),
-      dnsRequests: Number(r.dns_requests),
-      httpStatus: x ? x.hs.map(Number) : NONE.hs,
-      dnsRcodes: x ? x.dr.map(Number) : NONE.dr,
-      latencyHist: x ? x.lh.map(Number) : NONE.lh,
-      l7: x !== undefined || Number(r.http_requests) > 0 || Number(r.dns_requests) > 0,
-    },
-  };
-}
-
-function addArrays(a: readonly number[], b: readonly number[]): number[] {
-  return a.map((x, i) => x + (b[i] ?? 0));
-}
-
-/** Sums entries of several segments per (context, L4, port). */
-export function mergeEntries(segments: Entry[][]): Entry[] {
-  if (segments.length === 1) return segments[0];
-  const byCtx = new Map<number, Map<number, Entry>>();
-  for (const seg of segments) {
-    for (const e of seg) {
-      let ports = byCtx.get(e.ctxId);
-      if (!ports) byCtx.set(e.ctxId, (ports = new Map()));
-      const k = e.counts.l4 * 65_536 + e.counts.port;
-      const m = ports.get(k);
-      if (!m) {
-        ports.set(k, { ctxId: e.ctxId, counts: { ...e.counts } });
-        continue;
-      }
-      const a = m.counts;
-      const b = e.counts;
-      a.flows += b.flows;
-      if (b.firstNs < a.firstNs) a.firstNs = b.firstNs;
-      if (b.lastNs > a.lastNs) a.lastNs = b.lastNs;
-      if (b.l7 !== false) {
-        a.httpRequests += b.httpRequests;
-        a.dnsRequests += b.dnsRequests;
-        a.httpStatus = addArrays(a.httpStatus, b.httpStatus);
-        a.dnsRcodes = addArrays(a.dnsRcodes, b.dnsRcodes);
-        a.latencyHist = addArrays(a.latencyHist, b.latencyHist);
-        a.l7 = true;
-      }
-    }
-  }
-  const out: Entry[] = [];
-  for (const ports of byCtx.values()) for (const e of ports.values()) out.push(e);
-  return out;
-}
-
-export function minuteOf(ns: bigint): number {
-  // floor for negative times too (BigInt division truncates)
-  const q = ns / NS_PER_MINUTE;
-  return Number(ns < 0n && q * NS_PER_MINUTE !== ns ? q - 1n : q);
-}
-
 /** minutes per cached block: a 1 h window is six blocks plus at most 18 single minutes */
 export const BLOCK_MINUTES = 10;
 /**
@@ -208,16 +111,33 @@ export const SETTLE_MINUTES = 2;
 /** Cached segments are re-read after this long, so a very late write still shows up eventually. */
 export const CACHE_TTL_MS = 10 * 60_000;
 const MAX_CACHED = 2000;
+/** folded settled parts kept, one per (filter, span): a few open pages with different views */
+const MAX_FOLDED = 16;
 
 interface Cached {
   at: number;
   entries: Entry[];
+  /** distinguishes a re-read of the same key */
+  gen: number;
 }
 
 export interface GraphRepoOptions {
-  /** turn the segment cache off (tests compare both ways) */
+  /** turn the caches off (tests compare both ways) */
   cache?: boolean;
+  /** the writer's rollup feed: keeps the unsettled minutes in memory instead of re-reading them */
+  feed?: RollupFeed;
   now?: () => number;
+}
+
+/** the window split by what can be cached: settled segments and the newest minutes */
+interface Segments {
+  /** settled minutes [fromMinute, settledUntil) as cached blocks and minutes */
+  settled: Entry[][];
+  /** names the exact cached lists in `settled`: a folded result is reused while it is the same */
+  settledKey: string;
+  settledUntil: number;
+  /** the unsettled minutes, one list per minute (or one for the whole tail) */
+  tail: Entry[][];
 }
 
 export class GraphRepo {
@@ -225,7 +145,12 @@ export class GraphRepo {
   private readonly cache = new Map<string, Cached>();
   private readonly useCache: boolean;
   private readonly now: () => number;
-  private merged: { key: string; at: number; entries: Entry[] } | undefined;
+  private readonly recent: RecentRollups | null;
+  private gen = 0;
+  /** the settled part folded into nodes/edges, per query: a refresh adds only the tail to a copy */
+  private readonly folded = new Map<string, { source: string; builder: GraphBuilder; flows: number }>();
+  private matched: { key: string; size: number; ids: Set<number> | null } | undefined;
+  private prefetching: Promise<void> | null = null;
   /** segment reads done from SQL (for tests and the bench) */
   sqlReads = 0;
 
@@ -236,6 +161,29 @@ export class GraphRepo {
   ) {
     this.useCache = opts.cache ?? true;
     this.now = opts.now ?? Date.now;
+    this.recent = this.useCache && opts.feed ? new RecentRollups(db, opts.feed) : null;
+    // retention and repair remove rollups: nothing cached may outlive that
+    opts.feed?.subscribe({ rows() {}, reset: () => this.forget() });
+  }
+
+  private forget(): void {
+    this.cache.clear();
+    this.folded.clear();
+  }
+
+  /**
+   * Run once after a start: decodes the contexts and reads the last hour's rollups, so the first
+   * map someone opens does not pay for that (seconds at 20k contexts / 10M flows an hour).
+   */
+  async warm(nowMs = this.now()): Promise<void> {
+    await this.catalog.warm();
+    const untilNs = BigInt(nowMs) * 1_000_000n;
+    await this.graph({ filter: {}, sinceNs: untilNs - 60n * NS_PER_MINUTE, untilNs, live: true });
+  }
+
+  /** SQL loads of the in-memory newest minutes (for tests) */
+  get recentLoads(): number {
+    return this.recent?.loads ?? 0;
   }
 
   async graph(q: GraphQuery): Promise<GraphResponse> {
@@ -247,15 +195,15 @@ export class GraphRepo {
       untilNs: (BigInt(toMinute) * NS_PER_MINUTE).toString(),
       live: q.live ?? false,
     };
-    const [, segments] = await Promise.all([this.catalog.refresh(), this.segments(fromMinute, toMinute)]);
-    const ids = this.catalog.matching(q.filter);
-    const b = new GraphBuilder({ hideNoise: q.hideNoise ?? true });
-    const allowed = ids ? new Set(ids) : null;
+    const [, segs] = await Promise.all([this.catalog.refresh(), this.segments(fromMinute, toMinute)]);
+    const allowed = this.allowedContexts(q.filter);
     const l4 = q.l4?.length ? new Set(q.l4) : null;
-    let flows = 0;
-    let refreshed = false;
-    for (const seg of segments) {
-      for (const { ctxId, counts } of seg) {
+    const queryKey = JSON.stringify([q.filter, q.l4 ?? [], q.hideNoise ?? true, fromMinute, segs.settledUntil]);
+    const fold = async (b: GraphBuilder, entries: readonly Entry[]): Promise<number> => {
+      let flows = 0;
+      let refreshed = false;
+      for (let i = 0; i < entries.length; i++) {
+        const { ctxId, counts } = entries[i];
         if (allowed && !allowed.has(ctxId)) continue;
         if (l4 && !l4.has(counts.l4)) continue;
         let e = this.catalog.get(ctxId);
@@ -270,23 +218,53 @@ export class GraphRepo {
         b.add(e.graph, counts);
         flows += counts.flows;
       }
+      return flows;
+    };
+    // the settled part is folded once per query and copied; an open page's refresh folds the tail only
+    let base = this.useCache ? this.folded.get(queryKey) : undefined;
+    if (!base || base.source !== segs.settledKey) {
+      // GraphBuilder.add sums, so folding each cached segment equals folding their merge
+      const builder = new GraphBuilder({ hideNoise: q.hideNoise ?? true });
+      let settledFlows = 0;
+      for (const seg of segs.settled) settledFlows += await fold(builder, seg);
+      base = { source: segs.settledKey, builder, flows: settledFlows };
+      if (this.useCache) {
+        this.folded.delete(queryKey);
+        if (this.folded.size >= MAX_FOLDED) this.folded.delete(this.folded.keys().next().value!);
+        this.folded.set(queryKey, base);
+      }
     }
-    const g = b.result();
+    const b = segs.tail.length ? base.builder.clone() : base.builder;
+    let flows = base.flows;
+    for (const t of segs.tail) flows += await fold(b, t);
+    const g = segs.tail.length || !this.useCache ? b.result() : b.clone().result();
     const out: GraphResponse = { ...g, window, totals: { flows: flows - g.hidden.flows, nodes: g.nodes.length, edges: g.edges.length } };
-    if (q.focus) out.series = await this.series(q.focus, ids, q, fromMinute, toMinute);
+    if (q.focus) out.series = await this.series(q.focus, allowed ? [...allowed] : null, q, fromMinute, toMinute);
     return out;
+  }
+
+  /** contexts a filter lets through (null: all); contexts are only ever added, so the catalog size keys it */
+  private allowedContexts(filter: FlowFilterSpec): Set<number> | null {
+    const key = JSON.stringify(filter);
+    const size = this.catalog.size;
+    if (this.matched?.key === key && this.matched.size === size) return this.matched.ids;
+    const ids = this.catalog.matching(filter);
+    this.matched = { key, size, ids: ids ? new Set(ids) : null };
+    return this.matched.ids;
   }
 
   /**
    * The window as segments of groups: settled whole blocks and settled single minutes come from
-   * the cache (read once), the unsettled tail straight from SQL. This keeps a 1 h map over 10M
-   * flows from re-aggregating ~1M rollup rows on every refresh of an open page.
+   * the cache (read once), the unsettled tail from the in-memory newest minutes (or SQL without a
+   * feed). This keeps a 1 h map over 10M flows from re-aggregating ~1M rollup rows on every
+   * refresh of an open page.
    */
-  private async segments(fromMinute: number, toMinute: number): Promise<Entry[][]> {
-    if (!this.useCache) return [await this.read(fromMinute, toMinute)];
+  private async segments(fromMinute: number, toMinute: number): Promise<Segments> {
+    if (!this.useCache) return { settled: [await this.read(fromMinute, toMinute)], settledKey: "", settledUntil: toMinute, tail: [] };
     const newest = await this.db.query<{ m: number | null }>("SELECT max(minute) AS m FROM flow_rollups");
     const settledBefore = newest[0]?.m == null ? fromMinute : Math.min(toMinute, newest[0].m - SETTLE_MINUTES + 1);
     const out: Entry[][] = [];
+    const used: string[] = [];
     const now = this.now();
     const fresh = (key: string) => {
       const c = this.cache.get(key);
@@ -294,7 +272,12 @@ export class GraphRepo {
     };
     const put = (key: string, entries: Entry[]) => {
       if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(key, { at: now, entries });
+      this.cache.set(key, { at: now, entries, gen: ++this.gen });
+    };
+    const use = (key: string) => {
+      const c = this.cache.get(key)!;
+      out.push(c.entries);
+      used.push(`${key}@${c.gen}`);
     };
     const cachedUntil = Math.min(toMinute, settledBefore);
     // only minutes that hold rollups: a 31-day window over a sparse store must not walk 44k minutes
@@ -307,38 +290,69 @@ export class GraphRepo {
         if (blocksDone.has(block)) continue;
         blocksDone.add(block);
         const key = `b:${block}`;
-        let c = fresh(key);
-        if (!c) {
-          put(key, await this.read(block, block + BLOCK_MINUTES));
-          c = this.cache.get(key)!;
-        }
-        out.push(c.entries);
+        if (!fresh(key)) put(key, await this.readBlock(block));
+        use(key);
       } else {
-        const c = fresh(`m:${mm}`);
-        if (c) out.push(c.entries);
-        else missingMinutes.push(mm);
+        if (fresh(`m:${mm}`)) use(`m:${mm}`);
+        else if (this.recent?.holds(mm)) {
+          // a minute that just settled: the in-memory copy has it
+          put(`m:${mm}`, this.recent.peek(mm).map(copyEntry));
+          use(`m:${mm}`);
+        } else missingMinutes.push(mm);
       }
     }
     if (missingMinutes.length) {
-      const byMinute = await this.readByMinute(missingMinutes);
+      this.sqlReads++;
+      const byMinute = await readPerMinute(this.db, "minute = ANY($1::int[])", [missingMinutes]);
       for (const mm of missingMinutes) {
-        const entries = byMinute.get(mm) ?? [];
-        put(`m:${mm}`, entries);
-        out.push(entries);
+        put(`m:${mm}`, byMinute.get(mm) ?? []);
+        use(`m:${mm}`);
       }
     }
+    this.prefetchHead(fromMinute, cachedUntil, present, fresh, put);
     const tail = Math.max(fromMinute, cachedUntil);
-    // an open page polls the same window every second: merge its settled segments once per minute,
-    // so each poll folds one entry per (context, L4, port) plus the unsettled tail
-    const spanKey = `${fromMinute}:${cachedUntil}`;
-    let merged = this.merged?.key === spanKey && now - this.merged.at < CACHE_TTL_MS ? this.merged.entries : undefined;
-    if (!merged) {
-      merged = mergeEntries(out);
-      this.merged = { key: spanKey, at: now, entries: merged };
+    let tailLists: Entry[][] = [];
+    if (tail < toMinute) tailLists = (await this.recent?.range(tail, toMinute)) ?? [await this.read(tail, toMinute)];
+    return { settled: out, settledKey: `${fromMinute}:${cachedUntil}:${used.join(",")}`, settledUntil: tail, tail: tailLists };
+  }
+
+  /**
+   * A live window starting on a block boundary uses the whole cached block; a minute later it starts
+   * one minute in and needs that block's minutes one by one (~15k rollup rows each at 10M flows/h).
+   * Reading them then stalls that refresh for seconds, so with a live feed they are read now, in
+   * the background, after this answer.
+   */
+  private prefetchHead(
+    fromMinute: number,
+    cachedUntil: number,
+    present: number[],
+    fresh: (key: string) => Cached | undefined,
+    put: (key: string, entries: Entry[]) => void,
+  ): void {
+    if (!this.recent || this.prefetching || fromMinute % BLOCK_MINUTES !== 0 || fromMinute + BLOCK_MINUTES > cachedUntil) return;
+    const minutes = present.filter((m) => m > fromMinute && m < fromMinute + BLOCK_MINUTES && !fresh(`m:${m}`));
+    if (minutes.length === 0) return;
+    this.prefetching = (async () => {
+      try {
+        const byMinute = await readPerMinute(this.db, "minute = ANY($1::int[])", [minutes]);
+        for (const m of minutes) put(`m:${m}`, byMinute.get(m) ?? []);
+      } catch {
+        // only an optimisation: the refresh that needs these minutes reads them itself
+      } finally {
+        this.prefetching = null;
+      }
+    })();
+  }
+
+  /** a settled block: merged from the in-memory minutes when they are all held, else from SQL */
+  private async readBlock(block: number): Promise<Entry[]> {
+    const recent = this.recent;
+    if (recent && recent.holds(block)) {
+      const minutes: Entry[][] = [];
+      for (let m = block; m < block + BLOCK_MINUTES; m++) minutes.push(recent.peek(m));
+      return mergeEntries(minutes).map(copyEntry);
     }
-    const result = [merged];
-    if (tail < toMinute) result.push(await this.read(tail, toMinute));
-    return result;
+    return this.read(block, block + BLOCK_MINUTES);
   }
 
   /** distinct minutes in [from, to) that have rollups, by a loose index scan on the primary key */
@@ -354,32 +368,9 @@ export class GraphRepo {
     return rows.map((r) => r.m);
   }
 
-  private async read(fromMinute: number, toMinute: number): Promise<Entry[]> {
+  private read(fromMinute: number, toMinute: number): Promise<Entry[]> {
     this.sqlReads++;
-    const where = `minute >= $1::int AND minute < $2::int`;
-    const [rows, l7] = await Promise.all([
-      this.db.query<AggRow>(`SELECT ${MAIN_COLUMNS} FROM flow_rollups WHERE ${where} GROUP BY ctx_id, l4, port`, [fromMinute, toMinute]),
-      this.db.query<L7Row>(`SELECT ${L7_COLUMNS} FROM flow_rollups WHERE ${where} AND ${L7_ROW} GROUP BY ctx_id, l4, port`, [fromMinute, toMinute]),
-    ]);
-    const byKey = new Map(l7.map((x) => [`${x.ctx_id}|${x.l4}|${x.port}`, x]));
-    return rows.map((r) => entryOf(r, byKey.get(`${r.ctx_id}|${r.l4}|${r.port}`)));
-  }
-
-  private async readByMinute(minutes: number[]): Promise<Map<number, Entry[]>> {
-    this.sqlReads++;
-    const where = `minute = ANY($1::int[])`;
-    const [rows, l7] = await Promise.all([
-      this.db.query<AggRow>(`SELECT minute, ${MAIN_COLUMNS} FROM flow_rollups WHERE ${where} GROUP BY minute, ctx_id, l4, port`, [minutes]),
-      this.db.query<L7Row>(`SELECT minute, ${L7_COLUMNS} FROM flow_rollups WHERE ${where} AND ${L7_ROW} GROUP BY minute, ctx_id, l4, port`, [minutes]),
-    ]);
-    const byKey = new Map(l7.map((x) => [`${x.minute}|${x.ctx_id}|${x.l4}|${x.port}`, x]));
-    const out = new Map<number, Entry[]>();
-    for (const r of rows) {
-      let list = out.get(r.minute!);
-      if (!list) out.set(r.minute!, (list = []));
-      list.push(entryOf(r, byKey.get(`${r.minute}|${r.ctx_id}|${r.l4}|${r.port}`)));
-    }
-    return out;
+    return readRange(this.db, fromMinute, toMinute);
   }
 
   /** flows per bucket (≥ 1 minute each) of the window for one node or edge */
@@ -406,14 +397,14 @@ export class GraphRepo {
 const KEY = Symbol.for("flowlens.graph-repo");
 type Holder = { [KEY]?: WeakMap<object, GraphRepo> };
 
-/** One catalog per runtime: decoded contexts are worth keeping between requests. */
-export function graphRepoFor(rt: { db: Database; writer: { dimensions: DimensionRepo } }): GraphRepo {
+/** One repo per writer (per runtime): decoded contexts and folded minutes are worth keeping between requests. */
+export function graphRepoFor(rt: { db: Database; writer: { dimensions: DimensionRepo; rollupFeed?: RollupFeed } }): GraphRepo {
   const g = globalThis as typeof globalThis & Holder;
   const map = (g[KEY] ??= new WeakMap());
-  let repo = map.get(rt);
+  let repo = map.get(rt.writer);
   if (!repo) {
-    repo = new GraphRepo(rt.db, new GraphCatalog(contextCatalogFor(rt.writer.dimensions)));
-    map.set(rt, repo);
+    repo = new GraphRepo(rt.db, new GraphCatalog(contextCatalogFor(rt.writer.dimensions)), { feed: rt.writer.rollupFeed });
+    map.set(rt.writer, repo);
   }
   return repo;
 }

@@ -55,14 +55,47 @@ export interface BuildOptions {
 }
 
 export class GraphBuilder {
-  private readonly nodes = new Map<string, GraphNode>();
-  private readonly edges = new Map<string, EdgeAcc>();
-  private readonly hiddenNodes = new Set<string>();
+  private nodes = new Map<string, GraphNode>();
+  private edges = new Map<string, EdgeAcc>();
+  private hiddenNodes = new Set<string>();
   private hiddenFlows = 0;
   private readonly hideNoise: boolean;
 
   constructor(opts: BuildOptions = {}) {
     this.hideNoise = opts.hideNoise ?? true;
+  }
+
+  /**
+   * An independent copy: a map's settled minutes are folded once and kept, and each refresh adds
+   * only the newest minutes to a copy (copying 5,000 edges costs far less than re-adding 20,000
+   * counters). Nodes are shared: they are never changed after creation.
+   */
+  clone(): GraphBuilder {
+    const c = new GraphBuilder({ hideNoise: this.hideNoise });
+    c.nodes = new Map(this.nodes);
+    c.hiddenNodes = new Set(this.hiddenNodes);
+    c.hiddenFlows = this.hiddenFlows;
+    for (const [id, a] of this.edges) {
+      const e = a.edge;
+      c.edges.set(id, {
+        edge: {
+          ...e,
+          verdicts: { ...e.verdicts },
+          ports: [],
+          l7: { ...e.l7, httpStatus: [...e.l7.httpStatus], dnsRcodes: [...e.l7.dnsRcodes] },
+          dropReasons: { ...e.dropReasons },
+          allowedBy: [],
+          deniedBy: [],
+        },
+        ports: new Map([...a.ports].map(([k, p]) => [k, { ...p }])),
+        latency: [...a.latency],
+        allowed: new Set(a.allowed),
+        denied: new Set(a.denied),
+        first: a.first,
+        last: a.last,
+      });
+    }
+    return c;
   }
 
   /** Would this context be left out as noise? */
