@@ -15,7 +15,8 @@ import type { Database } from "./connection";
 import type { DimensionRepo } from "./dimension-repo";
 import { contextCatalogFor, type CatalogEntry, type ContextCatalog } from "./context-catalog";
 import { SqlParams, hasConditions } from "./flow-sql";
-import { NS_PER_MINUTE, copyEntry, mergeEntries, minuteOf, readPerMinute, readRange, type Entry } from "./graph-entries";
+import { NS_PER_MINUTE, mergeEntries, minuteOf, readPerMinute, readRange, type Entry } from "./graph-entries";
+import { segmentOf, type Segment } from "./graph-segment";
 import { RecentRollups } from "./graph-recent";
 import type { RollupFeed } from "./rollup-feed";
 
@@ -43,6 +44,8 @@ interface GraphEntry extends CatalogEntry {
 /** The shared context catalog plus each context's graph endpoints, derived once per context. */
 export class GraphCatalog {
   private readonly byId = new Map<number, GraphEntry>();
+  /** graph contexts by id (ids are small serial numbers): the fold's lookup, once per rollup group */
+  private readonly dense: (GraphContext | undefined)[] = [];
 
   constructor(private readonly contexts: ContextCatalog) {}
 
@@ -57,8 +60,13 @@ export class GraphCatalog {
       if (!c) return undefined;
       e = { ...c, graph: graphContext(c.item.flow) };
       this.byId.set(id, e);
+      this.dense[id] = e.graph;
     }
     return e;
+  }
+
+  graphOf(id: number): GraphContext | undefined {
+    return this.dense[id] ?? this.get(id)?.graph;
   }
 
   get size(): number {
@@ -116,7 +124,7 @@ const MAX_FOLDED = 16;
 
 interface Cached {
   at: number;
-  entries: Entry[];
+  seg: Segment;
   /** distinguishes a re-read of the same key */
   gen: number;
 }
@@ -132,7 +140,7 @@ export interface GraphRepoOptions {
 /** the window split by what can be cached: settled segments and the newest minutes */
 interface Segments {
   /** settled minutes [fromMinute, settledUntil) as cached blocks and minutes */
-  settled: Entry[][];
+  settled: Segment[];
   /** names the exact cached lists in `settled`: a folded result is reused while it is the same */
   settledKey: string;
   settledUntil: number;
@@ -179,6 +187,7 @@ export class GraphRepo {
     await this.catalog.warm();
     const untilNs = BigInt(nowMs) * 1_000_000n;
     await this.graph({ filter: {}, sinceNs: untilNs - 60n * NS_PER_MINUTE, untilNs, live: true });
+    await this.prefetching;
   }
 
   /** SQL loads of the in-memory newest minutes (for tests) */
@@ -199,24 +208,42 @@ export class GraphRepo {
     const allowed = this.allowedContexts(q.filter);
     const l4 = q.l4?.length ? new Set(q.l4) : null;
     const queryKey = JSON.stringify([q.filter, q.l4 ?? [], q.hideNoise ?? true, fromMinute, segs.settledUntil]);
+    let refreshed = false;
+    /** the graph context of a group, or null to skip it */
+    const contextOf = async (ctxId: number, groupL4: number): Promise<GraphContext | null> => {
+      if (allowed && !allowed.has(ctxId)) return null;
+      if (l4 && !l4.has(groupL4)) return null;
+      let g = this.catalog.graphOf(ctxId);
+      if (!g && !refreshed) {
+        // a context stored after our refresh but before the rollup read
+        refreshed = true;
+        await this.catalog.refresh();
+        g = this.catalog.graphOf(ctxId);
+        if (g && allowed && !this.catalog.matchesOne(q.filter, ctxId)) return null;
+      }
+      return g ?? null;
+    };
     const fold = async (b: GraphBuilder, entries: readonly Entry[]): Promise<number> => {
       let flows = 0;
-      let refreshed = false;
       for (let i = 0; i < entries.length; i++) {
         const { ctxId, counts } = entries[i];
-        if (allowed && !allowed.has(ctxId)) continue;
-        if (l4 && !l4.has(counts.l4)) continue;
-        let e = this.catalog.get(ctxId);
-        if (!e && !refreshed) {
-          // a context stored after our refresh but before the rollup read
-          refreshed = true;
-          await this.catalog.refresh();
-          e = this.catalog.get(ctxId);
-          if (e && allowed && !this.catalog.matchesOne(q.filter, ctxId)) continue;
-        }
-        if (!e) continue;
-        b.add(e.graph, counts);
+        const g = !allowed && !l4 ? (this.catalog.graphOf(ctxId) ?? (await contextOf(ctxId, counts.l4))) : await contextOf(ctxId, counts.l4);
+        if (!g) continue;
+        b.add(g, counts);
         flows += counts.flows;
+      }
+      return flows;
+    };
+    const foldSegment = async (b: GraphBuilder, s: Segment): Promise<number> => {
+      let flows = 0;
+      const catalog = this.catalog;
+      for (let i = 0; i < s.n; i++) {
+        const id = s.ctx[i];
+        // the usual case without an await: a known context and no filter
+        const g = !allowed && !l4 ? (catalog.graphOf(id) ?? (await contextOf(id, s.l4[i]))) : await contextOf(id, s.l4[i]);
+        if (!g) continue;
+        b.addColumns(g, s.l4[i], s.port[i], s.flows[i], s.firstMs[i], s.firstSub[i], s.lastMs[i], s.lastSub[i], s.httpReq[i], s.dnsReq[i], s.l7, s.l7At[i]);
+        flows += s.flows[i];
       }
       return flows;
     };
@@ -226,7 +253,7 @@ export class GraphRepo {
       // GraphBuilder.add sums, so folding each cached segment equals folding their merge
       const builder = new GraphBuilder({ hideNoise: q.hideNoise ?? true });
       let settledFlows = 0;
-      for (const seg of segs.settled) settledFlows += await fold(builder, seg);
+      for (const seg of segs.settled) settledFlows += await foldSegment(builder, seg);
       base = { source: segs.settledKey, builder, flows: settledFlows };
       if (this.useCache) {
         this.folded.delete(queryKey);
@@ -260,23 +287,23 @@ export class GraphRepo {
    * refresh of an open page.
    */
   private async segments(fromMinute: number, toMinute: number): Promise<Segments> {
-    if (!this.useCache) return { settled: [await this.read(fromMinute, toMinute)], settledKey: "", settledUntil: toMinute, tail: [] };
+    if (!this.useCache) return { settled: [segmentOf(await this.read(fromMinute, toMinute))], settledKey: "", settledUntil: toMinute, tail: [] };
     const newest = await this.db.query<{ m: number | null }>("SELECT max(minute) AS m FROM flow_rollups");
     const settledBefore = newest[0]?.m == null ? fromMinute : Math.min(toMinute, newest[0].m - SETTLE_MINUTES + 1);
-    const out: Entry[][] = [];
+    const out: Segment[] = [];
     const used: string[] = [];
     const now = this.now();
     const fresh = (key: string) => {
       const c = this.cache.get(key);
       return c && now - c.at < CACHE_TTL_MS ? c : undefined;
     };
-    const put = (key: string, entries: Entry[]) => {
+    const put = (key: string, seg: Segment) => {
       if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(key, { at: now, entries, gen: ++this.gen });
+      this.cache.set(key, { at: now, seg, gen: ++this.gen });
     };
     const use = (key: string) => {
       const c = this.cache.get(key)!;
-      out.push(c.entries);
+      out.push(c.seg);
       used.push(`${key}@${c.gen}`);
     };
     const cachedUntil = Math.min(toMinute, settledBefore);
@@ -296,7 +323,7 @@ export class GraphRepo {
         if (fresh(`m:${mm}`)) use(`m:${mm}`);
         else if (this.recent?.holds(mm)) {
           // a minute that just settled: the in-memory copy has it
-          put(`m:${mm}`, this.recent.peek(mm).map(copyEntry));
+          put(`m:${mm}`, segmentOf(this.recent.peek(mm)));
           use(`m:${mm}`);
         } else missingMinutes.push(mm);
       }
@@ -305,7 +332,7 @@ export class GraphRepo {
       this.sqlReads++;
       const byMinute = await readPerMinute(this.db, "minute = ANY($1::int[])", [missingMinutes]);
       for (const mm of missingMinutes) {
-        put(`m:${mm}`, byMinute.get(mm) ?? []);
+        put(`m:${mm}`, segmentOf(byMinute.get(mm) ?? []));
         use(`m:${mm}`);
       }
     }
@@ -327,7 +354,7 @@ export class GraphRepo {
     cachedUntil: number,
     present: number[],
     fresh: (key: string) => Cached | undefined,
-    put: (key: string, entries: Entry[]) => void,
+    put: (key: string, seg: Segment) => void,
   ): void {
     if (!this.recent || this.prefetching || fromMinute % BLOCK_MINUTES !== 0 || fromMinute + BLOCK_MINUTES > cachedUntil) return;
     const minutes = present.filter((m) => m > fromMinute && m < fromMinute + BLOCK_MINUTES && !fresh(`m:${m}`));
@@ -335,7 +362,7 @@ export class GraphRepo {
     this.prefetching = (async () => {
       try {
         const byMinute = await readPerMinute(this.db, "minute = ANY($1::int[])", [minutes]);
-        for (const m of minutes) put(`m:${m}`, byMinute.get(m) ?? []);
+        for (const m of minutes) put(`m:${m}`, segmentOf(byMinute.get(m) ?? []));
       } catch {
         // only an optimisation: the refresh that needs these minutes reads them itself
       } finally {
@@ -345,14 +372,14 @@ export class GraphRepo {
   }
 
   /** a settled block: merged from the in-memory minutes when they are all held, else from SQL */
-  private async readBlock(block: number): Promise<Entry[]> {
+  private async readBlock(block: number): Promise<Segment> {
     const recent = this.recent;
     if (recent && recent.holds(block)) {
       const minutes: Entry[][] = [];
       for (let m = block; m < block + BLOCK_MINUTES; m++) minutes.push(recent.peek(m));
-      return mergeEntries(minutes).map(copyEntry);
+      return segmentOf(mergeEntries(minutes));
     }
-    return this.read(block, block + BLOCK_MINUTES);
+    return segmentOf(await this.read(block, block + BLOCK_MINUTES));
   }
 
   /** distinct minutes in [from, to) that have rollups, by a loose index scan on the primary key */

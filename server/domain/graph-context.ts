@@ -33,6 +33,8 @@ export interface GraphContext {
   edge?: string;
   /** either end is noise (host/health/unmanaged/kube-system) */
   noise?: boolean;
+  /** the edge's number in GraphBuilder's shared numbering, set on first use */
+  slot?: number;
 }
 
 const VERDICTS: Record<string, keyof VerdictCounts> = {

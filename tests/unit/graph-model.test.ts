@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import { DropReason, Verdict } from "@/proto/gen/flow/flow_pb";
 import { histogramPercentileMs } from "@/server/domain/graph-latency";
 import { graphContext } from "@/server/domain/graph-context";
-import { graphFromFlows } from "@/server/domain/graph-flow";
+import { GraphBuilder } from "@/server/domain/graph-build";
+import { addFlow, graphFromFlows } from "@/server/domain/graph-flow";
 import { nodeOf, podBaseName } from "@/server/domain/graph-node";
 import {
   buildFlow,
@@ -172,5 +173,26 @@ describe("latency percentiles", () => {
     expect(histogramPercentileMs(h, 50)).toBeCloseTo(1.448, 2);
     expect(histogramPercentileMs(h, 95)).toBeCloseTo(185.36, 1);
     expect(histogramPercentileMs(new Array(26).fill(0), 50)).toBeNull();
+  });
+});
+
+describe("builder copies", () => {
+  it("a copy goes on counting without touching the original (the map keeps folded minutes and copies them)", () => {
+    const fe = endpoint({ ns: "shop", app: "frontend" });
+    const be = endpoint({ ns: "shop", app: "backend" });
+    const db = endpoint({ ns: "shop", app: "database" });
+    const base = new GraphBuilder({ hideNoise: false });
+    addFlow(base, json(httpResponse(200, "GET", "http://backend/", { source: be, destination: fe, l7: { type: 2, latencyNs: 2_000_000n, record: { case: "http", value: { code: 200, method: "GET", url: "/" } } } })));
+    const before = JSON.stringify(base.clone().result());
+    const copy = base.clone();
+    addFlow(copy, json(httpResponse(503, "GET", "http://backend/", { source: be, destination: fe, l7: { type: 2, latencyNs: 900_000_000n, record: { case: "http", value: { code: 503, method: "GET", url: "/" } } } })));
+    addFlow(copy, json(drop({ deniedBy: ["shop/default-deny"] }, { source: fe, destination: db, l4: tcp(40000, 5432) })));
+    expect(JSON.stringify(base.result())).toBe(before);
+    const g = copy.result();
+    const fb = g.edges.find((e) => e.target.endsWith("/backend"))!;
+    expect(fb).toMatchObject({ flows: 2, replies: 2, l7: { httpStatus: [0, 1, 0, 0, 1, 0], latencySamples: 2 } });
+    expect(fb.l7.p95Ms).toBeGreaterThan(fb.l7.p50Ms!);
+    expect(g.edges.find((e) => e.target.endsWith("/database"))).toMatchObject({ state: "dropped", deniedBy: ["shop/default-deny"], verdicts: { dropped: 1 } });
+    expect(g.nodes.map((n) => n.label).sort()).toEqual(["backend", "database", "frontend"]);
   });
 });
