@@ -42,7 +42,30 @@ const noNul = (s: string | null) => (s !== null && s.includes("\u0000") ? s.repl
 export interface PreparedBatch {
   /** binary COPY data, null for an empty batch */
   data: Buffer | null;
+  /** this batch's own rollup rows */
   rollups: Rollup[];
+}
+
+const rollupKey = (r: Rollup) => `${r.minute}|${r.ctxId}|${r.l4}|${r.port}`;
+
+/** adds rows into a keyed set of rollups (the upsert's semantics); rows already there are changed in place */
+function addRollups(into: Map<string, Rollup>, rows: readonly Rollup[]): void {
+  for (const r of rows) {
+    const k = rollupKey(r);
+    const g = into.get(k);
+    if (!g) {
+      into.set(k, { ...r, httpStatus: [...r.httpStatus], dnsRcodes: [...r.dnsRcodes], latencyHist: [...r.latencyHist] });
+      continue;
+    }
+    g.flows += r.flows;
+    if (r.firstTs < g.firstTs) g.firstTs = r.firstTs;
+    if (r.lastTs > g.lastTs) g.lastTs = r.lastTs;
+    g.httpRequests += r.httpRequests;
+    g.dnsRequests += r.dnsRequests;
+    r.httpStatus.forEach((x, i) => (g.httpStatus[i] += x));
+    r.dnsRcodes.forEach((x, i) => (g.dnsRcodes[i] += x));
+    r.latencyHist.forEach((x, i) => (g.latencyHist[i] += x));
+  }
 }
 
 const ROLLUP_FLUSH_MS = 1000;
@@ -52,12 +75,14 @@ export class FlowWriter {
   readonly partitions: FlowPartitions;
   /** every committed rollup change, for in-process readers (the map keeps its newest minutes current) */
   readonly rollupFeed = new RollupFeed();
-  private readonly pendingRollups = new Map<string, Rollup>();
+  /** rollups of committed flows not yet in flow_rollups */
+  private pendingRollups = new Map<string, Rollup>();
   private lastRollupFlush = Date.now();
 
   constructor(private readonly db: Database) {
     this.dimensions = new DimensionRepo(db);
     this.partitions = new FlowPartitions(db);
+    this.rollupFeed.pending = () => [...this.pendingRollups.values()];
   }
 
   /** Retention: drops whole day partitions and the rollups of the same time. */
@@ -133,30 +158,29 @@ export class FlowWriter {
       w.raw(r.rest);
       w.int8(r.respTs);
     }
-    rollUp(rows, ctxIds, (id) => this.dimensions.contextIsReply(id), this.pendingRollups);
-    return { data: w.finish(), rollups: this.takeRollups(false) };
-  }
-
-  /**
-   * Rollups accumulate across batches and go out with a batch about once a second: upserting every
-   * batch's rollups cost as much as the COPY itself. What is pending when the process dies is
-   * recounted from the raw flows at the next start (repairRollups).
-   */
-  private takeRollups(force: boolean): Rollup[] {
-    const now = Date.now();
-    if (!force && now - this.lastRollupFlush < ROLLUP_FLUSH_MS) return [];
-    this.lastRollupFlush = now;
-    const out = [...this.pendingRollups.values()];
-    this.pendingRollups.clear();
-    return out;
+    return { data: w.finish(), rollups: rollUp(rows, ctxIds, (id) => this.dimensions.contextIsReply(id)) };
   }
 
   /** Commits the rollups still pending (after a drain, at shutdown, in tests). */
   async flushRollups(): Promise<void> {
-    await this.writeRollups(this.takeRollups(true));
+    const taken = this.pendingRollups;
+    if (taken.size === 0) return;
+    this.pendingRollups = new Map();
+    this.lastRollupFlush = Date.now();
+    try {
+      // readers already counted these rows when their flows committed: nothing new to announce
+      await this.rollupFeed.around(
+        () => upsertRollups(this.db, [...taken.values()]),
+        () => [],
+      );
+    } catch (e) {
+      addRollups(taken, [...this.pendingRollups.values()]);
+      this.pendingRollups = taken;
+      throw e;
+    }
   }
 
-  /** Adds rollup rows to the table (the upsert a batch commit runs too) and announces them. */
+  /** Adds rollup rows straight to the table (no flows behind them: benchmarks) and announces them. */
   async writeRollups(rollups: Rollup[]): Promise<void> {
     if (rollups.length === 0) return;
     await this.rollupFeed.around(
@@ -186,18 +210,38 @@ export class FlowWriter {
     return this.rollupFeed.around(recount, () => null);
   }
 
-  /** Flows and their rollups commit together, so aggregate views always match the raw flows. */
+  /**
+   * Stores a batch's flows. Its rollups are counted at once for in-process readers (the feed) and
+   * go to flow_rollups with a batch about once a second: upserting every batch's rollups cost as
+   * much as the COPY itself. What is pending when the process dies is recounted from the raw flows
+   * at the next start (repairRollups).
+   */
   async commit(p: PreparedBatch): Promise<void> {
     const data = p.data;
     if (!data) return;
-    const write = () =>
-      this.db.transaction(async (tx) => {
-        await tx.copyIn("flows", FLOW_COLUMNS, data);
-        await upsertRollups(tx, p.rollups);
-      });
-    // most batches carry no rollups (they go out about once a second): only those are announced
-    if (p.rollups.length === 0) await write();
-    else await this.rollupFeed.around(write, () => p.rollups);
+    await this.rollupFeed.around(
+      async () => {
+        const flush = Date.now() - this.lastRollupFlush >= ROLLUP_FLUSH_MS;
+        // a copy: if the transaction fails (and is retried) the pending rows must be as they were
+        const rows = flush ? new Map<string, Rollup>() : null;
+        if (rows) {
+          addRollups(rows, [...this.pendingRollups.values()]);
+          addRollups(rows, p.rollups);
+        }
+        await this.db.transaction(async (tx) => {
+          await tx.copyIn("flows", FLOW_COLUMNS, data);
+          if (rows) await upsertRollups(tx, [...rows.values()]);
+        });
+        return flush;
+      },
+      (flushed) => {
+        if (flushed) {
+          this.pendingRollups = new Map();
+          this.lastRollupFlush = Date.now();
+        } else addRollups(this.pendingRollups, p.rollups);
+        return p.rollups;
+      },
+    );
   }
 }
 

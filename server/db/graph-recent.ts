@@ -3,9 +3,10 @@
  * from the writer's feed. An open map refreshes every second; without this each refresh re-read
  * and re-summed the newest two minutes (~30k rollup rows at 1,000 workloads) from SQL.
  *
- * The copy holds every minute from `from` on. It is loaded from SQL once, between two rollup
- * commits (see RollupFeed), and from then on each committed row is added as the writer's upsert
- * adds it. Minutes far behind the newest are let go; a query reaching further back loads again.
+ * The copy holds every minute from `from` on: flow_rollups plus the writer's pending rows, read
+ * once while no write runs (RollupFeed.exclusive), then every committed batch's rows are added as
+ * the writer's upsert adds them. Minutes far behind the newest are let go; a query reaching further
+ * back loads again.
  */
 import type { Rollup } from "@/server/ingest/flow-rollup";
 import type { Queryable } from "./connection";
@@ -14,7 +15,6 @@ import type { RollupFeed, RollupListener } from "./rollup-feed";
 
 /** minutes kept behind the oldest one asked for, so settling minutes and blocks come from memory */
 export const KEEP_BEHIND = 12;
-const LOAD_ATTEMPTS = 3;
 
 export class RecentRollups implements RollupListener {
   private minutes = new Map<number, Map<string, Entry>>();
@@ -91,21 +91,16 @@ export class RecentRollups implements RollupListener {
     // one load at a time; a load that does not reach far enough back is followed by another
     while (this.loading) await this.loading;
     if (this.from !== null && fromMinute >= this.from) return;
-    this.loading = (async () => {
-      for (let attempt = 0; attempt < LOAD_ATTEMPTS; attempt++) {
-        await this.feed.idle();
-        const started = this.feed.started;
-        this.loads++;
-        const rows = await readPerMinute(this.db, "minute >= $1::int", [fromMinute]);
-        // a rollup transaction began during the read: the copy may or may not include it
-        if (this.feed.started !== started || !this.feed.quiet) continue;
-        const minutes = new Map<number, Map<string, Entry>>();
-        for (const [m, list] of rows) minutes.set(m, new Map(list.map((e) => [entryKey(e.ctxId, e.counts.l4, e.counts.port), e])));
-        this.minutes = minutes;
-        this.from = fromMinute;
-        return;
-      }
-    })();
+    // the table plus the writer's pending rows, with no write in between (see RollupFeed)
+    this.loading = this.feed.exclusive(async () => {
+      this.loads++;
+      const rows = await readPerMinute(this.db, "minute >= $1::int", [fromMinute]);
+      const minutes = new Map<number, Map<string, Entry>>();
+      for (const [m, list] of rows) minutes.set(m, new Map(list.map((e) => [entryKey(e.ctxId, e.counts.l4, e.counts.port), e])));
+      this.minutes = minutes;
+      this.from = fromMinute;
+      this.rows(this.feed.pending());
+    });
     try {
       await this.loading;
     } finally {

@@ -1,18 +1,20 @@
 /**
- * Announces every committed change to flow_rollups inside the process that writes them, so readers
- * (the service map) can keep the newest, still-changing minutes in memory instead of re-reading
- * them from SQL on every refresh of an open page.
+ * Announces, inside the process that writes flows, the rollup counts of every committed batch — as
+ * soon as its flows commit, before those counts reach flow_rollups (the writer upserts them about
+ * once a second). Readers (the service map) keep the newest, still-changing minutes in memory from
+ * this: an open map counts a flow within one batch of its arrival, without re-reading SQL.
  *
- * A reader that copies rows from SQL must know which commits its copy includes. `started` counts
- * rollup transactions begun, `settled` those finished (published or failed): a read that began and
- * ended with no transaction started in between saw exactly the commits announced before it.
+ * What a reader can know is "flow_rollups plus the writer's pending (committed but not yet
+ * upserted) rows". To copy that consistently it runs its read in exclusive(): no write transaction
+ * is in flight or may start meanwhile (the writer's begin() waits), so the table and the pending
+ * rows describe the same set of committed flows.
  */
 import type { Rollup } from "@/server/ingest/flow-rollup";
 
 export interface RollupListener {
-  /** committed rows, each to be added to what the table held (the writer's upsert semantics) */
+  /** rollup rows of newly committed flows, each to be added (the writer's upsert semantics) */
   rows(rollups: readonly Rollup[]): void;
-  /** the table changed in a way that is not an addition (repair, retention): start over */
+  /** rollups changed in a way that is not an addition (repair, retention, a failure): start over */
   reset(): void;
 }
 
@@ -21,17 +23,16 @@ export class RollupFeed {
   private settledCount = 0;
   private readonly listeners = new Set<RollupListener>();
   private waiting: (() => void)[] = [];
+  private gate: Promise<void> | null = null;
+  /** the writer's committed-but-not-upserted rollup rows */
+  pending: () => readonly Rollup[] = () => [];
 
-  get started(): number {
-    return this.startedCount;
-  }
-
-  /** no rollup transaction is between begin() and its publish()/invalidate() */
+  /** no write transaction is between begin() and its publish()/invalidate() */
   get quiet(): boolean {
     return this.startedCount === this.settledCount;
   }
 
-  /** resolves once no rollup transaction is in flight */
+  /** resolves once no write transaction is in flight */
   idle(): Promise<void> {
     return this.quiet ? Promise.resolve() : new Promise((resolve) => this.waiting.push(resolve));
   }
@@ -41,14 +42,29 @@ export class RollupFeed {
     return () => this.listeners.delete(l);
   }
 
-  /** before a transaction that writes rollups */
-  begin(): void {
+  /** Runs fn while no write transaction runs (waits for the one in flight; new ones wait for fn). */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.gate) await this.gate;
+    let open!: () => void;
+    this.gate = new Promise((resolve) => (open = resolve));
+    try {
+      await this.idle();
+      return await fn();
+    } finally {
+      this.gate = null;
+      open();
+    }
+  }
+
+  /** before a write transaction */
+  async begin(): Promise<void> {
+    while (this.gate) await this.gate;
     this.startedCount++;
   }
 
-  /** after that transaction committed */
+  /** after that transaction committed: the rollup rows of the flows it stored */
   publish(rollups: readonly Rollup[]): void {
-    for (const l of this.listeners) l.rows(rollups);
+    if (rollups.length) for (const l of this.listeners) l.rows(rollups);
     this.settle();
   }
 
@@ -61,9 +77,9 @@ export class RollupFeed {
     this.settle();
   }
 
-  /** runs a rollup-writing change between begin() and publish(rows)/invalidate() */
-  async around<T>(change: () => Promise<T>, published: (result: T) => readonly Rollup[] | null): Promise<T> {
-    this.begin();
+  /** runs a write between begin() and publish(counted())/invalidate() (counted: null = invalidate) */
+  async around<T>(change: () => Promise<T>, counted: (result: T) => readonly Rollup[] | null): Promise<T> {
+    await this.begin();
     let result: T;
     try {
       result = await change();
@@ -71,7 +87,7 @@ export class RollupFeed {
       this.invalidate();
       throw e;
     }
-    const rows = published(result);
+    const rows = counted(result);
     if (rows) this.publish(rows);
     else this.invalidate();
     return result;

@@ -36,7 +36,7 @@ afterAll(async () => {
 });
 
 /** one wave of shop traffic in minutes [fromMinute, toMinute) after BASE_NS */
-async function wave(fromMinute: number, toMinute: number, i0: number, extra: ReturnType<typeof responseOf>[] = []): Promise<void> {
+async function wave(fromMinute: number, toMinute: number, i0: number, extra: ReturnType<typeof responseOf>[] = [], flush = true): Promise<void> {
   const out = [...extra];
   for (let m = fromMinute; m < toMinute; m++) {
     for (let s = 0; s < 60; s += 3) {
@@ -50,7 +50,7 @@ async function wave(fromMinute: number, toMinute: number, i0: number, extra: Ret
   relay.publishMany(out);
   sent += out.length;
   await waitFor(async () => (await storedCount(store.db)) >= sent, "wave stored", 60_000);
-  await pipe.ingest.flush();
+  if (flush) await pipe.ingest.flush();
 }
 
 const comparable = (g: GraphResponse) => ({ nodes: g.nodes, edges: g.edges, hidden: g.hidden, totals: g.totals });
@@ -84,6 +84,21 @@ describe("live map over the writer's rollup feed", () => {
     expect(live.recentLoads).toBe(1);
     // settled minutes are read at most once each (blocks/minutes), never the tail
     expect(live.sqlReads - reads).toBeLessThanOrEqual(2);
+  });
+
+  it("counts flows as soon as they are stored, before their rollups reach the table", async () => {
+    const q = { filter: {}, sinceNs: BASE_NS, untilNs: BASE_NS + 30n * NS_PER_MINUTE, hideNoise: false };
+    const probe = endpoint({ ns: "shop", app: "probe" });
+    for (let k = 0; k < 3; k++) {
+      // the writer upserts rollups about once a second; the map must not wait for that
+      await wave(5, 6, 10 + k, [responseOf(buildFlow({ time: BASE_NS + 5n * NS_PER_MINUTE + BigInt(k) * 1_000_000_000n, source: probe, destination: db, l4: tcp(43000 + k, 5432) }))], false);
+      const g = await live.graph(q);
+      expect(g.totals.flows).toBe(await storedCount(store.db));
+      expect(g.edges.find((e) => e.source.endsWith("/probe"))?.flows).toBe(k + 1);
+    }
+    await pipe.ingest.flush();
+    await expectSameAsSql();
+    expect(live.recentLoads).toBe(1);
   });
 
   it("starts over after a retention or repair change and is still exact", async () => {

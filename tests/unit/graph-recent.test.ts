@@ -1,6 +1,7 @@
 /**
- * RecentRollups' copy of the newest minutes is exact even when the writer commits while it loads:
- * a read during which a rollup transaction began is thrown away and made again.
+ * RecentRollups' copy of the newest minutes is exact while the writer keeps committing: the copy is
+ * read with no write in flight (writes wait for it), includes the writer's pending rows, and every
+ * later commit is added in memory.
  */
 import { describe, expect, it } from "vitest";
 import { RecentRollups } from "@/server/db/graph-recent";
@@ -59,29 +60,42 @@ function fakeTable(onRead: (n: number) => void) {
 const flowsOf = (lists: { counts: { flows: number } }[][] | null) => lists?.map((l) => l.map((e) => e.counts.flows));
 
 describe("RecentRollups", () => {
-  it("reloads when a commit starts during its read, then adds commits in memory", async () => {
+  it("copies table + the writer's pending rows with no write in between, then adds commits in memory", async () => {
     const feed = new RollupFeed();
-    const pending: Rollup[] = [];
+    let begun: Promise<void> | undefined;
+    let begunDone = false;
     const t = fakeTable((n) => {
       if (n === 1) {
-        // the writer begins a transaction while the first read runs; it commits right after
-        feed.begin();
-        setTimeout(() => {
-          for (const r of pending) t.add(r);
-          feed.publish(pending);
-        }, 1);
+        // the writer wants to start a transaction while the copy is read: it must wait
+        begun = feed.begin().then(() => void (begunDone = true));
       }
     });
     t.add(rollup(10, 1, 5));
-    pending.push(rollup(10, 1, 3), rollup(11, 2, 7));
+    // committed flows whose rollups are not in the table yet
+    feed.pending = () => [rollup(10, 1, 2), rollup(11, 2, 7)];
     const recent = new RecentRollups(t.db, feed);
-    expect(flowsOf(await recent.range(10, 12))).toEqual([[8], [7]]);
-    expect(recent.loads).toBe(2);
-
-    feed.begin();
+    const first = recent.range(10, 12);
+    await new Promise((r) => setTimeout(r, 2));
+    expect(begunDone).toBe(false);
+    expect(flowsOf(await first)).toEqual([[7], [7]]);
+    await begun;
+    expect(begunDone).toBe(true);
     feed.publish([rollup(11, 2, 1), rollup(11, 3, 4)]);
-    expect(flowsOf(await recent.range(10, 12))).toEqual([[8], [8, 4]]);
-    expect(recent.loads).toBe(2);
+    expect(flowsOf(await recent.range(10, 12))).toEqual([[7], [8, 4]]);
+    expect(recent.loads).toBe(1);
+  });
+
+  it("waits for a write in flight before copying", async () => {
+    const feed = new RollupFeed();
+    const t = fakeTable(() => {});
+    t.add(rollup(10, 1, 5));
+    await feed.begin();
+    const recent = new RecentRollups(t.db, feed);
+    const copy = recent.range(10, 11);
+    // the write commits: the table has its rows, and it announces them
+    t.add(rollup(10, 1, 3));
+    feed.publish([rollup(10, 1, 3)]);
+    expect(flowsOf(await copy)).toEqual([[8]]);
   });
 
   it("starts over after an invalidation and lets old minutes go", async () => {
@@ -91,7 +105,7 @@ describe("RecentRollups", () => {
     const recent = new RecentRollups(t.db, feed);
     await recent.range(100, 101);
     expect(recent.holds(100)).toBe(true);
-    feed.begin();
+    await feed.begin();
     feed.invalidate();
     expect(recent.holds(100)).toBe(false);
     expect(flowsOf(await recent.range(100, 101))).toEqual([[2]]);
@@ -105,7 +119,7 @@ describe("RecentRollups", () => {
     const feed = new RollupFeed();
     const recent = new RecentRollups(fakeTable(() => {}).db, feed);
     await recent.range(5, 6);
-    feed.begin();
+    await feed.begin();
     expect(recent.holds(5)).toBe(false);
     feed.publish([]);
     expect(recent.holds(5)).toBe(true);
