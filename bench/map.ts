@@ -2,88 +2,54 @@
  * npm run bench:map — prints figures, asserts nothing.
  * Renders the real /map page (npm start, Debian's Chromium) with a synthetic 1,000-node /
  * 5,000-edge graph served in place of /api/graph (Playwright route interception, so the page's own
- * code — cytoscape instance, two-level layout, incremental sync, styles — is what gets timed).
- * Prints: time from navigation to the map's elements being in cytoscape, to the first painted
- * frame after that, to a settled layout (no node moved for 1 s), a zoom/pan frame, an incremental
- * update (counts of 500 edges change), and for comparison one whole-graph fcose run.
- * Graph: 50 namespaces, power-law degrees with a DNS-like hub, ~25 % cross-namespace edges, 5 %
- * all-dropped and 10 % mixed edges. Env: BENCH_MAP_NODES, BENCH_MAP_EDGES, BENCH_MAP_RUNS.
+ * code — data fetch and parse, namespace view, two-level layout, incremental sync, styles,
+ * cytoscape's painting — is what gets timed).
+ * For the namespace view the page opens on, and for the every-workload view (`view=workloads`):
+ *  - where the time to the first frame goes (page load, /api/graph answered, layout, adding
+ *    elements, first render) and the first paint, wall clock from navigation;
+ *  - settled layout (no node moved for 1 s);
+ *  - zoom/pan: frames while the user wheels and drags (cytoscape draws a texture of the graph
+ *    then, textureOnViewport), and the full redraw when the gesture ends.
+ * Then on the namespace view: an incremental live update (counts of 500 edges change: main-thread
+ * time, longest task, nodes moved) and expanding one namespace by double-click.
+ * Graph: bench/map-graph.ts. Env: BENCH_MAP_NODES, BENCH_MAP_EDGES, BENCH_MAP_RUNS.
  */
 import type { Page } from "playwright-core";
-import type { GraphEdge, GraphNode, GraphResponse } from "@/server/domain/graph-types";
 import { launchBrowser, startApp } from "../tests/e2e/app-server";
+import { syntheticGraph } from "./map-graph";
 
-const NODES = Number(process.env.BENCH_MAP_NODES ?? 1000);
-const EDGES = Number(process.env.BENCH_MAP_EDGES ?? 5000);
+const SHAPE = { nodes: Number(process.env.BENCH_MAP_NODES ?? 1000), edges: Number(process.env.BENCH_MAP_EDGES ?? 5000), namespaces: 50 };
 const RUNS = Number(process.env.BENCH_MAP_RUNS ?? 3);
-const NAMESPACES = 50;
 
-let seed = 5;
-const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
-
-function synthetic(bump = 0): GraphResponse {
-  seed = 5;
-  const nodes: GraphNode[] = [];
-  for (let i = 0; i < NODES; i++) {
-    const ns = `team-${i % NAMESPACES}`;
-    nodes.push({ id: `w:default/${ns}/svc-${i}`, kind: "workload", label: `svc-${i}`, namespace: ns, cluster: "default", workload: `Deployment/svc-${i}` });
+type Cy = {
+  nodes(sel?: string): { length: number; map<T>(f: (n: CyNode) => T): T[] } & CyNode[];
+  edges(): { length: number };
+  zoom(z?: number): number;
+  panBy(p: { x: number; y: number }): void;
+  getElementById(id: string): CyNode;
+};
+type CyNode = { id(): string; position(): { x: number; y: number }; renderedPosition(): { x: number; y: number }; data(k: string): unknown };
+declare global {
+  interface Window {
+    __flowlensMap?: Cy;
   }
-  const edges: GraphEdge[] = [];
-  const seen = new Set<string>();
-  while (edges.length < EDGES) {
-    const a = Math.floor(rnd() * NODES);
-    // a quarter of edges cross namespaces; the rest stay inside the client's namespace; servers skewed to hubs
-    const cross = rnd() < 0.25;
-    let b = cross ? Math.floor(NODES * rnd() ** 2.5) : (a % NAMESPACES) + NAMESPACES * Math.floor((NODES / NAMESPACES) * rnd() ** 2);
-    b = Math.min(NODES - 1, b);
-    if (a === b) continue;
-    const id = `${nodes[a].id}->${nodes[b].id}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const r = rnd();
-    const state = r < 0.05 ? "dropped" : r < 0.15 ? "mixed" : "forwarded";
-    const flows = Math.floor(10 + 10_000 * rnd() ** 4) + (edges.length < 500 ? bump : 0);
-    edges.push({
-      id,
-      source: nodes[a].id,
-      target: nodes[b].id,
-      flows,
-      replies: Math.floor(flows / 2),
-      verdicts: { forwarded: state === "dropped" ? 0 : flows, dropped: state === "forwarded" ? 0 : 5, audit: 0, error: 0, other: 0 },
-      delivered: state === "dropped" ? 0 : flows,
-      state,
-      ports: [{ protocol: "TCP", port: 8000 + (b % 100), flows }],
-      l7: { httpRequests: 0, httpStatus: [0, 0, 0, 0, 0, 0], dnsRequests: 0, dnsRcodes: [0, 0, 0, 0, 0, 0, 0], p50Ms: null, p95Ms: null, latencySamples: 0 },
-      dropReasons: {},
-      allowedBy: [],
-      deniedBy: [],
-      firstSeen: "1763899200000000000",
-      lastSeen: "1763902800000000000",
-    });
-  }
-  return {
-    nodes,
-    edges,
-    hidden: { flows: 0, nodes: 0 },
-    window: { sinceNs: "1763899200000000000", untilNs: "1763902800000000000", live: false },
-    totals: { flows: edges.reduce((s, e) => s + e.flows, 0), nodes: NODES, edges: EDGES },
-  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const twoFrames = (page: Page) => page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
 
 async function renderOnce(page: Page, url: string): Promise<Record<string, number>> {
   const t0 = Date.now();
   await page.goto(url, { waitUntil: "commit" });
-  await page.waitForFunction((n) => ((window as unknown as { __flowlensMap?: { nodes(): { length: number } } }).__flowlensMap?.nodes().length ?? 0) >= n, NODES, { timeout: 300_000, polling: 50 });
-  const inCy = Date.now() - t0;
-  // two animation frames after the elements are in: the first frame that shows them
-  await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+  await page.waitForFunction(() => (window.__flowlensMap?.nodes().length ?? 0) > 0 && performance.getEntriesByName("map:painted").length > 0, null, {
+    timeout: 300_000,
+    polling: 50,
+  });
+  await twoFrames(page);
   const painted = Date.now() - t0;
   // settled: no node moved for a full second
   const settledAt = await page.evaluate(async () => {
-    type Cy = { nodes(): { map<T>(f: (n: { position(): { x: number; y: number } }) => T): T[] } };
-    const cy = (window as unknown as { __flowlensMap: Cy }).__flowlensMap;
+    const cy = window.__flowlensMap!;
     const snap = () => cy.nodes().map((n) => `${Math.round(n.position().x)},${Math.round(n.position().y)}`).join(";");
     let last = snap();
     let stableSince = performance.now();
@@ -97,80 +63,188 @@ async function renderOnce(page: Page, url: string): Promise<Record<string, numbe
     }
   });
   const navStart = await page.evaluate(() => performance.timeOrigin);
-  const marks = await page.evaluate(() => {
-    const last = (n: string) => performance.getEntriesByName(n).slice(-1)[0]?.startTime ?? NaN;
-    return { layout: last("map:layout-end") - last("map:layout-start"), sync: last("map:sync-end") - last("map:layout-end"), paint: last("map:painted") - last("map:sync-end") };
-  });
   const settled = Math.max(painted, Math.round(navStart + settledAt - t0));
-  // one zoom/pan frame
-  const zoomMs = await page.evaluate(async () => {
-    type Cy = { zoom(z?: number): number; panBy(p: { x: number; y: number }): void };
-    const cy = (window as unknown as { __flowlensMap: Cy }).__flowlensMap;
+  // milestones since navigation start, from the page's own clock and marks
+  const at = await page.evaluate(() => {
+    const first = (n: string) => performance.getEntriesByName(n)[0]?.startTime ?? NaN;
+    const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
+    const api = performance.getEntriesByType("resource").find((e) => e.name.includes("/api/graph")) as PerformanceResourceTiming | undefined;
+    const cy = window.__flowlensMap!;
+    return {
+      dcl: nav.domContentLoadedEventEnd,
+      apiStart: api?.startTime ?? NaN,
+      apiEnd: api?.responseEnd ?? NaN,
+      layoutStart: first("map:layout-start"),
+      layoutEnd: first("map:layout-end"),
+      syncEnd: first("map:sync-end"),
+      paint: first("map:painted"),
+      elements: cy.nodes().length + cy.edges().length,
+    };
+  });
+  const frames = await zoomPan(page);
+  return { painted, settled, ...at, ...frames };
+}
+
+/** frame times while wheeling and dragging over the canvas, and the redraw after the gesture */
+async function zoomPan(page: Page): Promise<Record<string, number>> {
+  const box = (await page.getByTestId("map-canvas").boundingBox())!;
+  const cx = box.x + box.width / 2;
+  const cy = box.y + box.height / 2;
+  await page.evaluate(() => {
+    const w = window as unknown as { __frames: number[]; __frameLoop: boolean };
+    w.__frames = [];
+    w.__frameLoop = true;
+    let last = performance.now();
+    const tick = (t: number) => {
+      w.__frames.push(t - last);
+      last = t;
+      if (w.__frameLoop) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+  await page.mouse.move(cx, cy);
+  for (let i = 0; i < 6; i++) {
+    await page.mouse.wheel(0, -120);
+    await page.waitForTimeout(30);
+  }
+  await page.mouse.down();
+  for (let i = 1; i <= 8; i++) {
+    await page.mouse.move(cx + i * 15, cy + i * 8);
+    await page.waitForTimeout(30);
+  }
+  await page.mouse.up();
+  const gesture = await page.evaluate(() => {
+    const w = window as unknown as { __frames: number[]; __frameLoop: boolean };
+    w.__frameLoop = false;
+    return w.__frames.slice(1);
+  });
+  // the full redraw at the new viewport, as when the gesture ends (no texture)
+  const redrawMs = await page.evaluate(async () => {
+    const cy = window.__flowlensMap!;
     const t = performance.now();
-    cy.zoom(cy.zoom() * 1.3);
-    cy.panBy({ x: 40, y: 20 });
+    cy.zoom(cy.zoom() * 1.1);
     await new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r())));
     return performance.now() - t;
   });
-  return { inCy, painted, settled, zoomMs, layoutMs: marks.layout, syncMs: marks.sync, paintMs: marks.paint };
+  // the first frame draws the texture; the ones after it are what moving feels like
+  return { frameFirst: gesture[0] ?? NaN, frameMedian: median(gesture.slice(1)), frameMax: Math.max(...gesture.slice(1)), redrawMs };
+}
+
+function printRender(title: string, runs: Record<string, number>[]): void {
+  const m = (k: string) => median(runs.map((r) => r[k]));
+  const f = (k: string) => `${m(k).toFixed(0)} ms`;
+  console.log(`\n  ${title} — ${m("elements").toLocaleString("en-US")} elements on the canvas (median of ${runs.length})`);
+  console.log(`    first paint with the map (wall clock from navigation):  ${m("painted")} ms`);
+  console.log(`    settled layout (no node moved for 1 s):                 ${m("settled")} ms`);
+  console.log(
+    `    where it goes, ms since navigation start: page DOM ready ${f("dcl")}; /api/graph asked ${f("apiStart")}, answered ${f("apiEnd")};` +
+      ` layout ${f("layoutStart")}→${f("layoutEnd")}; elements added ${f("syncEnd")}; first render ${f("paint")}`,
+  );
+  console.log(
+    `    zoom/pan frames (wheel + drag, textureOnViewport): first ${f("frameFirst")} (draws the texture), then median ${f("frameMedian")}, max ${f("frameMax")}`,
+  );
+  console.log(`    full redraw at a new zoom (as after a gesture):         ${f("redrawMs")}`);
+}
+
+async function positions(page: Page): Promise<Map<string, string>> {
+  const list = await page.evaluate(() => window.__flowlensMap!.nodes().map((n) => [n.id(), `${Math.round(n.position().x)},${Math.round(n.position().y)}`] as [string, string]));
+  return new Map(list);
+}
+
+function moved(before: Map<string, string>, after: Map<string, string>, except?: string): number {
+  let n = 0;
+  for (const [id, p] of before) if (id !== except && after.has(id) && after.get(id) !== p) n++;
+  return n;
+}
+
+/** main-thread cost of the next sync + paint, and the longest task meanwhile */
+async function watchNextSync(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __syncs: number; __longest: number; __obs?: PerformanceObserver };
+    w.__syncs = performance.getEntriesByName("map:sync-end").length;
+    w.__longest = 0;
+    w.__obs?.disconnect();
+    w.__obs = new PerformanceObserver((l) => l.getEntries().forEach((e) => (w.__longest = Math.max(w.__longest, e.duration))));
+    w.__obs.observe({ type: "longtask" });
+  });
+}
+
+async function nextSync(page: Page): Promise<{ syncMs: number; paintMs: number; longest: number }> {
+  await page.waitForFunction(() => performance.getEntriesByName("map:sync-end").length > (window as unknown as { __syncs: number }).__syncs, null, { timeout: 120_000, polling: 20 });
+  await twoFrames(page);
+  await page.waitForTimeout(300); // let the long-task observer report
+  return page.evaluate(() => {
+    const last = (n: string) => performance.getEntriesByName(n).slice(-1)[0]?.startTime ?? NaN;
+    const w = window as unknown as { __longest: number };
+    return { syncMs: last("map:sync-end") - last("map:layout-start"), paintMs: last("map:painted") - last("map:sync-end"), longest: w.__longest };
+  });
 }
 
 async function main(): Promise<void> {
-  const app = await startApp();
+  // the browser first: if it cannot start, no server is left running
   const browser = await launchBrowser();
+  const app = await startApp().catch(async (e) => {
+    await browser.close();
+    throw e;
+  });
   try {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     // tsx keeps function names with a __name helper that evaluate()d callbacks would miss
     await page.addInitScript("window.__name = (f) => f;");
-    let body = JSON.stringify(synthetic());
+    let body = JSON.stringify(syntheticGraph(SHAPE));
     await page.route("**/api/graph*", (route) => route.fulfill({ status: 200, contentType: "application/json", body }));
     // a fixed range: no polling while timing the first render
     const url = `${app.url}/map?since=2026-11-23T12:00:00Z&until=2026-11-23T13:00:00Z`;
-    console.log(`bench:map — /map in Chromium (software canvas, 2 shared cores): ${NODES.toLocaleString("en-US")} nodes / ${EDGES.toLocaleString("en-US")} edges in ${NAMESPACES} namespaces`);
-    const runs: Record<string, number>[] = [];
-    for (let i = 0; i < RUNS; i++) runs.push(await renderOnce(page, url));
-    const m = (k: string) => median(runs.map((r) => r[k]));
-    console.log(`  elements in cytoscape (fetch + two-level layout + sync): ${m("inCy")} ms (median of ${RUNS})`);
-    console.log(`  first paint with the map:                               ${m("painted")} ms`);
-    console.log(`  settled layout (no node moved for 1 s):                 ${m("settled")} ms (positions are final at first paint: no animation)`);
-    console.log(`    of which two-level layout ${m("layoutMs").toFixed(0)} ms, adding elements ${m("syncMs").toFixed(0)} ms, first render ${m("paintMs").toFixed(0)} ms`);
-    console.log(`  zoom/pan frame (textureOnViewport):                     ${m("zoomMs").toFixed(0)} ms`);
+    console.log(
+      `bench:map — /map in Chromium (software canvas, 2 shared cores): ${SHAPE.nodes.toLocaleString("en-US")} workloads / ` +
+        `${SHAPE.edges.toLocaleString("en-US")} edges in ${SHAPE.namespaces} namespaces; /api/graph answer ${(body.length / 1e6).toFixed(1)} MB`,
+    );
 
-    // incremental update: the same page refetches; 500 edges' counts change
-    body = JSON.stringify(synthetic(1000));
-    const upd = await page.evaluate(async () => {
-      type Cy = { nodes(): { length: number } };
-      const cy = (window as unknown as { __flowlensMap: Cy }).__flowlensMap;
-      const t = performance.now();
-      const r = await fetch("/api/graph?x=1");
-      void (await r.text());
-      return { fetchMs: performance.now() - t, nodes: cy.nodes().length };
+    const full: Record<string, number>[] = [];
+    for (let i = 0; i < RUNS; i++) full.push(await renderOnce(page, `${url}&view=workloads`));
+    printRender("every workload (view=workloads, the old view)", full);
+
+    const overview: Record<string, number>[] = [];
+    for (let i = 0; i < RUNS; i++) overview.push(await renderOnce(page, url));
+    printRender("namespace view (what the page opens on at this size)", overview);
+
+    // expanding one namespace: double-click the busiest collapsed namespace
+    await page.goto(url);
+    await page.waitForFunction(() => performance.getEntriesByName("map:painted").length > 0, null, { timeout: 120_000 });
+    await twoFrames(page);
+    const target = await page.evaluate(() => {
+      const cy = window.__flowlensMap!;
+      const ns = cy.nodes("[?agg]");
+      const pick = ns[0];
+      const p = pick.renderedPosition();
+      const box = document.querySelector("[data-testid=map-canvas]")!.getBoundingClientRect();
+      return { id: pick.id(), x: box.left + p.x, y: box.top + p.y, nodes: cy.nodes().length };
     });
-    // trigger the page's own refetch path: switching to live polls /api/graph (served by the route)
+    let before = await positions(page);
+    await watchNextSync(page);
+    const tx = Date.now();
+    await page.mouse.dblclick(target.x, target.y);
+    const exp = await nextSync(page);
+    const expandWall = Date.now() - tx;
+    let after = await positions(page);
+    console.log(
+      `\n  expanding one namespace (${target.id}, double-click → painted): ${expandWall} ms wall clock; sync ${exp.syncMs.toFixed(0)} ms + repaint ${exp.paintMs.toFixed(0)} ms,` +
+        ` longest main-thread task ${exp.longest.toFixed(0)} ms; ${after.size - before.size} nodes added, ${moved(before, after, target.id)} others moved`,
+    );
+
+    // incremental update: switching to live polls /api/graph (served by the route); 500 edges' counts change
+    body = JSON.stringify(syntheticGraph(SHAPE, 1000));
+    before = await positions(page);
+    await watchNextSync(page);
     const t1 = Date.now();
     await page.getByTestId("map-window-1h").click();
-    await page.waitForFunction(() => {
-      type Cy = { edges(): { filter(f: (e: { data(k: string): number }) => boolean): { length: number } } };
-      const cy = (window as unknown as { __flowlensMap: Cy }).__flowlensMap;
-      return cy.edges().filter((e) => e.data("flows") > 1000).length > 0;
-    }, null, { timeout: 120_000, polling: 20 });
-    await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
-    console.log(`  incremental update of 500 edges (refetch → repainted):  ${Date.now() - t1} ms (response transfer alone ${upd.fetchMs.toFixed(0)} ms)`);
-
-    // comparison: one whole-graph fcose over the compound graph (what the two-level layout avoids)
-    const fcose = await page.evaluate(async () => {
-      type Cy = { layout(o: Record<string, unknown>): { run(): void; one(e: string, f: () => void): void } };
-      const cy = (window as unknown as { __flowlensMap: Cy }).__flowlensMap;
-      const t = performance.now();
-      await new Promise<void>((r) => {
-        const l = cy.layout({ name: "fcose", quality: "default", animate: false, randomize: true });
-        l.one("layoutstop", () => r());
-        l.run();
-      });
-      await new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r())));
-      return performance.now() - t;
-    });
-    console.log(`  for comparison, one whole-graph fcose (compound):       ${fcose.toFixed(0)} ms`);
+    const upd = await nextSync(page);
+    const wall = Date.now() - t1;
+    after = await positions(page);
+    console.log(
+      `  incremental update, counts of 500 edges (click → refetch → repainted): ${wall} ms wall clock; sync ${upd.syncMs.toFixed(0)} ms + repaint ${upd.paintMs.toFixed(0)} ms,` +
+        ` longest main-thread task ${upd.longest.toFixed(0)} ms (includes parsing the ${(body.length / 1e6).toFixed(1)} MB answer); ${moved(before, after)} nodes moved`,
+    );
   } finally {
     await browser.close();
     await app.stop();

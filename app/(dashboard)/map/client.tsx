@@ -3,11 +3,13 @@
  * /map: the cluster's traffic as a graph. The URL holds the view; GET /api/graph is polled every
  * second in live mode (rollups are written with the flows, so a new edge shows within ~1 s of
  * being stored) and every 2 s for big maps, so repaints stay affordable (graph-scale.md).
+ * Big maps open on namespaces (graph-collapse.ts): one node per namespace, expanded on demand.
  */
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useCallback, useMemo, useState } from "react";
 import { ApiError, getJson } from "@/app/lib/api-client";
 import { formatCount } from "@/app/lib/format-number";
+import { collapseGraph, expandedGroups, isLargeGraph, searchGraph } from "@/server/domain/graph-collapse";
 import type { GraphResponse } from "@/server/domain/graph-types";
 import { MapCanvas } from "./_components/map-canvas";
 import { MapLegend } from "./_components/map-legend";
@@ -17,7 +19,6 @@ import { MAP_PATH, graphApiQuery, isLive, mapSearch, type MapUrlState } from "./
 
 export function MapClient({ initialState }: { initialState: MapUrlState }) {
   const [state, setState] = useState(initialState);
-  const [hits, setHits] = useState<number | null>(null);
   const live = isLive(state);
 
   const update = useCallback(
@@ -36,9 +37,36 @@ export function MapClient({ initialState }: { initialState: MapUrlState }) {
     placeholderData: keepPreviousData,
     refetchInterval: (q) => (!live ? false : (q.state.data?.edges.length ?? 0) > 2000 ? 2000 : 1000),
     staleTime: 0,
+    // 3 MB at 5,000 edges: comparing each answer deeply with the last costs more than it saves
+    structuralSharing: false,
   });
   const data = graph.data;
   const onSelect = useCallback((id: string | undefined) => update({ ...state, sel: id }), [state, update]);
+
+  // what the canvas shows: every workload, or namespaces with the opened ones expanded
+  const overview = data ? (state.view ?? (isLargeGraph(data) ? "namespaces" : "workloads")) === "namespaces" : false;
+  const hits = useMemo(() => searchGraph(data?.nodes ?? [], state.q), [data?.nodes, state.q]);
+  const expanded = useMemo(
+    () => (overview && data ? expandedGroups(data.nodes, state.open, state.q, state.sel) : "all"),
+    [overview, data, state.open, state.q, state.sel],
+  );
+  const expandedKey = expanded === "all" ? "all" : [...expanded].sort().join(",");
+  // keyed on the set's contents, not its identity: a poll with the same groups keeps the memo
+  const view = useMemo(() => (data ? collapseGraph(data, expanded) : undefined), [data, expandedKey]);
+  const onToggle = useCallback(
+    (groupId: string) => {
+      if (!data) return;
+      if (expanded === "all") {
+        // collapsing one namespace of the workload view: the namespace view with every other one open
+        const all = [...new Set(collapseGraph(data, "all").groups.keys())];
+        update({ ...state, view: "namespaces", open: all.filter((g) => g !== groupId), sel: groupId });
+      } else if (expanded.has(groupId)) {
+        // the selection or search may be what keeps it open: select the namespace itself
+        update({ ...state, open: state.open.filter((g) => g !== groupId), sel: groupId });
+      } else update({ ...state, open: [...state.open, groupId] });
+    },
+    [data, expanded, state, update],
+  );
   const time = useMemo(
     () => (live ? { since: state.window } : { since: state.since, until: state.until }),
     [live, state.window, state.since, state.until],
@@ -47,13 +75,20 @@ export function MapClient({ initialState }: { initialState: MapUrlState }) {
 
   return (
     <div className="map-page" data-testid="map-page">
-      <MapToolbar state={state} onChange={update} searchHits={hits} />
+      <MapToolbar state={state} onChange={update} searchHits={state.q ? hits.nodes.length : null} overview={overview} />
       <div className="map-status small muted" data-testid="map-status">
         {data ? (
           <>
             <span data-testid="map-totals">
               {formatCount(data.totals.nodes)} nodes · {formatCount(data.totals.edges)} edges · {formatCount(data.totals.flows)} flows
             </span>
+            {overview && view ? (
+              <span data-testid="map-overview">
+                {" "}
+                · {formatCount([...view.groups.values()].filter((g) => g.kind === "namespace").length)} namespaces
+                {expanded !== "all" && expanded.size ? `, ${expanded.size} expanded` : ""} (double-click one to expand)
+              </span>
+            ) : null}
             {data.hidden.flows ? (
               <span data-testid="map-hidden"> · {formatCount(data.hidden.flows)} noise flows hidden ({data.hidden.nodes} nodes)</span>
             ) : null}
@@ -66,7 +101,7 @@ export function MapClient({ initialState }: { initialState: MapUrlState }) {
       </div>
       <div className="map-body">
         <div className="map-stage">
-          <MapCanvas graph={data} search={state.q} selected={state.sel} onSelect={onSelect} onSearchHits={setHits} />
+          <MapCanvas graph={data} view={view} hits={hits} searching={Boolean(state.q.trim())} selected={state.sel} onSelect={onSelect} onToggle={onToggle} />
           {error && !data ? (
             <div className="map-overlay" data-testid="map-error">
               <h3>{error instanceof ApiError && error.isBadRequest ? "The API rejected this view" : "Could not load the map"}</h3>
@@ -90,7 +125,9 @@ export function MapClient({ initialState }: { initialState: MapUrlState }) {
           ) : null}
           <MapLegend />
         </div>
-        {state.sel && data ? <SidePanel graph={data} selected={state.sel} time={time} onClose={() => onSelect(undefined)} /> : null}
+        {state.sel && data && view ? (
+          <SidePanel graph={data} view={view} selected={state.sel} time={time} live={live} seriesReady={!graph.isPlaceholderData} onClose={() => onSelect(undefined)} onSelect={onSelect} onToggle={onToggle} />
+        ) : null}
       </div>
     </div>
   );

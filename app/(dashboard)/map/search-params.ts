@@ -3,6 +3,8 @@
  * selection) is a shareable link. Pure: no React, no Next. Filter names are the API's own
  * (docs/api.md), so the page's query minus `q`/`sel` is what GET /api/graph receives.
  */
+import { isAggregateId, isGroupId } from "@/server/domain/graph-collapse";
+
 export const LIVE_WINDOWS = ["5m", "15m", "1h"] as const;
 export type LiveWindow = (typeof LIVE_WINDOWS)[number];
 export const MAP_PATH = "/map";
@@ -20,9 +22,16 @@ export interface MapUrlState {
   noise: boolean;
   /** search box: highlights matching nodes */
   q: string;
-  /** selected node or edge id */
+  /** selected node or edge id (a namespace or aggregated edge in the overview) */
   sel?: string;
+  /** "namespaces": one node per namespace; "workloads": every workload; unset: by the graph's size */
+  view?: MapViewMode;
+  /** namespaces (group ids) expanded in the namespace view */
+  open: string[];
 }
+
+export const VIEW_MODES = ["namespaces", "workloads"] as const;
+export type MapViewMode = (typeof VIEW_MODES)[number];
 
 export type SearchInput = string | Record<string, string | string[] | undefined>;
 
@@ -50,7 +59,10 @@ export function parseMapSearch(input: SearchInput): MapUrlState {
     protocol: list(get("protocol")),
     noise: !["off", "false", "0", "show"].includes(get("noise")[0] ?? ""),
     q: get("q")[0] ?? "",
+    open: list(get("open")),
   };
+  const view = get("view")[0];
+  if ((VIEW_MODES as readonly string[]).includes(view ?? "")) state.view = view as MapViewMode;
   const since = get("since")[0];
   const until = get("until")[0];
   if (since) state.since = since;
@@ -77,11 +89,17 @@ export function mapSearch(s: MapUrlState): string {
   if (!s.noise) p.set("noise", "off");
   if (s.q) p.set("q", s.q);
   if (s.sel) p.set("sel", s.sel);
+  if (s.view) p.set("view", s.view);
+  for (const g of s.open) p.append("open", g);
   const q = p.toString();
   return q ? `?${q}` : "";
 }
 
-/** GET /api/graph for this state; `focus` asks for the selection's series. */
+/**
+ * GET /api/graph for this state; `focus` asks for the selection's series — only for a workload or
+ * an edge, the elements the server keeps series for (a namespace or aggregated edge is the page's
+ * own grouping), so selecting one does not refetch the graph.
+ */
 export function graphApiQuery(s: MapUrlState): string {
   const p = new URLSearchParams();
   if (isLive(s)) p.set("window", s.window);
@@ -91,6 +109,6 @@ export function graphApiQuery(s: MapUrlState): string {
   }
   for (const k of ["namespace", "verdict", "cluster", "protocol"] as const) for (const v of s[k]) p.append(k, v);
   p.set("noise", s.noise ? "on" : "off");
-  if (s.sel) p.set("focus", s.sel);
+  if (s.sel && !isGroupId(s.sel) && !isAggregateId(s.sel)) p.set("focus", s.sel);
   return `/api/graph?${p.toString()}`;
 }

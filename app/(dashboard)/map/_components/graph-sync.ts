@@ -1,74 +1,114 @@
 /**
- * Applies a fresh /api/graph answer to the long-lived cytoscape instance in one batch: adds what
- * is new, updates data that changed (counts, state, ports), removes what left the window. Nothing
- * that stays is re-created or moved, so the picture holds still while counts tick.
+ * Applies what the map should show (a MapView: every workload, or namespaces with some expanded)
+ * to the long-lived cytoscape instance in one batch: adds what is new, updates data that changed
+ * (counts, state, ports), removes what left. Nothing that stays is re-created or moved, so the
+ * picture holds still while counts tick; expanding a namespace only swaps that namespace's node
+ * for its workloads (placed in the space the layout kept for them) and re-points its edges.
  */
 import type { Core, ElementDefinition } from "cytoscape";
-import type { GraphEdge, GraphResponse } from "@/server/domain/graph-types";
-import { groupOf, type MapLayout } from "./map-layout";
+import type { MapView, ViewEdge, ViewNode } from "@/server/domain/graph-collapse";
+import type { GraphResponse } from "@/server/domain/graph-types";
+import { CELL, type MapLayout } from "./map-layout";
 
-export function portsLabel(e: GraphEdge): string {
-  const shown = e.ports.slice(0, 2).map((p) => (p.port ? `${p.protocol}/${p.port}` : p.protocol));
-  return shown.join(", ") + (e.ports.length > 2 ? ` +${e.ports.length - 2}` : "");
+/** cytoscape data of a node; flags are always set (true/false) so an update can clear them */
+function nodeData(n: ViewNode, layout: MapLayout): Record<string, unknown> {
+  if (n.kind !== "group") return { id: n.id, label: n.label, kind: n.kind, parent: n.parent, search: n.search, box: false, agg: false };
+  if (n.open) return { id: n.id, label: n.label, kind: "group", box: true, agg: false };
+  const g = n.group!;
+  const b = layout.box(n.id);
+  // a collapsed namespace fills part of the space its workloads would take: zoomed out to the
+  // whole cluster, a node of 26 units would be a dot
+  const w = Math.max(2 * CELL, (b?.w ?? CELL) * 0.9);
+  const h = Math.max(CELL, (b?.h ?? CELL) * 0.8);
+  const what = g.kind === "namespace" ? "workload" : "node";
+  return {
+    id: n.id,
+    label: `${n.label}\n${g.members.length} ${what}${g.members.length === 1 ? "" : "s"}${g.internalDropping ? `\n${g.internalDropping} dropping inside` : ""}`,
+    kind: "group",
+    search: n.search,
+    box: false,
+    agg: true,
+    w,
+    h,
+    fs: Math.round(Math.min(90, Math.max(16, Math.min(w, h) / 6))),
+    dropping: g.internalDropping > 0,
+  };
 }
 
-export function syncGraph(cy: Core, g: GraphResponse, layout: MapLayout): { added: number; removed: number } {
+function edgeData(e: ViewEdge, weight: (f: number) => number): Record<string, unknown> {
+  return { id: e.id, source: e.source, target: e.target, state: e.state, flows: e.flows, weight: weight(e.flows), ports: e.label, agg: e.members.length > 1 || e.id.startsWith("agg:") };
+}
+
+function changed(el: { data(k: string): unknown }, data: Record<string, unknown>): boolean {
+  for (const [k, v] of Object.entries(data)) {
+    const old = el.data(k);
+    if (k === "weight" ? Math.abs((old as number) - (v as number)) > 0.02 : old !== v) return true;
+  }
+  return false;
+}
+
+export function syncGraph(cy: Core, graph: GraphResponse, view: MapView, layout: MapLayout): { added: number; removed: number; updated: number } {
   // marks let bench:map split the time between layout, element updates and painting
   performance.mark("map:layout-start");
-  const positions = layout.place(g.nodes, g.edges);
+  layout.place(graph.nodes, graph.edges);
   performance.mark("map:layout-end");
-  const max = Math.max(1, ...g.edges.map((e) => e.flows));
+  let max = 1;
+  for (const e of view.edges) if (e.flows > max) max = e.flows;
   const weight = (f: number) => Math.log10(1 + f) / Math.log10(1 + max);
   const keep = new Set<string>();
+  for (const n of view.nodes) keep.add(n.id);
+  for (const e of view.edges) keep.add(e.id);
   const adds: ElementDefinition[] = [];
-  const groups = new Map<string, string>();
-  for (const n of g.nodes) {
-    const grp = groupOf(n);
-    groups.set(grp.id, grp.label);
-  }
+  let updated = 0;
+  let removed = 0;
   cy.batch(() => {
-    for (const [id, label] of groups) {
-      keep.add(id);
-      if (cy.getElementById(id).empty()) adds.push({ group: "nodes", data: { id, label, box: true } });
-    }
-    for (const n of g.nodes) {
-      keep.add(n.id);
+    // first what left (a collapsed namespace's workloads, edges re-pointed), so adds never clash
+    const gone = cy.elements().filter((el) => !keep.has(el.id()));
+    removed = gone.length;
+    if (gone.nonempty()) cy.remove(gone);
+    for (const n of view.nodes) {
+      const data = nodeData(n, layout);
       const el = cy.getElementById(n.id);
-      const data = { id: n.id, label: n.label, kind: n.kind, parent: groupOf(n).id, search: `${n.label} ${n.namespace ?? ""} ${n.workload ?? ""}`.toLowerCase() };
-      if (el.empty()) adds.push({ group: "nodes", data, position: { ...positions.get(n.id)! } });
+      const pos = n.kind === "group" ? (n.open ? undefined : layout.box(n.id)?.center) : layout.position(n.id);
+      if (el.empty()) {
+        adds.push({ group: "nodes", data, ...(pos ? { position: { ...pos } } : {}) });
+      } else if (changed(el, data)) {
+        el.data(data);
+        updated++;
+        // a namespace that was just collapsed keeps where its box's middle was
+        if (pos && n.kind === "group" && el.isChildless()) el.position({ ...pos });
+      }
     }
-    for (const e of g.edges) {
-      keep.add(e.id);
-      const data = { id: e.id, source: e.source, target: e.target, state: e.state, flows: e.flows, weight: weight(e.flows), ports: portsLabel(e) };
+    for (const e of view.edges) {
+      const data = edgeData(e, weight);
       const el = cy.getElementById(e.id);
       if (el.empty()) adds.push({ group: "edges", data });
-      else if (el.data("flows") !== data.flows || el.data("state") !== data.state || el.data("ports") !== data.ports || Math.abs(el.data("weight") - data.weight) > 0.02) {
+      else if (changed(el, data)) {
         el.data(data);
+        updated++;
       }
     }
     if (adds.length) cy.add(adds);
   });
-  const gone = cy.elements().filter((el) => !keep.has(el.id()));
-  if (gone.nonempty()) cy.remove(gone);
   performance.mark("map:sync-end");
-  return { added: adds.length, removed: gone.length };
+  return { added: adds.length, removed, updated };
 }
 
-/** Search: matching nodes outlined, everything else dimmed; empty query clears. */
-export function applySearch(cy: Core, q: string): number {
-  const needle = q.trim().toLowerCase();
+/**
+ * Search: matching workloads outlined, and collapsed namespaces that hold matches; everything else
+ * dimmed; an empty query clears. Returns the number of matching workloads (shown or not).
+ */
+export function applySearch(cy: Core, hits: { nodes: string[]; groups: string[] }, active: boolean): void {
   // restyling every element for an empty search costs seconds at 6,000 elements: skip when idle
-  if (!needle && !cy.scratch("searched")) return 0;
-  cy.scratch("searched", Boolean(needle));
-  let hits = 0;
+  if (!active && !cy.scratch("searched")) return;
+  cy.scratch("searched", active);
   cy.batch(() => {
     cy.elements().removeClass("dim match");
-    if (!needle) return;
-    const match = cy.nodes().filter((n) => !n.data("box") && String(n.data("search") ?? "").includes(needle));
-    hits = match.length;
+    if (!active) return;
+    const ids = new Set([...hits.nodes, ...hits.groups]);
+    const match = cy.nodes().filter((n) => ids.has(n.id()) && !n.data("box"));
     const near = match.union(match.connectedEdges()).union(match.parents());
     cy.elements().difference(near).addClass("dim");
     match.addClass("match");
   });
-  return hits;
 }

@@ -1,20 +1,15 @@
 /**
  * Two-level layout (shared/notes/graph-scale.md): a whole-graph force layout on 1,000 compound
  * nodes takes 5–9 s and moves everything on each update. Instead each namespace box is a compact
- * grid (busiest workloads first), and only the boxes are laid out, with fcose on the small
- * namespace graph. Positions are remembered per node: live updates never move a placed node; a
- * new node takes the next grid slot of its box, a new box goes to the right of everything.
+ * grid (busiest workloads first), and only the boxes are laid out, packed in rows with the
+ * namespaces that talk most next to each other (app/lib/box-packing.ts says why not fcose).
+ * Positions are remembered per node: live updates never move a placed node; a new node takes the
+ * next grid slot of its box, a new box goes to the right of everything. A collapsed namespace sits
+ * in the middle of its box's space, so expanding it moves nothing else.
  */
-import cytoscape from "cytoscape";
-import fcose from "cytoscape-fcose";
+import { affinityOrder, packRows } from "@/app/lib/box-packing";
+import { groupOf } from "@/server/domain/graph-collapse";
 import type { GraphEdge, GraphNode } from "@/server/domain/graph-types";
-
-let registered = false;
-function ensureFcose(): void {
-  if (registered) return;
-  cytoscape.use(fcose as unknown as cytoscape.Ext);
-  registered = true;
-}
 
 export const CELL = 120;
 
@@ -23,20 +18,13 @@ export interface Pos {
   y: number;
 }
 
-/** which compound box a node sits in */
-export function groupOf(n: GraphNode): { id: string; label: string } {
-  if (n.kind === "workload") {
-    const c = n.cluster && n.cluster !== "default" ? `${n.cluster} · ` : "";
-    return { id: `ns:${n.cluster ?? ""}/${n.namespace}`, label: `${c}${n.namespace}` };
-  }
-  if (n.kind === "fqdn" || n.kind === "cidr" || n.kind === "world") return { id: "grp:external", label: "outside the cluster" };
-  return { id: "grp:cluster", label: "cluster identities" };
-}
-
 interface Box {
   origin: Pos;
   slots: number;
   cols: number;
+  /** the grid's size when the box was placed: the space kept free for it */
+  w: number;
+  h: number;
 }
 
 export class MapLayout {
@@ -45,6 +33,16 @@ export class MapLayout {
 
   position(id: string): Pos | undefined {
     return this.positions.get(id);
+  }
+
+  /**
+   * A group's space: a collapsed namespace is drawn in the middle of the area its workloads take
+   * when expanded, so opening it moves nothing else.
+   */
+  box(groupId: string): { center: Pos; w: number; h: number } | undefined {
+    const b = this.boxes.get(groupId);
+    // grid positions are node centres starting at the origin: the grid spans w − CELL by h − CELL
+    return b && { center: { x: b.origin.x + (b.w - CELL) / 2, y: b.origin.y + (b.h - CELL) / 2 }, w: b.w, h: b.h };
   }
 
   /** Positions for nodes not placed yet; existing ones are kept. */
@@ -78,10 +76,10 @@ export class MapLayout {
     return this.positions;
   }
 
-  /** fcose over the new boxes (each as one node sized like its grid) with namespace-level edges */
+  /** the new boxes packed (app/lib/box-packing.ts), busiest-connected next to each other */
   private placeBoxes(groups: string[], byGroup: Map<string, GraphNode[]>, nodes: GraphNode[], edges: GraphEdge[]): void {
-    ensureFcose();
     const groupOfNode = new Map(nodes.map((n) => [n.id, groupOf(n).id]));
+    const fresh = new Set(groups);
     const size = (g: string) => {
       const n = byGroup.get(g)!.length;
       const cols = Math.max(1, Math.ceil(Math.sqrt(n * 1.5)));
@@ -91,52 +89,23 @@ export class MapLayout {
     for (const e of edges) {
       const a = groupOfNode.get(e.source);
       const b = groupOfNode.get(e.target);
-      if (!a || !b || a === b || !groups.includes(a) || !groups.includes(b)) continue;
+      if (!a || !b || a === b || !fresh.has(a) || !fresh.has(b)) continue;
       const k = a < b ? `${a}|${b}` : `${b}|${a}`;
       weights.set(k, (weights.get(k) ?? 0) + 1);
     }
-    const cy = cytoscape({
-      headless: true,
-      styleEnabled: true,
-      elements: [
-        ...groups.map((g) => {
-          const s = size(g);
-          return { data: { id: g, w: s.w, h: s.h } };
-        }),
-        ...[...weights.keys()].map((k, i) => {
-          const [a, b] = k.split("|");
-          return { data: { id: `e${i}`, source: a, target: b } };
-        }),
-      ],
-      style: [{ selector: "node", style: { width: "data(w)", height: "data(h)" } }],
-    });
+    const weight = (a: string, b: string) => weights.get(a < b ? `${a}|${b}` : `${b}|${a}`) ?? 0;
     let minX = 0;
     if (this.boxes.size) {
       // new boxes go right of everything placed so far, so nothing already on screen moves
-      minX = Math.max(...[...this.positions.values()].map((p) => p.x)) + 3 * CELL;
+      minX = Math.max(...[...this.boxes.values()].map((b) => b.origin.x + b.w), ...[...this.positions.values()].map((p) => p.x)) + 3 * CELL;
     }
-    if (groups.length > 1) {
-      cy.layout({
-        name: "fcose",
-        quality: "default",
-        randomize: true,
-        animate: false,
-        nodeDimensionsIncludeLabels: false,
-        nodeRepulsion: () => 80_000,
-        idealEdgeLength: () => 3 * CELL,
-        nodeSeparation: CELL * 2,
-        packComponents: true,
-      } as cytoscape.LayoutOptions).run();
-    }
-    const bb = cy.elements().boundingBox({});
+    const sizes = new Map(groups.map((g) => [g, size(g)]));
+    // a box's space includes the half cell around its outer nodes (grid positions are centres)
+    const corners = packRows(affinityOrder(groups, weight).map((id) => ({ id, w: sizes.get(id)!.w, h: sizes.get(id)!.h })), 2 * CELL);
     for (const g of groups) {
-      const n = cy.getElementById(g);
-      const s = size(g);
-      const p = n.position();
-      const x = groups.length > 1 ? p.x - bb.x1 - s.w / 2 : 0;
-      const y = groups.length > 1 ? p.y - bb.y1 - s.h / 2 : 0;
-      this.boxes.set(g, { origin: { x: minX + x, y }, slots: 0, cols: s.cols });
+      const s = sizes.get(g)!;
+      const c = corners.get(g)!;
+      this.boxes.set(g, { origin: { x: minX + c.x + CELL / 2, y: c.y + CELL / 2 }, slots: 0, cols: s.cols, w: s.w, h: s.h });
     }
-    cy.destroy();
   }
 }

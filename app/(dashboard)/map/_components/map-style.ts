@@ -2,7 +2,9 @@
  * cytoscape stylesheet for the map. Colours come from the page's CSS variables (dark and light
  * schemes) and are read once when the instance is made. Edge colour = verdict state, width =
  * log-scaled volume (`weight` 0..1 set by graph-sync), label = ports; labels hide when zoomed out
- * because at 1,000 nodes they are unreadable and cost the most paint time.
+ * because at 1,000 nodes they are unreadable and cost the most paint time. Collapsed namespaces
+ * (`agg` nodes) and their aggregated edges are drawn at the scale of a whole namespace's box, so
+ * they read when the map is fitted to the cluster.
  */
 import type { StylesheetJson } from "cytoscape";
 
@@ -101,6 +103,33 @@ export function mapStyle(c: MapColours, big: boolean): StylesheetJson {
         "text-background-padding": "1px",
       },
     },
+    {
+      selector: "node[?agg]",
+      style: {
+        shape: "round-rectangle",
+        width: "data(w)",
+        height: "data(h)",
+        "background-color": c.elev,
+        "border-color": c.info,
+        "border-width": 3,
+        "text-valign": "center",
+        "text-halign": "center",
+        "text-margin-y": 0,
+        "text-wrap": "wrap",
+        "text-max-width": "data(w)",
+        "font-size": "data(fs)",
+        "min-zoomed-font-size": 6,
+        "font-weight": "bold",
+      },
+    },
+    { selector: "node[?agg][?dropping]", style: { "border-color": c.bad } },
+    // aggregated edges: labelled only when selected — measuring ~1,000 labels doubled the
+    // namespace view's first frame (bench:map) and the side panel lists their ports anyway
+    {
+      selector: "edge[?agg]",
+      style: { width: "mapData(weight, 0, 1, 4, 28)", "arrow-scale": 1.6, label: "", "font-size": 28, "min-zoomed-font-size": 9 },
+    },
+    { selector: "edge[?agg]:selected", style: { label: "data(ports)" } },
     { selector: "edge[state = 'mixed']", style: { "line-color": c.warn, "target-arrow-color": c.warn, "line-style": "dashed" } },
     { selector: "edge[state = 'dropped']", style: { "line-color": c.bad, "target-arrow-color": c.bad, opacity: 0.95 } },
     { selector: ".dim", style: { opacity: 0.12 } },

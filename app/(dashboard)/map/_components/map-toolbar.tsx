@@ -1,5 +1,8 @@
 "use client";
-/** Time range (live 5m/15m/1h or an absolute range), filters, noise toggle and search, all in the URL. */
+/**
+ * Time range (live 5m/15m/1h or an absolute range), filters, noise toggle, namespaces/workloads
+ * view and search, all in the URL.
+ */
 import { useState } from "react";
 import { LIVE_WINDOWS, isLive, type MapUrlState } from "../search-params";
 
@@ -15,7 +18,15 @@ function fromLocalInput(v: string): string | undefined {
   return v ? `${v}:00Z` : undefined;
 }
 
-export function MapToolbar({ state, onChange, searchHits }: { state: MapUrlState; onChange: (s: MapUrlState) => void; searchHits: number | null }) {
+export interface MapToolbarProps {
+  state: MapUrlState;
+  onChange: (s: MapUrlState) => void;
+  searchHits: number | null;
+  /** the namespace view is showing (chosen, or picked for a big graph) */
+  overview: boolean;
+}
+
+export function MapToolbar({ state, onChange, searchHits, overview }: MapToolbarProps) {
   const [ns, setNs] = useState(state.namespace.join(","));
   const [since, setSince] = useState(toLocalInput(state.since));
   const [until, setUntil] = useState(toLocalInput(state.until));
@@ -75,6 +86,26 @@ export function MapToolbar({ state, onChange, searchHits }: { state: MapUrlState
           <input type="checkbox" checked={state.noise} data-testid="map-noise" onChange={(e) => onChange({ ...state, noise: e.target.checked })} /> hide noise
         </label>
       </form>
+      <div className="map-range" role="group" aria-label="Show">
+        <button
+          type="button"
+          className={`button small ${overview ? "active" : ""}`}
+          data-testid="map-view-namespaces"
+          title="one node per namespace; double-click one to see its workloads"
+          onClick={() => onChange({ ...state, view: "namespaces" })}
+        >
+          namespaces
+        </button>
+        <button
+          type="button"
+          className={`button small ${overview ? "" : "active"}`}
+          data-testid="map-view-workloads"
+          title="every workload (slow to draw above a few hundred)"
+          onClick={() => onChange({ ...state, view: "workloads", open: [] })}
+        >
+          workloads
+        </button>
+      </div>
       <input
         type="search"
         className="map-search"

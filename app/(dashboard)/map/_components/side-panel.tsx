@@ -1,12 +1,19 @@
 "use client";
-/** Details of the selected node or edge: counts, ports, L7, policies, a flows/s sparkline and its flows. */
+/**
+ * Details of the selected node or edge: counts, ports, L7, policies, a flows/s sparkline and its
+ * flows. A namespace (collapsed or its box) or an aggregated edge gets its summary instead
+ * (group-details.tsx), with expand/collapse and its busiest members.
+ */
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { getJson } from "@/app/lib/api-client";
-import { formatCount } from "@/app/lib/format-number";
+import { formatCount, formatRate } from "@/app/lib/format-number";
 import type { FlowPage } from "@/server/domain/flow-item";
+import { seriesRates } from "@/app/lib/series-rate";
+import type { MapView } from "@/server/domain/graph-collapse";
 import type { GraphEdge, GraphNode, GraphResponse } from "@/server/domain/graph-types";
 import { edgeFlowsQuery, nodeFlowsQuery } from "../flow-links";
+import { AggregateDetails, GroupDetails } from "./group-details";
 import { Sparkline } from "./sparkline";
 
 const HTTP = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
@@ -20,7 +27,7 @@ function sum(edges: GraphEdge[], f: (e: GraphEdge) => number): number {
   return edges.reduce((s, e) => s + f(e), 0);
 }
 
-function Counts({ edges }: { edges: GraphEdge[] }) {
+export function Counts({ edges }: { edges: GraphEdge[] }) {
   const v = (k: keyof GraphEdge["verdicts"]) => sum(edges, (e) => e.verdicts[k]);
   return (
     <dl className="map-kv" data-testid="map-panel-counts">
@@ -96,12 +103,41 @@ function EdgeDetails({ e }: { e: GraphEdge }) {
 
 export interface PanelProps {
   graph: GraphResponse;
+  view: MapView;
   selected: string;
   time: { since?: string; until?: string };
+  live: boolean;
+  /** false while the answer shown is the one before the selection changed (its series is another's) */
+  seriesReady: boolean;
   onClose: () => void;
+  onSelect: (id: string) => void;
+  onToggle: (groupId: string) => void;
 }
 
-export function SidePanel({ graph, selected, time, onClose }: PanelProps) {
+/** The flows/s sparkline with its unit, peak and newest value. */
+function Rate({ series, live }: { series: GraphResponse["series"]; live: boolean }) {
+  if (!series) return <p className="muted small" data-testid="map-panel-rate">loading flows/s…</p>;
+  const r = seriesRates(series, live ? Date.now() : Number.POSITIVE_INFINITY);
+  return (
+    <>
+      <Sparkline values={r.values} label={r.unit} />
+      <p className="muted small" data-testid="map-panel-rate">
+        {r.unit} · peak {formatRate(r.peak)}/s · {live ? "now" : "last"} {formatRate(r.last)}/s
+      </p>
+    </>
+  );
+}
+
+export function SidePanel(props: PanelProps) {
+  const { graph, view, selected } = props;
+  const group = view.groups.get(selected);
+  if (group) return <GroupDetails {...props} group={group} open={view.nodes.some((n) => n.id === selected && n.open)} />;
+  const agg = view.edges.find((e) => e.id === selected && e.id.startsWith("agg:"));
+  if (agg) return <AggregateDetails {...props} edge={agg} />;
+  return <ElementPanel {...props} graph={graph} />;
+}
+
+function ElementPanel({ graph, selected, time, live, seriesReady, onClose }: PanelProps) {
   const nodes = new Map(graph.nodes.map((n) => [n.id, n]));
   const edge = graph.edges.find((e) => e.id === selected);
   const node: GraphNode | undefined = edge ? undefined : nodes.get(selected);
@@ -114,8 +150,6 @@ export function SidePanel({ graph, selected, time, onClose }: PanelProps) {
     enabled: query !== null,
     refetchInterval: 5_000,
   });
-  const series = graph.series;
-  const perSecond = series ? series.counts.map((c) => c / (Number(series.bucketNs) / 1e9)) : [];
   const related = edge ? [edge] : graph.edges.filter((e) => e.source === selected || e.target === selected);
 
   if (!edge && !node) {
@@ -148,8 +182,7 @@ export function SidePanel({ graph, selected, time, onClose }: PanelProps) {
       </p>
       {edge ? <p className={`map-state state-${edge.state}`} data-testid="map-panel-state">{edge.state === "dropped" ? "all dropped" : edge.state === "mixed" ? "some dropped" : "forwarded"}</p> : null}
       <Counts edges={related} />
-      <Sparkline values={perSecond} label="flows per second" />
-      <p className="muted small">flows/s per {series ? Number(series.bucketNs) / 60e9 : 1} min over the window</p>
+      <Rate series={seriesReady ? graph.series : undefined} live={live} />
       {edge ? <EdgeDetails e={edge} /> : <p className="small">{related.length} edges</p>}
       <h4>Flows</h4>
       {query ? (
