@@ -1,23 +1,29 @@
 /**
- * Reads the DNS flows of a range as DnsMessages: only the columns DNS needs, straight from SQL
- * (rebuilding each flow's hubble JSON costs ~50 µs, far too much for 100k queries). Each distinct
- * context comes from the shared decoded catalog (contexts never change); of the L7 record only the qtypes are
- * read, with the wire walker, and the full record (ips, ttl, cnames) is decoded just for the queries
- * an answer shows.
+ * Reads the DNS flows of a range as DnsMessages and analyses them for /api/dns and /summary.
+ *
+ * Reading: only the columns DNS needs, straight from SQL (rebuilding each flow's hubble JSON costs
+ * ~50 µs, far too much for 100k queries). Each distinct context comes from the shared decoded
+ * catalog; of the L7 record only the qtypes are read, with the wire walker, and the full record
+ * (ips, ttl, cnames) is decoded just for the queries an answer shows.
+ *
+ * Caching: stored flows never change, so messages are kept per minute (bounded LRU) and a minute is
+ * read again only when its row count changed (dns-minute-counts.ts knows which minutes the writer
+ * touched). On top, the pairing and search-path grouping of the minutes around a request (its
+ * "base", dns-analysis.ts) is kept while those counts stay the same, so every view of unchanged
+ * data — the page's two requests, a filter, a search, a brush inside the same minutes — is a
+ * filter over it.
  *
  * The hubble-style filter is split as for /api/flows: context conditions run through the shared
- * matcher on each distinct context, per-flow conditions become a SQL expression. Both only *mark*
- * rows (`matched`): pairing needs the other half of every exchange, whether it matched or not.
- *
- * Stored flows never change, so messages are kept per minute of flows (bounded LRU) and a minute is
- * read again only when its row count in the database differs; filters without per-flow conditions
- * (the page's usual case) then cost one GROUP BY plus what arrived since the last read.
+ * matcher on each distinct context and select queries from the base; per-flow conditions become a
+ * SQL expression that marks rows, and such requests are read and analysed as they are (not kept).
+ * Either way a filter runs after pairing: it never cuts a request from its response.
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { L7FlowType, Layer7Schema } from "@/proto/gen/flow/flow_pb";
 import { fromJsonEndpoint, peer } from "@/server/domain/dns-peer";
-import { analyzeDns, type DnsAnalysis } from "@/server/domain/dns-analysis";
+import { baseAnalysis, selectView, type DnsAnalysis, type DnsBase, type ViewOptions } from "@/server/domain/dns-analysis";
 import type { DnsApiQuery } from "@/server/domain/dns-params";
+import { pairDnsKey } from "@/server/domain/dns-pairing";
 import type { DnsMessage, DnsPeer } from "@/server/domain/dns-types";
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
 import type { FlowItem } from "@/server/domain/flow-item";
@@ -27,15 +33,15 @@ import { WIRE_LEN, WireCursor } from "@/server/flow-codec/wire";
 import type { Database } from "./connection";
 import type { DimensionRepo } from "./dimension-repo";
 import { contextCatalogFor } from "./context-catalog";
+import { DnsMinuteCounts } from "./dns-minute-counts";
+import type { FlowWriter } from "./flow-writer";
+import type { RollupFeed } from "./rollup-feed";
 import { SqlParams, flowConditions, hasConditions, splitSpec } from "./flow-sql";
 
 const L7_REQUEST = L7FlowType.REQUEST;
 const L7_RESPONSE = L7FlowType.RESPONSE;
 const MAX_CONTEXTS = 100_000;
-/** identical reads within this window share one result (the page asks /api/dns and /summary together) */
-const MEMO_MS = 3000;
-
-export interface DnsRead {
+interface DnsRead {
   filter: FlowFilterSpec;
   /** ns, inclusive / exclusive; the caller pads them by the pairing timeout */
   fromNs: bigint;
@@ -98,68 +104,132 @@ interface DecodedContext {
   item: FlowItem;
 }
 
+/** A base analysis kept for reuse, with what it was built from. */
+interface CachedBase {
+  /** row count of each minute read, when it was built */
+  signature: string;
+  result: Promise<{ base: DnsBase; answers: AnswerBytes; rows: number }>;
+  queries: number;
+}
+
+/** Bases kept: the page's views (a range, its zoom, the previous range) and not much more. */
+const MAX_BASES = 4;
+const MAX_BASE_QUERIES = 600_000;
+
 export class DnsRepo {
   private contexts = new Map<number, DecodedContext>();
   private chunks = new Map<bigint, Chunk>();
   private cachedMessages = 0;
-  private memo = new Map<string, { at: number; result: Promise<DnsMessages> }>();
+  private bases = new Map<string, CachedBase>();
+  /** base analyses built (a test and the benchmark read it to tell reuse from work) */
+  basesBuilt = 0;
+
+  readonly minuteCounts: DnsMinuteCounts;
 
   constructor(
     private readonly db: Database,
     private readonly dims: DimensionRepo,
-  ) {}
-
-  /** DNS requests and responses in [fromNs, toNs), marked by the filter. */
-  read(q: DnsRead): Promise<DnsMessages> {
-    const key = JSON.stringify({ f: q.filter, a: q.fromNs.toString(), b: q.toNs.toString() });
-    const now = Date.now();
-    for (const [k, v] of this.memo) if (now - v.at > MEMO_MS) this.memo.delete(k);
-    const hit = this.memo.get(key);
-    if (hit) return hit.result;
-    const result = this.readUncached(q);
-    this.memo.set(key, { at: now, result });
-    result.catch(() => this.memo.delete(key));
-    return result;
+    /** the writer's feed: minutes it did not write to keep their counts (else every read counts) */
+    feed?: RollupFeed,
+  ) {
+    this.minuteCounts = new DnsMinuteCounts(db, feed);
   }
 
-  private async readUncached(q: DnsRead): Promise<DnsMessages> {
+  /** The analysis a request of /api/dns or /api/dns/summary asks for (see analyzeRange). */
+  async analyze(q: DnsApiQuery, nowMs: number): Promise<RangeAnalysis> {
+    const sinceMs = Number(q.sinceNs / 1000n) / 1000;
+    const untilMs = Number(q.untilNs / 1000n) / 1000;
+    const view: ViewOptions = { sinceMs, untilMs, workloads: q.workloads, search: q.search, statuses: q.statuses };
+    const padNs = BigInt(q.timeoutMs + 1000) * 1_000_000n;
     const { context, flow } = splitSpec(q.filter);
-    // per-flow conditions (ports, uuid…) are SQL: such reads go to the database as they are
-    if (hasConditions(flow)) return this.readDirect(q, context, flow);
-    const { messages, answers } = await this.readChunks(q.fromNs, q.toNs);
-    if (!hasConditions(context)) return { messages, l7: answers, rows: messages.length };
+    if (hasConditions(flow)) {
+      // per-flow conditions (ports, uuid…) are SQL that marks rows: analysed as read, not kept
+      const read = await this.readDirect({ fromNs: q.sinceNs - padNs, toNs: q.untilNs + padNs }, context, flow);
+      this.basesBuilt++;
+      const base = baseAnalysis(read.messages, { horizonMs: Math.min(nowMs, untilMs + q.timeoutMs + 1000), timeoutMs: q.timeoutMs });
+      return { analysis: selectView(base, view), answers: read.l7, rows: read.rows, reused: false };
+    }
+    const c0 = (q.sinceNs - padNs) / CHUNK_NS;
+    const c1 = (q.untilNs + padNs - 1n) / CHUNK_NS;
+    const counts = await this.chunkCounts(c0, c1);
+    const signature = [...counts].map(([c, n]) => `${c}:${n}`).join(",");
+    const key = `${c0}:${c1}:${q.timeoutMs}`;
+    const windowEndMs = Number(((c1 + 1n) * CHUNK_NS) / 1_000_000n);
+    const horizonMs = Math.min(nowMs, windowEndMs);
+    let entry = this.bases.get(key);
+    let reused = entry?.signature === signature;
+    if (reused) {
+      const got = await entry!.result.catch(() => null);
+      // a pending request that has now waited past the timeout is unanswered: build again
+      if (!got || horizonMs > got.base.validUntilMs || horizonMs < got.base.horizonMs) reused = false;
+    }
+    if (!reused || !entry) {
+      const fresh: CachedBase = { signature, result: null!, queries: 0 };
+      fresh.result = this.readChunks(c0, c1, counts).then(({ messages, answers }) => {
+        this.basesBuilt++;
+        const base = baseAnalysis(messages, { horizonMs, timeoutMs: q.timeoutMs });
+        fresh.queries = base.queries.length;
+        return { base, answers, rows: messages.length };
+      });
+      fresh.result.catch(() => {
+        if (this.bases.get(key) === fresh) this.bases.delete(key);
+      });
+      entry = fresh;
+    }
+    this.bases.delete(key); // most recently used last
+    this.bases.set(key, entry);
+    const { base, answers, rows } = await entry.result;
+    this.evictBases();
+    if (!hasConditions(context)) return { analysis: selectView(base, view), answers, rows, reused };
     const match = compileMatcher(context);
+    const ids = new Set<number>();
+    for (const m of base.requests) if (m) ids.add((m as StoredMessage).ctxId);
+    for (const m of base.responses) if (m) ids.add((m as StoredMessage).ctxId);
+    await this.loadContexts(ids); // the context cache may have started over
     const ctxMatch = new Map<number, boolean>();
-    await this.loadContexts(new Set(messages.map((m) => m.ctxId))); // the context cache may have started over
-    const marked = messages.map((m) => {
-      let cm = ctxMatch.get(m.ctxId);
+    const matches = (m: DnsMessage | null): boolean => {
+      if (!m) return false;
+      const id = (m as StoredMessage).ctxId;
+      let cm = ctxMatch.get(id);
       if (cm === undefined) {
-        const c = this.contexts.get(m.ctxId);
-        ctxMatch.set(m.ctxId, (cm = c ? match(c.item) : false));
+        const c = this.contexts.get(id);
+        ctxMatch.set(id, (cm = c ? match(c.item) : false));
       }
-      return cm ? m : { ...m, matched: false };
-    });
-    return { messages: marked, l7: answers, rows: messages.length };
+      return cm;
+    };
+    const analysis = selectView(base, view, (i) => matches(base.requests[i]) || matches(base.responses[i]));
+    return { analysis, answers, rows, reused };
+  }
+
+  private evictBases(): void {
+    let total = 0;
+    for (const e of this.bases.values()) total += e.queries;
+    for (const [k, e] of this.bases) {
+      if (this.bases.size <= MAX_BASES && total <= MAX_BASE_QUERIES) break;
+      if (this.bases.size === 1) break;
+      this.bases.delete(k);
+      total -= e.queries;
+    }
+  }
+
+  /** Stored DNS rows per minute of [c0, c1] (minutes without any are absent). */
+  chunkCounts(c0: bigint, c1: bigint): Promise<Map<bigint, number>> {
+    return this.minuteCounts.counts(c0, c1);
+  }
+
+  /** The DNS messages of whole minutes [c0, c1] (the benchmark times analyses of these). */
+  async messagesOfMinutes(c0: bigint, c1: bigint): Promise<DnsMessage[]> {
+    return (await this.readChunks(c0, c1, await this.chunkCounts(c0, c1))).messages;
   }
 
   /**
-   * Messages of [fromNs, toNs) from whole-minute chunks. Stored flows do not change, so a chunk read
-   * once is kept (bounded, least recently used first out) and read again only when its row count
-   * changed (late flows, a back-fill, retention) — one GROUP BY over the range checks that.
+   * Messages of whole minutes [c0, c1]. Stored flows do not change, so a minute read once is kept
+   * (bounded, least recently used first out) and read again only when its row count changed (late
+   * flows, a back-fill, retention).
    */
-  private async readChunks(fromNs: bigint, toNs: bigint): Promise<{ messages: StoredMessage[]; answers: AnswerBytes }> {
-    const c0 = fromNs / CHUNK_NS;
-    const c1 = (toNs - 1n) / CHUNK_NS;
-    const counts = await this.db.query<{ c: string; n: string }>(
-      `SELECT (f.ts / ${CHUNK_NS})::text AS c, count(*)::text AS n FROM flows f
-        WHERE f.l7_kind = 100 AND f.l7_type IN (${L7_REQUEST}, ${L7_RESPONSE}) AND f.ts >= $1::bigint AND f.ts < $2::bigint
-        GROUP BY 1`,
-      [(c0 * CHUNK_NS).toString(), ((c1 + 1n) * CHUNK_NS).toString()],
-    );
-    const want = new Map(counts.map((r) => [BigInt(r.c), Number(r.n)]));
+  private async readChunks(c0: bigint, c1: bigint, want: Map<bigint, number>): Promise<{ messages: StoredMessage[]; answers: AnswerBytes }> {
     const missing: bigint[] = [];
     for (const [c, n] of want) if (this.chunks.get(c)?.count !== n) missing.push(c);
-    missing.sort((a, b) => (a < b ? -1 : 1));
     // contiguous runs of missing chunks, one query each
     for (let i = 0; i < missing.length; ) {
       let j = i;
@@ -167,18 +237,15 @@ export class DnsRepo {
       await this.fetchChunks(missing[i], missing[j]);
       i = j + 1;
     }
-    const fromMs = Number(fromNs / 1000n) / 1000;
-    const toMs = Number(toNs / 1000n) / 1000;
     const messages: StoredMessage[] = [];
     const answers: Map<string, Uint8Array>[] = [];
     for (let c = c0; c <= c1; c++) {
       const chunk = this.chunks.get(c);
-      if (!chunk) continue;
+      if (!chunk || !want.has(c)) continue;
       this.chunks.delete(c); // re-insert: most recently used last
       this.chunks.set(c, chunk);
       answers.push(chunk.answers);
-      const edge = c === c0 || c === c1;
-      for (const m of chunk.messages) if (!edge || (m.tMs >= fromMs && m.tMs < toMs)) messages.push(m);
+      for (const m of chunk.messages) messages.push(m);
     }
     this.evict();
     return { messages, answers: { get: (key) => answers.find((a) => a.has(key))?.get(key) } };
@@ -218,7 +285,7 @@ export class DnsRepo {
   }
 
   /** The uncached path, for filters with per-flow (SQL) conditions. */
-  private async readDirect(q: DnsRead, context: FlowFilterSpec, flow: FlowFilterSpec): Promise<DnsMessages> {
+  private async readDirect(q: Omit<DnsRead, "filter">, context: FlowFilterSpec, flow: FlowFilterSpec): Promise<DnsMessages> {
     const p = new SqlParams();
     const conds = flowConditions(flow, p);
     const from = p.add(q.fromNs.toString(), "::bigint");
@@ -251,11 +318,11 @@ export class DnsRepo {
     const c = this.contexts.get(r.ctx_id);
     if (!c) return null;
     const request = r.l7_type === L7_REQUEST;
-    return {
+    const m: StoredMessage = {
       key: r.key,
       tMs: Number(r.us) / 1000,
       kind: request ? "request" : "response",
-      query: r.dns_query ?? "",
+      query: this.intern(r.dns_query ?? ""),
       qtypes: r.l7 ? readQtypes(r.l7) : [],
       rcode: request ? null : (r.dns_rcode ?? 0),
       latencyNs: r.lat === null || Number(r.lat) <= 0 ? null : Number(r.lat),
@@ -264,8 +331,21 @@ export class DnsRepo {
       clientPort: (request ? r.sport : r.dport) ?? null,
       node: c.node,
       matched,
+      pairKey: undefined,
       ctxId: r.ctx_id,
     };
+    m.pairKey = pairDnsKey(m);
+    return m;
+  }
+
+  private names = new Map<string, string>();
+  /** One string per distinct name: the analysis memoises by name, and 100k queries ask a few thousand. */
+  private intern(name: string): string {
+    const known = this.names.get(name);
+    if (known !== undefined) return known;
+    if (this.names.size >= 100_000) this.names.clear();
+    this.names.set(name, name);
+    return name;
   }
 
   /** Peers of each context, derived from the shared decoded catalog (contexts never change). */
@@ -338,55 +418,32 @@ export function readQtypes(l7: Uint8Array): string[] {
   return out;
 }
 
-const analyses = new WeakMap<DnsRepo, Map<string, { at: number; result: Promise<{ analysis: DnsAnalysis; read: DnsMessages }> }>>();
-
-/**
- * Reads the range padded by the timeout (so edge queries pair) and analyses it. The page asks
- * /api/dns and /api/dns/summary for the same view at once: identical analyses within MEMO_MS are
- * shared, like the reads under them.
- */
-export function analyzeRange(repo: DnsRepo, q: DnsApiQuery, nowMs = Date.now()): Promise<{ analysis: DnsAnalysis; read: DnsMessages }> {
-  const key = JSON.stringify({
-    f: q.filter,
-    a: q.sinceNs.toString(),
-    b: q.untilNs.toString(),
-    t: q.timeoutMs,
-    w: q.workloads,
-    s: q.search,
-    st: q.statuses,
-  });
-  let memo = analyses.get(repo);
-  if (!memo) analyses.set(repo, (memo = new Map()));
-  for (const [k, v] of memo) if (nowMs - v.at > MEMO_MS) memo.delete(k);
-  const hit = memo.get(key);
-  if (hit) return hit.result;
-  const result = analyzeUncached(repo, q, nowMs);
-  memo.set(key, { at: nowMs, result });
-  result.catch(() => memo.delete(key));
-  return result;
+export interface RangeAnalysis {
+  analysis: DnsAnalysis;
+  /** L7 bytes of the responses read, for dnsDetails() */
+  answers: AnswerBytes;
+  /** stored DNS rows the analysis started from */
+  rows: number;
+  /** whether the pairing and grouping were reused from an earlier request */
+  reused: boolean;
 }
 
-async function analyzeUncached(repo: DnsRepo, q: DnsApiQuery, nowMs: number): Promise<{ analysis: DnsAnalysis; read: DnsMessages }> {
-  const padNs = BigInt(q.timeoutMs + 1000) * 1_000_000n;
-  const read = await repo.read({ filter: q.filter, fromNs: q.sinceNs - padNs, toNs: q.untilNs + padNs });
-  const untilMs = Number(q.untilNs / 1000n) / 1000;
-  const analysis = analyzeDns(read.messages, {
-    sinceMs: Number(q.sinceNs / 1000n) / 1000,
-    untilMs,
-    horizonMs: Math.min(nowMs, untilMs + q.timeoutMs + 1000),
-    timeoutMs: q.timeoutMs,
-    workloads: q.workloads,
-    search: q.search,
-    statuses: q.statuses,
-  });
-  return { analysis, read };
+/**
+ * The analysis of a request's range: the range padded by the timeout (so edge queries pair) and
+ * rounded out to whole minutes is paired and grouped once, then each request takes its view of it
+ * (dns-analysis.ts). The base is reused while the minutes read keep their row counts and no
+ * pending request has run past its timeout, so the page's two requests, a filter change, a search,
+ * a brush inside the same minutes or a reload cost one GROUP BY and the view.
+ */
+export function analyzeRange(repo: DnsRepo, q: DnsApiQuery, nowMs = Date.now()): Promise<RangeAnalysis> {
+  return repo.analyze(q, nowMs);
 }
 
 const repos = new WeakMap<Database, DnsRepo>();
 
-/** One DnsRepo per store (its context cache lives as long as the runtime's store). */
-export function dnsRepoFor(db: Database, dims: DimensionRepo): DnsRepo {
-  let r = repos.get(db);
-  if (!r) repos.set(db, (r = new DnsRepo(db, dims)));
+/** One DnsRepo per store (its caches live as long as the runtime's store), fed by its writer. */
+export function dnsRepoFor(store: { db: Database; writer: FlowWriter }): DnsRepo {
+  let r = repos.get(store.db);
+  if (!r) repos.set(store.db, (r = new DnsRepo(store.db, store.writer.dimensions, store.writer.rollupFeed)));
   return r;
 }

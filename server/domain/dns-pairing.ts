@@ -15,6 +15,7 @@
  * end of the data that was read), else PENDING. A response whose request was not read (it was
  * before the range, or lost) still becomes a query, with `requestKey` null.
  */
+import { normalize, qtypesKey } from "./dns-names";
 import { rcodeName, statusOfRcode, type DnsMessage, type DnsQuery } from "./dns-types";
 
 export interface PairingOptions {
@@ -41,8 +42,9 @@ interface Group {
   responses: DnsMessage[];
 }
 
-function groupKey(m: DnsMessage): string {
-  return `${m.client.ip}\u0000${m.server.ip}\u0000${m.query.toLowerCase()}\u0000${m.qtypes.join(",")}`;
+/** What a request and its response share: client, server, name and qtypes. */
+export function pairDnsKey(m: DnsMessage): string {
+  return `${m.client.ip}\u0000${m.server.ip}\u0000${normalize(m.query)}\u0000${qtypesKey(m.qtypes)}`;
 }
 
 const byTime = (a: DnsMessage, b: DnsMessage) => a.tMs - b.tMs || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
@@ -66,6 +68,17 @@ function pick(response: DnsMessage, candidates: DnsMessage[], burstMs: number): 
 }
 
 export function pairDnsMessages(messages: readonly DnsMessage[], opts: PairingOptions): DnsQuery[] {
+  return pairWithMessages(messages, opts).queries;
+}
+
+/** Queries, oldest first, with the request and the response each was built from (null when not seen). */
+export interface PairedQueries {
+  queries: DnsQuery[];
+  requests: (DnsMessage | null)[];
+  responses: (DnsMessage | null)[];
+}
+
+export function pairWithMessages(messages: readonly DnsMessage[], opts: PairingOptions): PairedQueries {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const skewMs = opts.skewMs ?? DEFAULT_SKEW_MS;
   const burstMs = opts.burstMs ?? DEFAULT_BURST_MS;
@@ -75,16 +88,18 @@ export function pairDnsMessages(messages: readonly DnsMessage[], opts: PairingOp
 
   const groups = new Map<string, Group>();
   for (const m of messages) {
-    const k = groupKey(m);
+    const k = m.pairKey ?? pairDnsKey(m);
     let g = groups.get(k);
     if (!g) groups.set(k, (g = { requests: [], responses: [] }));
     (m.kind === "request" ? g.requests : g.responses).push(m);
   }
 
   const out: DnsQuery[] = [];
+  const requests: (DnsMessage | null)[] = [];
+  const responses: (DnsMessage | null)[] = [];
   for (const g of groups.values()) {
-    g.requests.sort(byTime);
-    g.responses.sort(byTime);
+    if (g.requests.length > 1) g.requests.sort(byTime);
+    if (g.responses.length > 1) g.responses.sort(byTime);
     const answer = new Map<DnsMessage, DnsMessage>();
     const open: DnsMessage[] = []; // unmatched requests, in time order
     let next = 0;
@@ -99,11 +114,14 @@ export function pairDnsMessages(messages: readonly DnsMessage[], opts: PairingOp
         open.splice(open.indexOf(req), 1);
       } else {
         out.push(loneResponse(resp));
+        requests.push(null);
+        responses.push(resp);
       }
     }
 
     let previous: DnsQuery | null = null;
-    g.requests.forEach((req, i) => {
+    for (let i = 0; i < g.requests.length; i++) {
+      const req = g.requests[i];
       const resp = answer.get(req);
       const later = g.requests[i + 1];
       const q = resp ? answered(req, resp) : unanswered(req, opts.horizonMs, timeoutMs);
@@ -111,11 +129,19 @@ export function pairDnsMessages(messages: readonly DnsMessage[], opts: PairingOp
       if (!resp && later && later.tMs - req.tMs >= burstMs && later.tMs - req.tMs <= retryWindowMs) q.retried = true;
       if (previous && previous.retried && req.tMs - previous.tMs <= retryWindowMs) q.attempt = previous.attempt + 1;
       out.push(q);
+      requests.push(req);
+      responses.push(resp ?? null);
       previous = q;
-    });
+    }
   }
-  out.sort((a, b) => a.tMs - b.tMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return out;
+  // sort an index so the message arrays follow the queries
+  const order = Array.from({ length: out.length }, (_, i) => i);
+  order.sort((a, b) => {
+    const x = out[a];
+    const y = out[b];
+    return x.tMs - y.tMs || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);
+  });
+  return { queries: order.map((i) => out[i]), requests: order.map((i) => requests[i]), responses: order.map((i) => responses[i]) };
 }
 
 /** One query object, built in one literal (hot path: no spreads, one shape for every query). */

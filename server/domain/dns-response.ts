@@ -6,7 +6,7 @@ import type { DnsAnalysis } from "./dns-analysis";
 import { ndotsFindings, type NdotsFinding } from "./dns-findings";
 import type { DnsApiQuery } from "./dns-params";
 import { countByStatus, latencyByServer, statusSeries, topFailingNames, workloadRows, type FailingName, type SeriesBucket, type ServerLatency, type StatusCounts, type WorkloadRow } from "./dns-summary";
-import { buildTimeline, wastedQueryIds, type Timeline } from "./dns-timeline";
+import { buildTimeline, type Timeline } from "./dns-timeline";
 import type { DnsLookup, DnsQuery } from "./dns-types";
 import { formatRfc3339Ns } from "./flow-query";
 
@@ -69,24 +69,26 @@ export function rangeOf(q: DnsApiQuery): DnsRange {
 
 export function dnsListBody(a: DnsAnalysis, q: DnsApiQuery, answer: (responseKey: string) => AnswerDetails | null): DnsListBody {
   const range = rangeOf(q);
-  const timeline = buildTimeline(a.queries, a.lookups, { startMs: range.sinceMs, endMs: range.untilMs, width: q.width, laneBy: q.lane });
-  const newestFirst = [...a.queries].reverse();
-  const shown = timeline.mode === "marks" ? newestFirst : newestFirst.slice(0, q.limit);
-  const wasted = wastedQueryIds(a.lookups);
+  const timeline = buildTimeline(a.queries, a.lookups, { startMs: range.sinceMs, endMs: range.untilMs, width: q.width, laneBy: q.lane }, a);
+  const n = a.queries.length;
+  const shown = timeline.mode === "marks" ? n : Math.min(n, q.limit);
   const lookups = new Map<string, DnsLookup>();
-  const queries = shown.map((x): DnsQueryJson => {
-    const l = a.lookupOf.get(x.id);
+  const queries: DnsQueryJson[] = [];
+  // newest first
+  for (let i = n - 1; i >= n - shown; i--) {
+    const x = a.queries[i];
+    const l = a.lookupOf[i];
     const multi = l && l.queryIds.length > 1 ? l : undefined;
     if (multi) lookups.set(multi.id, multi);
-    return {
+    queries.push({
       ...x,
       time: msToRfc3339(x.tMs),
       answer: x.responseKey ? answer(x.responseKey) : null,
       lookup: multi ? { id: multi.id, name: multi.name, wasted: multi.wasted, outcome: multi.outcome } : null,
-      wasted: wasted.has(x.id),
-    };
-  });
-  return { range, total: a.queries.length, truncated: shown.length < a.queries.length, queries, lookups: [...lookups.values()], timeline };
+      wasted: a.wasted[i] === 1,
+    });
+  }
+  return { range, total: n, truncated: shown < n, queries, lookups: [...lookups.values()], timeline };
 }
 
 export function dnsSummaryBody(a: DnsAnalysis, q: DnsApiQuery): DnsSummaryBody {
@@ -95,14 +97,17 @@ export function dnsSummaryBody(a: DnsAnalysis, q: DnsApiQuery): DnsSummaryBody {
   const perWorkload = new Map<string, number>();
   for (const x of a.queries) perWorkload.set(x.client.workload, (perWorkload.get(x.client.workload) ?? 0) + 1);
   const findings = ndotsFindings(a.lookups, perWorkload);
-  const wastedIds = wastedQueryIds(a.lookups);
+  let wasted = 0;
+  for (let i = 0; i < a.wasted.length; i++) wasted += a.wasted[i];
+  let answered = 0;
+  for (const x of a.queries) if (x.endMs !== null) answered++;
   return {
     range,
     totals: {
       queries: a.queries.length,
-      answered: a.queries.filter((x) => x.endMs !== null).length,
+      answered,
       failures: a.queries.length - byStatus.NOERROR - byStatus.PENDING,
-      wasted: a.queries.reduce((n, x) => n + (wastedIds.has(x.id) ? 1 : 0), 0),
+      wasted,
       lookups: a.lookups.length,
       byStatus,
     },

@@ -15,6 +15,7 @@
  * namespace come from the expansions themselves, so lookups forwarded by node-local-dns (one client,
  * many origin namespaces) are still told apart.
  */
+import { normalize, qtypesKey } from "./dns-names";
 import type { DnsLookup, DnsPeer, DnsQuery, DnsStatus, SearchStep } from "./dns-types";
 
 export interface SearchPathOptions {
@@ -65,11 +66,7 @@ function zonePatterns(zone: string): [RegExp, RegExp, RegExp] {
   return p;
 }
 
-/** lower case with exactly one trailing dot */
-export function normalize(name: string): string {
-  const n = name.toLowerCase();
-  return n.endsWith(".") ? n : `${n}.`;
-}
+export { normalize };
 
 /**
  * Cluster domains in use: cluster.local, plus any `<zone>` seen answering a `*.svc.<zone>.` query
@@ -77,9 +74,12 @@ export function normalize(name: string): string {
  */
 export function clusterZones(queries: readonly DnsQuery[]): string[] {
   const zones = new Set<string>([DEFAULT_ZONE]);
+  const seen = new Set<string>();
   for (const q of queries) {
     if (q.status !== "NOERROR") continue;
     const n = normalize(q.query);
+    if (seen.has(n)) continue;
+    seen.add(n);
     const i = n.lastIndexOf(".svc.");
     if (i > 0) zones.add(n.slice(i + 5, -1));
   }
@@ -95,63 +95,85 @@ interface Open {
   /** normalized candidate name of each try (arrays, not Maps: most lookups have one try, and
    * 100k lookups' worth of Maps costs more in GC than the linear scans over ≤ 6 entries) */
   names: string[];
-  /** "<try index> <qtypes>" sent, and how the last such query ended (a re-send vs a new lookup) */
-  sent: string[];
+  /** (try index, qtypes) pairs sent, and how the last such query ended (a re-send vs a new lookup) */
+  sentTry: number[];
+  sentQtypes: string[];
   sentStatus: DnsStatus[];
   /** per try: bit set of the statuses seen, failed queries, first query time */
   masks: number[];
   fails: number[];
   firstMs: number[];
+  /** index of the try that answered, -1 when none did (set by finish) */
+  answeredAt: number;
+  /** position in the sorted lookups */
+  index: number;
 }
 
 const BIT: Record<DnsStatus, number> = { NOERROR: 1, NXDOMAIN: 2, SERVFAIL: 4, REFUSED: 8, OTHER: 16, UNANSWERED: 32, PENDING: 64 };
 
+const clientKeys = new WeakMap<DnsPeer, string>();
+/** Peers are shared by every message of one flow context, so their key is worked out once. */
 function clientKey(p: DnsPeer): string {
-  return `${p.ip}\u0000${p.pod}`;
+  let k = clientKeys.get(p);
+  if (k === undefined) clientKeys.set(p, (k = `${p.ip}\u0000${p.pod}`));
+  return k;
 }
 
 /** Groups queries into lookups (a lookup of one query is a name that resolved first time). */
 export function groupLookups(queries: readonly DnsQuery[], opts: SearchPathOptions = {}): DnsLookup[] {
+  return groupQueries(queries, opts).lookups;
+}
+
+export interface GroupedQueries {
+  /** oldest first */
+  lookups: DnsLookup[];
+  /** the lookup of each query (same index as the input) */
+  lookupOf: DnsLookup[];
+  /** index in `lookups` of each query's lookup */
+  lookupIndex: Int32Array;
+  /** 1 for a query spent on a failed search-path candidate (what a lookup's `wasted` counts) */
+  wasted: Uint8Array;
+}
+
+/** groupLookups, also telling for each query its lookup and whether it was wasted. */
+export function groupQueries(queries: readonly DnsQuery[], opts: SearchPathOptions = {}): GroupedQueries {
   const gapMs = opts.gapMs ?? DEFAULT_GAP_MS;
   const zones = clusterZones(queries);
-  const byClient = new Map<string, DnsQuery[]>();
-  for (const q of queries) {
-    const k = clientKey(q.client);
-    let list = byClient.get(k);
-    if (!list) byClient.set(k, (list = []));
-    list.push(q);
+  const readings = readingsMemo(zones);
+  const byClient = new Map<string, number[]>();
+  for (let i = 0; i < queries.length; i++) {
+    const k = clientKey(queries[i].client);
+    const list = byClient.get(k);
+    if (!list) byClient.set(k, [i]);
+    else list.push(i);
   }
 
   const all: Open[] = [];
+  const openOf: Open[] = new Array(queries.length);
+  const tryOf = new Int32Array(queries.length);
   for (const list of byClient.values()) {
-    list.sort((a, b) => a.tMs - b.tMs);
+    list.sort((a, b) => queries[a].tMs - queries[b].tMs || a - b);
     // this client's open lookups by candidate name and by base name, oldest first: when two walks
     // for one name overlap, the older one is further along, so it takes the next candidate first.
     // A lookup that went quiet for longer than gapMs is closed (dropped from the lists lazily).
     const byName = new Map<string, Open[]>();
     const byBase = new Map<string, Open[]>();
-    for (const q of list) {
+    const live = { byName, byBase, tMs: 0, gapMs };
+    for (const qi of list) {
+      const q = queries[qi];
       const name = normalize(q.query);
-      let readings: Reading[] | null = null;
-      const read = () => (readings ??= readCandidate(q.query, zones));
-      const live = (m: Map<string, Open[]>, k: string): Open[] => {
-        const l = m.get(k);
-        if (!l) return [];
-        const fresh = l.filter((o) => q.tMs - o.lastMs <= gapMs);
-        if (fresh.length !== l.length) {
-          if (fresh.length) m.set(k, fresh);
-          else m.delete(k);
-        }
-        return fresh;
-      };
-      const target = findOpen(name, q.qtypes.join(","), read, zones, (n) => live(byName, n), (b) => live(byBase, b));
+      live.tMs = q.tMs;
+      const target = findOpen(name, qtypesKey(q.qtypes), readings, zones, live);
       if (target) {
-        add(target.open, q, name, target.step, target.rank);
+        tryOf[qi] = add(target.open, q, name, target.step, target.rank);
+        openOf[qi] = target.open;
         push(byName, name, target.open);
         continue;
       }
       // a new lookup: read the name as the earliest search step it can be (the search list's order)
-      const r = read().reduce((best, x) => (RANK[x.step] < RANK[best.step] ? x : best));
+      const rs = readings(name);
+      let r = rs[0];
+      for (const x of rs) if (RANK[x.step] < RANK[r.step]) r = x;
       const o: Open = {
         lookup: {
           id: q.id,
@@ -175,22 +197,72 @@ export function groupLookups(queries: readonly DnsQuery[], opts: SearchPathOptio
         rank: RANK[r.step],
         lastMs: q.tMs,
         names: [],
-        sent: [],
+        sentTry: [],
+        sentQtypes: [],
         sentStatus: [],
         masks: [],
         fails: [],
         firstMs: [],
+        answeredAt: -1,
+        index: 0,
       };
-      add(o, q, name, r.step, RANK[r.step]);
+      tryOf[qi] = add(o, q, name, r.step, RANK[r.step]);
+      openOf[qi] = o;
       all.push(o);
       push(byName, name, o);
       push(byBase, r.base, o);
     }
   }
-  const lookups = all.map(finish);
-  lookups.sort((a, b) => a.startMs - b.startMs || (a.id < b.id ? -1 : 1));
-  return lookups;
+  for (const o of all) finish(o);
+  all.sort((a, b) => a.lookup.startMs - b.lookup.startMs || (a.lookup.id < b.lookup.id ? -1 : 1));
+  for (let i = 0; i < all.length; i++) all[i].index = i;
+  const lookupOf: DnsLookup[] = new Array(queries.length);
+  const lookupIndex = new Int32Array(queries.length);
+  const wasted = new Uint8Array(queries.length);
+  for (let i = 0; i < queries.length; i++) {
+    const o = openOf[i];
+    lookupOf[i] = o.lookup;
+    lookupIndex[i] = o.index;
+    const t = tryOf[i];
+    if (o.lookup.wasted > 0 && t !== o.answeredAt && o.lookup.tries[t].step !== "absolute") wasted[i] = 1;
+  }
+  return { lookups: all.map((o) => o.lookup), lookupOf, lookupIndex, wasted };
 }
+
+/** readCandidate per normalized name, for one set of zones (a lookup reads each name many times). */
+function readingsMemo(zones: readonly string[]): (name: string) => Reading[] {
+  const memo = new Map<string, Reading[]>();
+  return (name) => {
+    let r = memo.get(name);
+    if (!r) memo.set(name, (r = readCandidate(name, zones)));
+    return r;
+  };
+}
+
+interface LiveLists {
+  byName: Map<string, Open[]>;
+  byBase: Map<string, Open[]>;
+  /** time of the query being placed */
+  tMs: number;
+  gapMs: number;
+}
+
+/** The lookups under `k` still open at the current query's time (closed ones are dropped). */
+function live(m: Map<string, Open[]>, k: string, at: LiveLists): Open[] {
+  const l = m.get(k);
+  if (!l) return NONE;
+  let fresh = 0;
+  for (const o of l) if (at.tMs - o.lastMs <= at.gapMs) fresh++;
+  if (fresh === l.length) return l;
+  if (fresh === 0) {
+    m.delete(k);
+    return NONE;
+  }
+  const kept = l.filter((o) => at.tMs - o.lastMs <= at.gapMs);
+  m.set(k, kept);
+  return kept;
+}
+const NONE: Open[] = [];
 
 function push(m: Map<string, Open[]>, k: string, o: Open): void {
   const l = m.get(k);
@@ -201,16 +273,15 @@ function push(m: Map<string, Open[]>, k: string, o: Open): void {
 function findOpen(
   name: string,
   qtypes: string,
-  readings: () => Reading[],
+  readings: (name: string) => Reading[],
   zones: readonly string[],
-  byName: (name: string) => Open[],
-  byBase: (base: string) => Open[],
+  lists: LiveLists,
 ): { open: Open; step: SearchStep; rank: number } | null {
   // the same candidate again: the other qtype, or a re-send of one that got no answer
-  for (const o of byName(name)) {
+  for (const o of live(lists.byName, name, lists)) {
     const same = o.names.indexOf(name);
     if (same < 0) continue;
-    const k = o.sent.indexOf(`${same} ${qtypes}`);
+    const k = sentIndex(o, same, qtypes);
     const before = k < 0 ? undefined : o.sentStatus[k];
     if (before === undefined || before === "UNANSWERED" || before === "PENDING") {
       return { open: o, step: o.lookup.tries[same].step, rank: RANK[o.lookup.tries[same].step] };
@@ -219,8 +290,8 @@ function findOpen(
   // the next search domain (or the name itself) for a lookup still walking; the resolver stops at
   // the first candidate that exists, so answered lookups take no further candidates, and a
   // candidate a lookup already tried means a new walk
-  for (const r of readings()) {
-    for (const b of byBase(r.base)) {
+  for (const r of readings(name)) {
+    for (const b of live(lists.byBase, r.base, lists)) {
       if (b.lookup.answeredBy !== null || RANK[r.step] < b.rank || b.names.includes(name)) continue;
       if (r.step === "namespace" && r.ns !== b.ns) continue;
       return { open: b, step: r.step, rank: RANK[r.step] };
@@ -230,7 +301,7 @@ function findOpen(
   for (let dot = name.indexOf("."); dot > 0 && dot < name.length - 1; dot = name.indexOf(".", dot + 1)) {
     const rest = name.slice(dot + 1, -1);
     if (zones.some((z) => rest === z || rest.endsWith(`.${z}`))) continue;
-    for (const b of byBase(name.slice(0, dot))) {
+    for (const b of live(lists.byBase, name.slice(0, dot), lists)) {
       if (b.lookup.answeredBy !== null || b.rank > RANK.provider || b.names.includes(name)) continue;
       return { open: b, step: "provider", rank: RANK.provider };
     }
@@ -238,7 +309,13 @@ function findOpen(
   return null;
 }
 
-function add(o: Open, q: DnsQuery, name: string, step: SearchStep, rank: number): void {
+function sentIndex(o: Open, tryIndex: number, qtypes: string): number {
+  for (let k = 0; k < o.sentTry.length; k++) if (o.sentTry[k] === tryIndex && o.sentQtypes[k] === qtypes) return k;
+  return -1;
+}
+
+/** Adds a query to a lookup; returns the index of its try. */
+function add(o: Open, q: DnsQuery, name: string, step: SearchStep, rank: number): number {
   const l = o.lookup;
   let i = o.names.indexOf(name);
   if (i < 0) {
@@ -249,10 +326,11 @@ function add(o: Open, q: DnsQuery, name: string, step: SearchStep, rank: number)
     o.fails.push(0);
     o.firstMs.push(q.tMs);
   }
-  const sent = `${i} ${q.qtypes.join(",")}`;
-  const k = o.sent.indexOf(sent);
+  const qtypes = qtypesKey(q.qtypes);
+  const k = sentIndex(o, i, qtypes);
   if (k < 0) {
-    o.sent.push(sent);
+    o.sentTry.push(i);
+    o.sentQtypes.push(qtypes);
     o.sentStatus.push(q.status);
   } else o.sentStatus[k] = q.status;
   l.tries[i].count++;
@@ -267,6 +345,7 @@ function add(o: Open, q: DnsQuery, name: string, step: SearchStep, rank: number)
     l.answeredBy = q.query;
     l.answeredStep = step;
   }
+  return i;
 }
 
 /** How a try ended overall: answered if any of its queries was, else its worst failure. */
@@ -277,13 +356,14 @@ function tryStatus(mask: number): DnsStatus {
 
 function finish(o: Open): DnsLookup {
   const l = o.lookup;
-  l.tries.forEach((t, i) => (t.status = tryStatus(o.masks[i])));
   const answeredAt = l.answeredBy === null ? -1 : o.names.indexOf(normalize(l.answeredBy));
+  o.answeredAt = answeredAt;
   l.wasted = 0;
-  l.tries.forEach((t, i) => {
-    if (i === answeredAt || t.step === "absolute") return;
-    l.wasted += o.fails[i];
-  });
+  for (let i = 0; i < l.tries.length; i++) {
+    const t = l.tries[i];
+    t.status = tryStatus(o.masks[i]);
+    if (i !== answeredAt && t.step !== "absolute") l.wasted += o.fails[i];
+  }
   if (answeredAt >= 0) {
     l.outcome = "NOERROR";
     l.addedMs = o.firstMs[answeredAt] - l.startMs;

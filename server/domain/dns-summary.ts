@@ -2,7 +2,7 @@
  * The numbers beside the DNS timeline: totals by status, status counts over time, latency
  * percentiles per DNS server, the names that fail most, and the client workloads. Pure.
  */
-import { DNS_STATUSES, isFailure, type DnsLookup, type DnsQuery, type DnsStatus } from "./dns-types";
+import { DNS_STATUSES, isFailure, type DnsLookup, type DnsPeer, type DnsQuery, type DnsStatus } from "./dns-types";
 import { normalize } from "./dns-search-path";
 
 export type StatusCounts = Record<DnsStatus, number>;
@@ -46,7 +46,7 @@ export interface WorkloadRow {
 }
 
 /** Nearest-rank percentile of a sorted list. */
-export function percentile(sorted: readonly number[], p: number): number | null {
+export function percentile(sorted: ArrayLike<number>, p: number): number | null {
   if (sorted.length === 0) return null;
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
@@ -78,9 +78,11 @@ export function serverLabel(q: DnsQuery): string {
 }
 
 export function latencyByServer(queries: readonly DnsQuery[]): ServerLatency[] {
+  const labels = new Map<DnsPeer, string>();
   const by = new Map<string, { ip: string; queries: number; failures: number; lat: number[] }>();
   for (const q of queries) {
-    const k = serverLabel(q);
+    let k = labels.get(q.server);
+    if (k === undefined) labels.set(q.server, (k = serverLabel(q)));
     let s = by.get(k);
     if (!s) by.set(k, (s = { ip: q.server.ip, queries: 0, failures: 0, lat: [] }));
     s.queries++;
@@ -89,17 +91,18 @@ export function latencyByServer(queries: readonly DnsQuery[]): ServerLatency[] {
   }
   return [...by]
     .map(([server, s]) => {
-      s.lat.sort((a, b) => a - b);
+      // a typed array sorts numerically without a comparator call per comparison
+      const lat = Float64Array.from(s.lat).sort();
       return {
         server,
         ip: s.ip,
         queries: s.queries,
-        answered: s.lat.length,
+        answered: lat.length,
         failures: s.failures,
-        p50: percentile(s.lat, 50),
-        p95: percentile(s.lat, 95),
-        p99: percentile(s.lat, 99),
-        max: s.lat.length ? s.lat[s.lat.length - 1] : null,
+        p50: percentile(lat, 50),
+        p95: percentile(lat, 95),
+        p99: percentile(lat, 99),
+        max: lat.length ? lat[lat.length - 1] : null,
       };
     })
     .sort((a, b) => b.queries - a.queries || a.server.localeCompare(b.server));

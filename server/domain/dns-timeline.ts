@@ -87,16 +87,30 @@ export function markBudget(width: number): number {
   return Math.min(MAX_MARKS, Math.floor(width * MARKS_PER_PIXEL));
 }
 
-export function buildTimeline(queries: readonly DnsQuery[], lookups: readonly DnsLookup[], opts: TimelineOptions): Timeline {
-  const maxLanes = opts.maxLanes ?? 24;
-  const lookupOf = new Map<string, DnsLookup>();
-  for (const l of lookups) for (const id of l.queryIds) lookupOf.set(id, l);
-  const wastedIds = wastedQueryIds(lookups);
+/** Per query (same index as the queries): its lookup and whether it was wasted, when already known. */
+export interface QueryLookups {
+  lookupOf: readonly (DnsLookup | undefined)[];
+  wasted: Uint8Array;
+}
 
-  const laneName = (q: DnsQuery) => (opts.laneBy === "workload" ? q.client.workload : (lookupOf.get(q.id)?.name ?? q.query.replace(/\.$/, "").toLowerCase()));
+function lookupsByIndex(queries: readonly DnsQuery[], lookups: readonly DnsLookup[]): QueryLookups {
+  const byId = new Map<string, DnsLookup>();
+  for (const l of lookups) for (const id of l.queryIds) byId.set(id, l);
+  const wastedIds = wastedQueryIds(lookups);
+  return { lookupOf: queries.map((q) => byId.get(q.id)), wasted: Uint8Array.from(queries, (q) => (wastedIds.has(q.id) ? 1 : 0)) };
+}
+
+export function buildTimeline(queries: readonly DnsQuery[], lookups: readonly DnsLookup[], opts: TimelineOptions, known?: QueryLookups): Timeline {
+  const maxLanes = opts.maxLanes ?? 24;
+  const { lookupOf, wasted } = known ?? lookupsByIndex(queries, lookups);
+
+  // lane of each query, by name first (interned: lanes are few, queries many)
+  const laneNames: string[] = new Array(queries.length);
   const stats = new Map<string, TimelineLane>();
-  for (const q of queries) {
-    const n = laneName(q);
+  for (let i = 0; i < queries.length; i++) {
+    const q = queries[i];
+    const n = opts.laneBy === "workload" ? q.client.workload : (lookupOf[i]?.name ?? bareName(q.query));
+    laneNames[i] = n;
     let s = stats.get(n);
     if (!s) stats.set(n, (s = { name: n, queries: 0, failures: 0 }));
     s.queries++;
@@ -110,46 +124,60 @@ export function buildTimeline(queries: readonly DnsQuery[], lookups: readonly Dn
     lanes.push({ name: OTHER_LANE, queries: rest.reduce((s, l) => s + l.queries, 0), failures: rest.reduce((s, l) => s + l.failures, 0) });
   }
   const laneIndex = new Map(lanes.map((l, i) => [l.name, i]));
-  const laneOf = (q: DnsQuery) => laneIndex.get(laneName(q)) ?? lanes.length - 1;
+  const laneAt = (i: number) => laneIndex.get(laneNames[i]) ?? lanes.length - 1;
   const base: TimelineBase = { start: opts.startMs, end: opts.endMs, width: opts.width, laneBy: opts.laneBy, lanes, total: queries.length };
 
   if (queries.length <= markBudget(opts.width)) {
-    const marks = queries.map((q) => ({
+    const marks = queries.map((q, i) => ({
       id: q.id,
-      lane: laneOf(q),
+      lane: laneAt(i),
       t: q.tMs,
       ms: q.latencyMs,
       status: q.status,
       query: q.query,
-      lookup: lookupOf.get(q.id)?.id ?? null,
+      lookup: lookupOf[i]?.id ?? null,
     }));
-    const shown = new Map(queries.map((q) => [q.id, q]));
+    // each wasteful lookup drawn once, in the lane of its first query shown
     const bursts: TimelineBurst[] = [];
-    for (const l of lookups) {
+    const drawn = new Set<DnsLookup>();
+    for (let i = 0; i < queries.length; i++) {
+      const l = lookupOf[i];
+      if (!l || drawn.has(l)) continue;
+      drawn.add(l);
       if (l.wasted === 0 || l.queryIds.length < 2) continue;
-      const firstId = l.queryIds.find((id) => shown.has(id));
-      const first = firstId === undefined ? undefined : shown.get(firstId);
-      if (!first) continue;
-      bursts.push({ lookupId: l.id, lane: laneOf(first), t0: l.startMs, t1: l.endMs, name: l.name, wasted: l.wasted, outcome: l.outcome, queries: l.queryIds.length });
+      bursts.push({ lookupId: l.id, lane: laneAt(i), t0: l.startMs, t1: l.endMs, name: l.name, wasted: l.wasted, outcome: l.outcome, queries: l.queryIds.length });
     }
+    bursts.sort((a, b) => a.t0 - b.t0 || (a.lookupId < b.lookupId ? -1 : a.lookupId > b.lookupId ? 1 : 0));
     return { ...base, mode: "marks", marks, bursts };
   }
 
   const columns = Math.max(1, Math.floor(opts.width / CELL_PX));
   const bucketMs = Math.max(1e-3, (opts.endMs - opts.startMs) / columns);
   const cells = new Map<number, TimelineCell>();
-  for (const q of queries) {
-    const i = Math.min(columns - 1, Math.max(0, Math.floor((q.tMs - opts.startMs) / bucketMs)));
-    const lane = laneOf(q);
-    const k = lane * columns + i;
+  for (let i = 0; i < queries.length; i++) {
+    const q = queries[i];
+    const col = Math.min(columns - 1, Math.max(0, Math.floor((q.tMs - opts.startMs) / bucketMs)));
+    const lane = laneAt(i);
+    const k = lane * columns + col;
     let c = cells.get(k);
-    if (!c) cells.set(k, (c = { lane, i, n: 0, counts: {}, wasted: 0, maxMs: null }));
+    if (!c) cells.set(k, (c = { lane, i: col, n: 0, counts: {}, wasted: 0, maxMs: null }));
     c.n++;
     c.counts[q.status] = (c.counts[q.status] ?? 0) + 1;
-    if (wastedIds.has(q.id)) c.wasted++;
+    if (wasted[i]) c.wasted++;
     if (q.latencyMs !== null && (c.maxMs === null || q.latencyMs > c.maxMs)) c.maxMs = q.latencyMs;
   }
   return { ...base, mode: "buckets", bucketMs, cells: [...cells.values()].sort((a, b) => a.lane - b.lane || a.i - b.i) };
+}
+
+const bareNames = new Map<string, string>();
+/** "Backend.Shop." → "backend.shop" (memoised: the same names recur through a range) */
+function bareName(query: string): string {
+  let n = bareNames.get(query);
+  if (n === undefined) {
+    if (bareNames.size > 100_000) bareNames.clear();
+    bareNames.set(query, (n = query.replace(/\.$/, "").toLowerCase()));
+  }
+  return n;
 }
 
 /** ids of queries spent on failed search-path candidates (what "wasted" counts). */

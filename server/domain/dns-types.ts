@@ -37,6 +37,8 @@ export interface DnsMessage {
   node: string;
   /** whether this flow satisfied the hubble-style filter of the request */
   matched: boolean;
+  /** pairDnsKey(this), when the reader computed it once for a cached message */
+  pairKey?: string;
 }
 
 /**

@@ -7,7 +7,9 @@ import { describe, expect, it } from "vitest";
 import { IPVersion, type Endpoint, type Flow } from "@/proto/gen/flow/flow_pb";
 import { GET as dnsGET } from "@/app/api/dns/route";
 import { GET as summaryGET } from "@/app/api/dns/summary/route";
-import type { DnsListBody, DnsSummaryBody } from "@/server/domain/dns-response";
+import { DnsRepo, analyzeRange, dnsDetails, dnsRepoFor } from "@/server/db/dns-repo";
+import { parseDnsQuery } from "@/server/domain/dns-params";
+import { dnsListBody, type DnsListBody, type DnsSummaryBody } from "@/server/domain/dns-response";
 import { parseRfc3339Ns } from "@/server/domain/flow-query";
 import { call, qs, useApiRuntime } from "../fixtures/api-harness";
 import { dnsRequest, dnsResponse, endpoint, responseOf, udp } from "../fixtures/flow-builder";
@@ -191,9 +193,54 @@ describe("DNS API on PostgreSQL", () => {
     expect(before.total).toBe(0);
     env.publish(...exchange(FE, "late.example.", 301_000, { ips: ["192.0.2.7"] }).map(responseOf));
     await env.settle();
-    // another `until` so the 3 s read memo does not answer
-    const after = await json<DnsListBody>(dnsGET, { since: WINDOW.since, until: "2025-08-01T00:10:00.001Z", query: "late.example" });
+    // the same request: the writer reported the minute, so it is counted and analysed again
+    const after = await json<DnsListBody>(dnsGET, { ...WINDOW, query: "late.example" });
     expect(after.queries.map((q) => [q.query, q.status, q.answer?.ips])).toEqual([["late.example.", "NOERROR", ["192.0.2.7"]]]);
+  });
+
+  it("reuses one analysis for every view of unchanged data, and equals an analysis from scratch", async () => {
+    const repo = dnsRepoFor(env.rt);
+    const query = (params: Record<string, string>) => {
+      const p = parseDnsQuery(new URLSearchParams(params), "list");
+      if (!p.ok) throw new Error(p.error);
+      return p.query;
+    };
+    /** what a repository with no caches and no writer feed answers */
+    const fromScratch = async (params: Record<string, string>) => {
+      const q = query(params);
+      const { analysis, answers } = await analyzeRange(new DnsRepo(env.rt.db, env.rt.writer.dimensions), q);
+      return JSON.parse(JSON.stringify(dnsListBody(analysis, q, (k) => dnsDetails(answers.get(k)))));
+    };
+    const views = [{ ...WINDOW }, { ...WINDOW, workload: "shop/backend", status: "NXDOMAIN" }, { ...WINDOW, "from-pod": "shop/frontend" }, { ...WINDOW, query: "stripe", width: "50" }];
+    await json<DnsListBody>(dnsGET, views[0]);
+    const built = repo.basesBuilt;
+    const counted = repo.minuteCounts.sqlReads;
+    for (const v of views) expect(await json<DnsListBody>(dnsGET, v)).toEqual(await fromScratch(v));
+    await json<DnsSummaryBody>(summaryGET, views[1]);
+    expect(repo.basesBuilt).toBe(built);
+    expect(repo.minuteCounts.sqlReads).toBe(counted);
+
+    // new flows in one minute: that minute alone is counted again, and the analysis is redone once
+    env.publish(...exchange(BE, "fresh.shop.svc.cluster.local.", 245_000, { rcode: 3 }).map(responseOf));
+    await env.settle();
+    for (const v of views) expect(await json<DnsListBody>(dnsGET, v)).toEqual(await fromScratch(v));
+    expect(repo.basesBuilt).toBe(built + 1);
+    expect(repo.minuteCounts.sqlReads).toBe(counted + 1);
+    expect((await json<DnsListBody>(dnsGET, { ...WINDOW, query: "fresh.shop" })).queries.map((q) => q.status)).toEqual(["NXDOMAIN"]);
+  });
+
+  it("turns a pending request unanswered once its timeout has passed, without new data", async () => {
+    const repo = dnsRepoFor(env.rt);
+    const p = parseDnsQuery(new URLSearchParams({ ...WINDOW, query: "gone.shop" }), "list");
+    if (!p.ok) throw new Error(p.error);
+    const sent = Number(at(180_000) / 1_000_000n);
+    const status = async (nowMs: number) => (await analyzeRange(repo, p.query, nowMs)).analysis.queries.map((q) => q.status);
+    expect(await status(sent + 1000)).toEqual(["PENDING"]);
+    const built = repo.basesBuilt;
+    expect(await status(sent + 4000)).toEqual(["PENDING"]);
+    expect(repo.basesBuilt).toBe(built);
+    expect(await status(sent + 6000)).toEqual(["UNANSWERED"]);
+    expect(repo.basesBuilt).toBe(built + 1);
   });
 
   it("answers 400 naming the parameter for bad input", async () => {

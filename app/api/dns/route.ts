@@ -13,8 +13,8 @@ export async function GET(request: Request): Promise<Response> {
   const rt = await runtimeOrUnavailable();
   if (rt instanceof Response) return rt;
   try {
-    const { analysis, read } = await analyzeRange(dnsRepoFor(rt.db, rt.writer.dimensions), parsed.query);
-    const body = dnsListBody(analysis, parsed.query, (key) => dnsDetails(read.l7.get(key)));
+    const { analysis, answers } = await analyzeRange(dnsRepoFor(rt), parsed.query);
+    const body = dnsListBody(analysis, parsed.query, (key) => dnsDetails(answers.get(key)));
     return Response.json(body, { headers: noStore() });
   } catch (e) {
     // PostgreSQL rejects some regular expressions the parser let through: still bad input

@@ -13,7 +13,7 @@ export async function GET(request: Request): Promise<Response> {
   const rt = await runtimeOrUnavailable();
   if (rt instanceof Response) return rt;
   try {
-    const { analysis } = await analyzeRange(dnsRepoFor(rt.db, rt.writer.dimensions), parsed.query);
+    const { analysis } = await analyzeRange(dnsRepoFor(rt), parsed.query);
     return Response.json(dnsSummaryBody(analysis, parsed.query), { headers: noStore() });
   } catch (e) {
     // PostgreSQL rejects some regular expressions the parser let through: still bad input
