@@ -96,6 +96,25 @@ describe("DNS page in Chromium", () => {
       .toBeLessThan(span * 0.5);
   });
 
+  it("follows the clock: new demo queries arrive without a reload, and Paused holds the range", async () => {
+    await page.goto(`${url}/dns?since=5m`);
+    const totals = page.getByTestId("dns-totals");
+    await totals.waitFor({ timeout: 60_000 });
+    const updated = () => page.getByTestId("dns-updated").innerText();
+    const first = await updated();
+    const queries = async () => Number((await totals.locator("dd").first().innerText()).replace(/,/g, ""));
+    const before = await queries();
+    await expect.poll(updated, { timeout: 20_000, interval: 500 }).not.toBe(first);
+    await expect.poll(queries, { timeout: 30_000, interval: 1000 }).not.toBe(before);
+    await page.getByTestId("dns-live").click();
+    await page.waitForURL(/live=off/);
+    expect(await page.getByTestId("dns-live").innerText()).toMatch(/Paused/);
+    await expect.poll(async () => page.getByTestId("dns-refresh").isEnabled(), { timeout: 20_000 }).toBe(true);
+    const held = await updated();
+    await page.waitForTimeout(7000);
+    expect(await updated()).toBe(held);
+  });
+
   it("explains that DNS visibility needs a Cilium DNS rule when nothing matches", async () => {
     await page.goto(`${url}/dns?namespace=no-such-namespace`);
     const empty = page.getByTestId("dns-empty");

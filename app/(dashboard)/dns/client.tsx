@@ -15,10 +15,12 @@ import { StatusRates } from "./_components/status-rates";
 import { TopFailing } from "./_components/top-failing";
 import { useDnsData } from "./_components/use-dns-data";
 import styles from "./dns.module.css";
-import { DEFAULT_SINCE, dnsHref, isZoomed, parseDnsSearch, resolveRange, serializeDnsSearch, zoomTo, type DnsUrlState } from "./search-params";
+import { DEFAULT_SINCE, dnsHref, isLive, isZoomed, parseDnsSearch, resolveRange, serializeDnsSearch, zoomTo, type DnsUrlState } from "./search-params";
 
 /** Timeline width is sent to the server in steps, so resizing does not refetch on every pixel. */
 const WIDTH_STEP = 50;
+/** A live view moves its range on to now this often (the server re-analyses only when flows arrived). */
+const LIVE_MS = 5000;
 
 export function DnsClient({ initialState }: { initialState: DnsUrlState }) {
   const params = useSearchParams();
@@ -46,6 +48,16 @@ export function DnsClient({ initialState }: { initialState: DnsUrlState }) {
   };
 
   const { summary, list } = useDnsData(state, range, width);
+  const fetching = summary.isFetching || list.isFetching;
+  const live = isLive(state);
+  useEffect(() => {
+    if (!live || fetching) return;
+    // the next step once the last answer is in, and only while someone can see the page
+    const t = setTimeout(() => {
+      if (document.visibilityState === "visible") setAnchor(Date.now());
+    }, LIVE_MS);
+    return () => clearTimeout(t);
+  }, [live, fetching, anchor]);
   const queries = useMemo(() => new Map<string, DnsQueryJson>((list.data?.queries ?? []).map((q) => [q.id, q])), [list.data]);
   const error = (summary.error ?? list.error) as Error | null;
   const s = summary.data;
@@ -60,7 +72,9 @@ export function DnsClient({ initialState }: { initialState: DnsUrlState }) {
         workloads={s?.workloads ?? []}
         onChange={navigate}
         onRefresh={() => setAnchor(Date.now())}
-        fetching={summary.isFetching || list.isFetching}
+        fetching={fetching}
+        live={live}
+        updatedMs={summary.dataUpdatedAt || null}
       />
       {!range && <p className="banner error-text">The time range is empty: since must be before until.</p>}
       {error && (

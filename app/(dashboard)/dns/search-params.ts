@@ -22,6 +22,8 @@ export interface DnsUrlState {
   status: string[];
   /** hubble-style filters, passed through to the API untouched */
   filters: FilterValues;
+  /** `live=off`: a relative range stays where it was instead of following the clock */
+  paused?: boolean;
 }
 
 export type SearchInput = string | URLSearchParams | Record<string, string | string[] | undefined>;
@@ -53,6 +55,8 @@ export function parseDnsSearch(input: SearchInput): DnsUrlState {
         const u = s.trim().toUpperCase();
         if ((STATUS_VALUES as readonly string[]).includes(u) && !state.status.includes(u)) state.status.push(u);
       }
+    } else if (key === "live") {
+      state.paused = value === "off";
     } else if (isFilterParam(key)) {
       const list = (state.filters[key] ??= []);
       if (!list.includes(value)) list.push(value);
@@ -70,7 +74,13 @@ export function serializeDnsSearch(state: DnsUrlState): string {
   if (state.query) p.set("query", state.query);
   for (const s of state.status) p.append("status", s);
   for (const name of FILTER_PARAMS) for (const v of state.filters[name] ?? []) p.append(name, v);
+  if (state.paused) p.set("live", "off");
   return p.toString();
+}
+
+/** A relative range follows the clock unless paused; a zoomed (absolute) one never moves. */
+export function isLive(state: DnsUrlState): boolean {
+  return !isZoomed(state) && !state.paused;
 }
 
 export function dnsHref(state: DnsUrlState): string {

@@ -16,6 +16,8 @@ export function DnsToolbar({
   onChange,
   onRefresh,
   fetching,
+  live,
+  updatedMs,
 }: {
   state: DnsUrlState;
   range: { sinceMs: number; untilMs: number } | null;
@@ -23,6 +25,10 @@ export function DnsToolbar({
   onChange: (next: DnsUrlState) => void;
   onRefresh: () => void;
   fetching: boolean;
+  /** the range follows the clock */
+  live: boolean;
+  /** when the numbers on the page were last read */
+  updatedMs: number | null;
 }) {
   const [query, setQuery] = useState(state.query ?? "");
   useEffect(() => setQuery(state.query ?? ""), [state.query]);
@@ -110,9 +116,26 @@ export function DnsToolbar({
       <button type="submit" className="button">
         Apply
       </button>
+      {!zoomed && (
+        <button
+          type="button"
+          className="button"
+          aria-pressed={live}
+          title={live ? "The range follows the clock every 5 s; click to hold it still" : "Follow the clock again"}
+          onClick={() => onChange({ ...state, paused: live ? true : undefined })}
+          data-testid="dns-live"
+        >
+          {live ? "● Live" : "Paused"}
+        </button>
+      )}
       <button type="button" className="button" onClick={onRefresh} disabled={fetching} data-testid="dns-refresh">
         {fetching ? "Loading…" : "Refresh"}
       </button>
+      {updatedMs !== null && (
+        <span className="muted small" data-testid="dns-updated">
+          updated {formatClock(updatedMs).slice(0, 8)}
+        </span>
+      )}
     </form>
   );
 }
