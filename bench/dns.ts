@@ -11,7 +11,8 @@
  * Traffic: 40 client workloads in 8 namespaces, 2 CoreDNS pods; per lookup A and usually AAAA;
  * 55 % in-cluster names answered by the first search domain, 30 % external names through the whole
  * ndots:5 walk, 8 % names that do not exist, 4 % SERVFAIL upstream, 3 % lost queries re-sent.
- * Env: BENCH_DNS_QUERIES, DATABASE_URL (default the local test database).
+ * Then the /dns page itself in Chromium on that data (npm start, BENCH_DNS_BROWSER=0 skips it).
+ * Env: BENCH_DNS_QUERIES, BENCH_DNS_BROWSER, DATABASE_URL (default the local test database).
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import { GET as dnsGET } from "@/app/api/dns/route";
@@ -30,6 +31,7 @@ import { baseAnalysis, selectView } from "@/server/domain/dns-analysis";
 import { parseDnsQuery } from "@/server/domain/dns-params";
 import { dnsListBody, dnsSummaryBody } from "@/server/domain/dns-response";
 import pg from "pg";
+import { launchBrowser, startApp } from "../tests/e2e/app-server";
 
 const N = Number(process.env.BENCH_DNS_QUERIES ?? 100_000);
 const BASE = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
@@ -266,6 +268,8 @@ async function main() {
   await timed("summary body (series, servers, failing names, findings)", async () => dnsSummaryBody(view.value, { ...parsed.query, buckets: 60 }));
   console.log(`  (${fmt(messages.value.length)} messages → ${fmt(base.value.queries.length)} queries, ${fmt(base.value.lookups.length)} lookups)`);
 
+  if (process.env.BENCH_DNS_BROWSER !== "0") await browserTimings(since, until(shift++));
+
   console.log("\nsummary (first call, then the median of calls 2–4; targets: same data < 300 ms, new data < 1 s):");
   for (const [name, ms] of Object.entries(results)) {
     const warm = [...ms.slice(1)].sort((a, b) => a - b)[1];
@@ -280,6 +284,63 @@ async function main() {
   await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
   await admin.end();
   clearInterval(sampler);
+}
+
+/**
+ * The page itself on these 100k queries: `npm start` on the bench schema (an idle Relay) and
+ * Debian's Chromium, timed from navigation to the drawn timeline and findings, then a brush.
+ */
+async function browserTimings(since: string, until: string): Promise<void> {
+  console.log("\nthe /dns page in Chromium (npm start on this schema):");
+  const relay = await startRelayServer({ announceNodes: false });
+  const app = await startApp({ DATABASE_URL: url, HUBBLE_SERVER: relay.address, FLOWLENS_RETENTION: "off" });
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    await page.addInitScript(() => {
+      const w = window as unknown as { __longest: number };
+      w.__longest = 0;
+      new PerformanceObserver((l) => l.getEntries().forEach((e) => (w.__longest = Math.max(w.__longest, e.duration)))).observe({ type: "longtask" });
+    });
+    const longest = () => page.evaluate(() => (window as unknown as { __longest: number }).__longest);
+    // how long the API took for the requests of each step (request sent → response ended)
+    let api: string[] = [];
+    page.on("requestfinished", (r) => {
+      const u = new URL(r.url());
+      if (!u.pathname.startsWith("/api/dns")) return;
+      const t = r.timing();
+      api.push(`${u.pathname.replace("/api/", "")} ${Math.round(t.responseEnd - t.requestStart)}`);
+    });
+    const apiTimes = () => {
+      const out = api.length ? `; API ms: ${api.join(", ")}` : "";
+      api = [];
+      return out;
+    };
+    const open = async (what: string) => {
+      const t0 = performance.now();
+      await page.goto(`${app.url}/dns?since=${since}&until=${until}`);
+      await page.locator('[data-testid="dns-timeline"][data-mode="buckets"] [data-testid="dns-cell"]').first().waitFor({ timeout: 120_000 });
+      await page.getByTestId("dns-finding").first().waitFor({ timeout: 120_000 });
+      const ms = performance.now() - t0;
+      console.log(`  ${what.padEnd(58)} ${ms.toFixed(0).padStart(6)} ms  (longest task ${(await longest()).toFixed(0)} ms, ${await page.getByTestId("dns-cell").count()} cells${apiTimes()})`);
+    };
+    await open("open /dns on the whole range (server caches cold)");
+    await open("open /dns on the whole range again (reload)");
+    // brush 1 % of the plot: ~6 s, few enough queries to come back as marks
+    const plot = (await page.getByTestId("dns-brush").boundingBox())!;
+    const t0 = performance.now();
+    await page.mouse.move(plot.x + plot.width * 0.5, plot.y + 5);
+    await page.mouse.down();
+    await page.mouse.move(plot.x + plot.width * 0.51, plot.y + 5, { steps: 3 });
+    await page.mouse.up();
+    await page.locator('[data-testid="dns-timeline"][data-mode="marks"] [data-testid="dns-mark"]').first().waitFor({ timeout: 60_000 });
+    const ms = performance.now() - t0;
+    console.log(`  ${"brush ~6 s → every query drawn as a mark".padEnd(58)} ${ms.toFixed(0).padStart(6)} ms  (longest task ${(await longest()).toFixed(0)} ms, ${await page.getByTestId("dns-mark").count()} marks${apiTimes()})`);
+  } finally {
+    await browser.close();
+    await app.stop();
+    await relay.stop();
+  }
 }
 
 main().catch((e) => {

@@ -35,8 +35,9 @@ export async function startApp(extraEnv: Record<string, string> = {}): Promise<A
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "flowlens-e2e-"));
   const env: Record<string, string | undefined> = { ...process.env, PORT: String(port), FLOWLENS_DATA_DIR: dataDir, LOG_LEVEL: "warn", ...extraEnv };
-  delete env.DATABASE_URL;
-  delete env.HUBBLE_SERVER;
+  // the embedded store and the demo cluster, unless the caller names a database or a Relay
+  if (!("DATABASE_URL" in extraEnv)) delete env.DATABASE_URL;
+  if (!("HUBBLE_SERVER" in extraEnv)) delete env.HUBBLE_SERVER;
   delete env.NODE_ENV;
   delete env.VITEST;
   let out = "";
