@@ -41,13 +41,6 @@ import { SqlParams, flowConditions, hasConditions, splitSpec } from "./flow-sql"
 const L7_REQUEST = L7FlowType.REQUEST;
 const L7_RESPONSE = L7FlowType.RESPONSE;
 const MAX_CONTEXTS = 100_000;
-interface DnsRead {
-  filter: FlowFilterSpec;
-  /** ns, inclusive / exclusive; the caller pads them by the pairing timeout */
-  fromNs: bigint;
-  toNs: bigint;
-}
-
 export interface DnsDetails {
   ips: string[];
   ttl: number | null;
@@ -57,12 +50,6 @@ export interface DnsDetails {
 
 /** L7 bytes of responses by key, for dnsDetails(). */
 export type AnswerBytes = Pick<Map<string, Uint8Array>, "get">;
-
-export interface DnsMessages {
-  messages: DnsMessage[];
-  l7: AnswerBytes;
-  rows: number;
-}
 
 /** A message as cached: with its context, so a context filter can mark it per request. */
 type StoredMessage = DnsMessage & { ctxId: number };
@@ -108,7 +95,7 @@ interface DecodedContext {
 interface CachedBase {
   /** row count of each minute read, when it was built */
   signature: string;
-  result: Promise<{ base: DnsBase; answers: AnswerBytes; rows: number }>;
+  result: Promise<{ base: DnsBase; answers: AnswerBytes }>;
   queries: number;
 }
 
@@ -147,7 +134,7 @@ export class DnsRepo {
       const read = await this.readDirect({ fromNs: q.sinceNs - padNs, toNs: q.untilNs + padNs }, context, flow);
       this.basesBuilt++;
       const base = baseAnalysis(read.messages, { horizonMs: Math.min(nowMs, untilMs + q.timeoutMs + 1000), timeoutMs: q.timeoutMs });
-      return { analysis: selectView(base, view), answers: read.l7, rows: read.rows, reused: false };
+      return { analysis: selectView(base, view), answers: read.l7 };
     }
     const c0 = (q.sinceNs - padNs) / CHUNK_NS;
     const c1 = (q.untilNs + padNs - 1n) / CHUNK_NS;
@@ -157,19 +144,19 @@ export class DnsRepo {
     const windowEndMs = Number(((c1 + 1n) * CHUNK_NS) / 1_000_000n);
     const horizonMs = Math.min(nowMs, windowEndMs);
     let entry = this.bases.get(key);
-    let reused = entry?.signature === signature;
-    if (reused) {
+    let reusable = entry?.signature === signature;
+    if (reusable) {
       const got = await entry!.result.catch(() => null);
       // a pending request that has now waited past the timeout is unanswered: build again
-      if (!got || horizonMs > got.base.validUntilMs || horizonMs < got.base.horizonMs) reused = false;
+      if (!got || horizonMs > got.base.validUntilMs || horizonMs < got.base.horizonMs) reusable = false;
     }
-    if (!reused || !entry) {
+    if (!reusable || !entry) {
       const fresh: CachedBase = { signature, result: null!, queries: 0 };
       fresh.result = this.readChunks(c0, c1, counts).then(({ messages, answers }) => {
         this.basesBuilt++;
         const base = baseAnalysis(messages, { horizonMs, timeoutMs: q.timeoutMs });
         fresh.queries = base.queries.length;
-        return { base, answers, rows: messages.length };
+        return { base, answers };
       });
       fresh.result.catch(() => {
         if (this.bases.get(key) === fresh) this.bases.delete(key);
@@ -178,9 +165,9 @@ export class DnsRepo {
     }
     this.bases.delete(key); // most recently used last
     this.bases.set(key, entry);
-    const { base, answers, rows } = await entry.result;
+    const { base, answers } = await entry.result;
     this.evictBases();
-    if (!hasConditions(context)) return { analysis: selectView(base, view), answers, rows, reused };
+    if (!hasConditions(context)) return { analysis: selectView(base, view), answers };
     const match = compileMatcher(context);
     const ids = new Set<number>();
     for (const m of base.requests) if (m) ids.add((m as StoredMessage).ctxId);
@@ -198,7 +185,7 @@ export class DnsRepo {
       return cm;
     };
     const analysis = selectView(base, view, (i) => matches(base.requests[i]) || matches(base.responses[i]));
-    return { analysis, answers, rows, reused };
+    return { analysis, answers };
   }
 
   private evictBases(): void {
@@ -285,7 +272,7 @@ export class DnsRepo {
   }
 
   /** The uncached path, for filters with per-flow (SQL) conditions. */
-  private async readDirect(q: Omit<DnsRead, "filter">, context: FlowFilterSpec, flow: FlowFilterSpec): Promise<DnsMessages> {
+  private async readDirect(q: { fromNs: bigint; toNs: bigint }, context: FlowFilterSpec, flow: FlowFilterSpec): Promise<{ messages: DnsMessage[]; l7: AnswerBytes }> {
     const p = new SqlParams();
     const conds = flowConditions(flow, p);
     const from = p.add(q.fromNs.toString(), "::bigint");
@@ -311,7 +298,7 @@ export class DnsRepo {
       messages.push(m);
       if (m.kind === "response" && r.l7) l7.set(r.key, r.l7);
     }
-    return { messages, l7, rows: rows.length };
+    return { messages, l7 };
   }
 
   private message(r: DnsRow, matched: boolean): StoredMessage | null {
@@ -422,10 +409,6 @@ export interface RangeAnalysis {
   analysis: DnsAnalysis;
   /** L7 bytes of the responses read, for dnsDetails() */
   answers: AnswerBytes;
-  /** stored DNS rows the analysis started from */
-  rows: number;
-  /** whether the pairing and grouping were reused from an earlier request */
-  reused: boolean;
 }
 
 /**

@@ -5,19 +5,28 @@
  */
 
 const MAX_MEMO = 200_000;
-const canonicalOf = new Map<string, string>();
+
+/** fn, remembered per input string (bounded: started over when full) */
+function memoised(fn: (name: string) => string): (name: string) => string {
+  const memo = new Map<string, string>();
+  return (name) => {
+    let out = memo.get(name);
+    if (out === undefined) {
+      if (memo.size >= MAX_MEMO) memo.clear();
+      memo.set(name, (out = fn(name)));
+    }
+    return out;
+  };
+}
 
 /** lower case with exactly one trailing dot */
-export function normalize(name: string): string {
-  let n = canonicalOf.get(name);
-  if (n === undefined) {
-    const lower = name.toLowerCase();
-    n = lower.endsWith(".") ? lower : `${lower}.`;
-    if (canonicalOf.size >= MAX_MEMO) canonicalOf.clear();
-    canonicalOf.set(name, n);
-  }
-  return n;
-}
+export const normalize = memoised((name) => {
+  const lower = name.toLowerCase();
+  return lower.endsWith(".") ? lower : `${lower}.`;
+});
+
+/** lower case without the trailing dot: "Backend.Shop." → "backend.shop" */
+export const bareName = memoised((name) => name.replace(/\.$/, "").toLowerCase());
 
 /** The qtypes of a message as one key ("A", "A,AAAA"); one-element lists need no join. */
 export function qtypesKey(qtypes: readonly string[]): string {

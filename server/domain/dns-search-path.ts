@@ -66,8 +66,6 @@ function zonePatterns(zone: string): [RegExp, RegExp, RegExp] {
   return p;
 }
 
-export { normalize };
-
 /**
  * Cluster domains in use: cluster.local, plus any `<zone>` seen answering a `*.svc.<zone>.` query
  * (clusters created with another --cluster-domain).
@@ -158,12 +156,12 @@ export function groupQueries(queries: readonly DnsQuery[], opts: SearchPathOptio
     // A lookup that went quiet for longer than gapMs is closed (dropped from the lists lazily).
     const byName = new Map<string, Open[]>();
     const byBase = new Map<string, Open[]>();
-    const live = { byName, byBase, tMs: 0, gapMs };
+    const lists: LiveLists = { byName, byBase, tMs: 0, gapMs };
     for (const qi of list) {
       const q = queries[qi];
       const name = normalize(q.query);
-      live.tMs = q.tMs;
-      const target = findOpen(name, qtypesKey(q.qtypes), readings, zones, live);
+      lists.tMs = q.tMs;
+      const target = findOpen(name, qtypesKey(q.qtypes), readings, zones, lists);
       if (target) {
         tryOf[qi] = add(target.open, q, name, target.step, target.rank);
         openOf[qi] = target.open;

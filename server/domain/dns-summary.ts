@@ -3,7 +3,7 @@
  * percentiles per DNS server, the names that fail most, and the client workloads. Pure.
  */
 import { DNS_STATUSES, isFailure, type DnsLookup, type DnsPeer, type DnsQuery, type DnsStatus } from "./dns-types";
-import { normalize } from "./dns-search-path";
+import { normalize } from "./dns-names";
 
 export type StatusCounts = Record<DnsStatus, number>;
 

@@ -14,6 +14,7 @@
  * search-path burst sits in the lane of the name the application asked for. At most `maxLanes`
  * lanes; the rest share one "other" lane.
  */
+import { bareName, normalize } from "./dns-names";
 import { isFailure, type DnsLookup, type DnsQuery, type DnsStatus } from "./dns-types";
 import type { StatusCounts } from "./dns-summary";
 
@@ -169,29 +170,16 @@ export function buildTimeline(queries: readonly DnsQuery[], lookups: readonly Dn
   return { ...base, mode: "buckets", bucketMs, cells: [...cells.values()].sort((a, b) => a.lane - b.lane || a.i - b.i) };
 }
 
-const bareNames = new Map<string, string>();
-/** "Backend.Shop." → "backend.shop" (memoised: the same names recur through a range) */
-function bareName(query: string): string {
-  let n = bareNames.get(query);
-  if (n === undefined) {
-    if (bareNames.size > 100_000) bareNames.clear();
-    bareNames.set(query, (n = query.replace(/\.$/, "").toLowerCase()));
-  }
-  return n;
-}
-
 /** ids of queries spent on failed search-path candidates (what "wasted" counts). */
 export function wastedQueryIds(lookups: readonly DnsLookup[]): Set<string> {
   const out = new Set<string>();
   for (const l of lookups) {
     if (l.wasted === 0) continue;
-    const answered = l.answeredBy === null ? null : canonical(l.answeredBy);
+    const answered = l.answeredBy === null ? null : normalize(l.answeredBy);
     l.queryIds.forEach((id, i) => {
       const t = l.tries[l.queryTries[i]];
-      if (t && t.step !== "absolute" && canonical(t.query) !== answered) out.add(id);
+      if (t && t.step !== "absolute" && normalize(t.query) !== answered) out.add(id);
     });
   }
   return out;
 }
-
-const canonical = (name: string) => (name.endsWith(".") ? name : `${name}.`).toLowerCase();
