@@ -80,6 +80,29 @@ describe("DNS page in Chromium", () => {
     await page.screenshot({ path: path.join(OUTPUT, "dns.png"), fullPage: true });
   });
 
+  it("a clicked mark keeps its card open, and its link shows the query's own flows in /flows", async () => {
+    const nx = page.locator('[data-testid="dns-mark"][data-status="NXDOMAIN"]').first();
+    const box = (await nx.boundingBox())!;
+    await page.mouse.click(box.x + Math.max(1, box.width / 2), box.y + box.height / 2);
+    const pinned = page.getByTestId("dns-pinned");
+    await pinned.waitFor({ timeout: 10_000 });
+    const name = (await pinned.innerText()).match(/(\S+svc\.cluster\.local\.)/)![1];
+    await page.mouse.move(5, 5); // leaving the plot keeps a pinned card
+    await page.waitForTimeout(200);
+    expect(await pinned.isVisible()).toBe(true);
+    await page.screenshot({ path: path.join(OUTPUT, "dns-pinned-query.png") });
+    const back = page.url();
+    await pinned.getByTestId("dns-pinned-flows").click();
+    await page.waitForURL(/\/flows\?/, { timeout: 30_000 });
+    expect(new URL(page.url()).searchParams.getAll("uuid")).toHaveLength(2);
+    const rows = page.getByTestId("flow-row");
+    await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(2);
+    for (const text of await rows.allInnerTexts()) expect(text).toContain(name);
+    await page.getByTestId("flow-drawer").waitFor({ timeout: 30_000 });
+    await page.goto(back);
+    await page.locator('[data-testid="dns-mark"]').first().waitFor({ timeout: 30_000 });
+  });
+
   it("brushing narrows the range in the URL", async () => {
     const before = new URL(page.url()).searchParams;
     const span = Date.parse(before.get("until")!) - Date.parse(before.get("since")!);

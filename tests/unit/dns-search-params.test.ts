@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { dnsApiQuery, isLive, parseDnsSearch, resolveRange, serializeDnsSearch, zoomTo } from "@/app/(dashboard)/dns/search-params";
+import { dnsApiQuery, isLive, parseDnsSearch, queryFlowsHref, resolveRange, serializeDnsSearch, zoomTo } from "@/app/(dashboard)/dns/search-params";
+import { parseFlowsSearch } from "@/app/(dashboard)/flows/search-params";
 
 describe("/dns URL state", () => {
   it("round-trips every field in canonical order, defaults omitted", () => {
@@ -25,5 +26,16 @@ describe("/dns URL state", () => {
     const q = new URLSearchParams(dnsApiQuery(state, range, { width: "800" }));
     expect([...q.keys()].sort()).toEqual(["since", "status", "to-namespace", "until", "width"]);
     expect(q.get("status")).toBe("NXDOMAIN");
+  });
+
+  it("links a query to its request and response flows around its time, the request open", () => {
+    const t = Date.parse("2026-12-01T10:00:00.250Z");
+    const href = queryFlowsHref({ requestKey: "a1", responseKey: "b2", tMs: t, endMs: t + 3.5 });
+    expect(href.startsWith("/flows?")).toBe(true);
+    const state = parseFlowsSearch(href.slice("/flows?".length));
+    expect(state).toMatchObject({ filters: { uuid: ["a1", "b2"] }, since: "2026-12-01T09:59:59.250Z", until: "2026-12-01T10:00:01.254Z", flow: "a1", live: false });
+    // an unanswered request: only its own flow, a second around it
+    const lone = parseFlowsSearch(queryFlowsHref({ requestKey: "a1", responseKey: null, tMs: t, endMs: null }).slice(7));
+    expect([lone.filters.uuid, lone.until]).toEqual([["a1"], "2026-12-01T10:00:01.250Z"]);
   });
 });

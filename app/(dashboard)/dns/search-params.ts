@@ -5,6 +5,7 @@
  * query is, apart from defaults, exactly what the API receives.
  */
 import { FILTER_PARAMS, isFilterParam, type FilterValues } from "@/app/lib/flow-filter-params";
+import { flowsHref } from "../flows/search-params";
 
 export const DNS_PATH = "/dns";
 export const DEFAULT_SINCE = "15m";
@@ -144,4 +145,19 @@ export function isZoomed(state: DnsUrlState): boolean {
 export function dnsTitle(state: DnsUrlState): string {
   const parts = [state.workload, state.query && `“${state.query}”`, state.status.join(",")].filter(Boolean);
   return parts.length ? `DNS · ${parts.join(" ")}` : "DNS";
+}
+
+/**
+ * /flows showing the request and response flows of one query (by their keys, around its time),
+ * with the request open in the detail drawer: the verdict, policies and raw flow behind a mark.
+ */
+export function queryFlowsHref(q: { requestKey: string | null; responseKey: string | null; tMs: number; endMs: number | null }): string {
+  const keys = [q.requestKey, q.responseKey].filter((k): k is string => k !== null);
+  return flowsHref({
+    filters: { uuid: keys },
+    since: new Date(Math.floor(q.tMs) - 1000).toISOString(),
+    until: new Date(Math.ceil(q.endMs ?? q.tMs) + 1000).toISOString(),
+    live: false,
+    flow: keys[0],
+  });
 }

@@ -7,6 +7,7 @@ import type { Timeline, TimelineBurst, TimelineCell, TimelineMark } from "@/serv
 import type { DnsStatus } from "@/server/domain/dns-types";
 import styles from "../dns.module.css";
 import { STATUS_COLOR, STATUS_LABEL, STATUS_ORDER, dominantStatus, formatClock, formatMs } from "./dns-colors";
+import { queryFlowsHref } from "../search-params";
 import { QueryCard } from "./query-card";
 
 const MARGIN = { left: 220, right: 14, top: 24, bottom: 8 };
@@ -23,7 +24,7 @@ type Hover =
  * sent, as long as it took, in its status colour; a search-path lookup that wasted queries is
  * boxed as one group. When the server aggregated (more queries than pixels), each lane is a heat
  * strip of cells instead. Drag across the plot to zoom (the range goes to the URL); hover for the
- * query and its answer.
+ * query and its answer; click a mark to keep its card open, with a link to its flows.
  *
  * SVG is drawn by React from d3 scales; d3 owns only the axis and the brush. Hover is resolved
  * from the pointer position (the brush overlay sits on top of the marks), by binary search in
@@ -47,6 +48,8 @@ export function DnsTimeline({
   const brushRef = useRef<SVGGElement>(null);
   const [width, setWidth] = useState(1000);
   const [hover, setHover] = useState<Hover | null>(null);
+  /** a clicked mark keeps its card open (with the way to its flows) until closed */
+  const [pinnedId, setPinnedId] = useState<string | null>(null);
 
   useEffect(() => {
     const el = wrap.current;
@@ -91,10 +94,15 @@ export function DnsTimeline({
         [plotW, plotH],
       ])
       .on("end", (ev: d3.D3BrushEvent<unknown>) => {
+        if (!ev.sourceEvent) return;
         const sel = ev.selection as [number, number] | null;
-        if (!sel || !ev.sourceEvent) return;
-        g.call(brush.move, null);
-        if (sel[1] - sel[0] < 3) return;
+        if (sel) g.call(brush.move, null);
+        if (!sel || sel[1] - sel[0] < 3) {
+          // a click, not a drag: pin the mark under the pointer (or unpin)
+          const [px, py] = d3.pointer(ev.sourceEvent, g.node());
+          clickRef.current(px, py);
+          return;
+        }
         onZoom(x.invert(sel[0]).getTime(), x.invert(sel[1]).getTime());
       });
     g.call(brush);
@@ -109,18 +117,20 @@ export function DnsTimeline({
   }, [x, plotW, plotH, onZoom]);
 
   const moveRef = useRef<(px: number, py: number) => void>(() => {});
+  const clickRef = useRef<(px: number, py: number) => void>(() => {});
   const cellW = timeline.mode === "buckets" ? Math.max(1, x(timeline.start + timeline.bucketMs) - x(timeline.start)) : 0;
   const maxCell = timeline.mode === "buckets" ? Math.max(1, ...timeline.cells.map((c) => c.n)) : 1;
   const opacity = (n: number) => 0.25 + 0.75 * (Math.log1p(n) / Math.log1p(maxCell));
 
-  function onMove(px: number, py: number) {
+  /** what is under the pointer: a mark (or the nearest within 3 px), a cell, or a burst's box */
+  function hitAt(px: number, py: number): Hover | null {
     const lane = Math.floor(py / LANE_H);
-    if (lane < 0 || lane >= lanes.length) return setHover(null);
+    if (lane < 0 || lane >= lanes.length) return null;
     const pos = { x: px + MARGIN.left, y: lane * LANE_H + MARGIN.top };
     if (timeline.mode === "buckets") {
       const i = Math.floor((x.invert(px).getTime() - timeline.start) / timeline.bucketMs);
       const cell = timeline.cells.find((c) => c.lane === lane && c.i === i);
-      return setHover(cell ? { kind: "cell", ...pos, cell } : null);
+      return cell ? { kind: "cell", ...pos, cell } : null;
     }
     const t = x.invert(px).getTime();
     const tol = x.invert(px + 3).getTime() - t;
@@ -149,11 +159,24 @@ export function DnsTimeline({
       }
       if (x1 < px - 400) break;
     }
-    if (best) return setHover({ kind: "mark", ...pos, mark: best });
+    if (best) return { kind: "mark", ...pos, mark: best };
     const burst = timeline.bursts.find((b) => b.lane === lane && x(b.t0) - 3 <= px && px <= x(b.t1) + 3);
-    setHover(burst ? { kind: "burst", ...pos, burst } : null);
+    return burst ? { kind: "burst", ...pos, burst } : null;
   }
-  moveRef.current = onMove;
+  moveRef.current = (px, py) => setHover(hitAt(px, py));
+  clickRef.current = (px, py) => {
+    const hit = hitAt(px, py);
+    setPinnedId(hit?.kind === "mark" ? hit.mark.id : null);
+  };
+  useEffect(() => {
+    if (!pinnedId) return;
+    const onKey = (e: KeyboardEvent) => e.key === "Escape" && setPinnedId(null);
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [pinnedId]);
+  // the pinned mark where the current range draws it (a live range moves under it)
+  const pinnedMark = pinnedId && timeline.mode === "marks" ? timeline.marks.find((m) => m.id === pinnedId) : undefined;
+  const pinnedQuery = pinnedMark ? queries.get(pinnedMark.id) : undefined;
 
   return (
     <div className={styles.timelineWrap} ref={wrap} data-testid="dns-timeline" data-mode={timeline.mode}>
@@ -220,7 +243,24 @@ export function DnsTimeline({
           <g ref={brushRef} className={styles.brush} data-testid="dns-brush" />
         </g>
       </svg>
-      {hover && (
+      {pinnedMark && pinnedQuery && (
+        <div
+          className={`${styles.tooltip} ${styles.tooltipPinned}`}
+          style={{ left: Math.max(0, Math.min(x(pinnedMark.t) + MARGIN.left + 12, width - 360)), top: pinnedMark.lane * LANE_H + MARGIN.top + LANE_H + 4 }}
+          data-testid="dns-pinned"
+          role="dialog"
+          aria-label={`DNS query ${pinnedQuery.query}`}
+        >
+          <button type="button" className={`link-button ${styles.pinClose}`} onClick={() => setPinnedId(null)} aria-label="Close" data-testid="dns-pinned-close">
+            ✕
+          </button>
+          <QueryCard query={pinnedQuery} />
+          <a className={styles.pinLink} href={queryFlowsHref(pinnedQuery)} data-testid="dns-pinned-flows">
+            Open its flows in Flows →
+          </a>
+        </div>
+      )}
+      {hover && !pinnedMark && (
         <div
           className={styles.tooltip}
           style={{ left: Math.max(0, Math.min(hover.x + 12, width - 360)), top: hover.y + LANE_H + 4 }}
@@ -243,7 +283,13 @@ export function DnsTimeline({
 }
 
 function MarkDetails({ mark, query }: { mark: TimelineMark; query: DnsQueryJson | undefined }) {
-  if (query) return <QueryCard query={query} />;
+  if (query)
+    return (
+      <>
+        <QueryCard query={query} />
+        <p className="muted small">Click the mark to keep this open and reach its flows.</p>
+      </>
+    );
   return (
     <p>
       <span className="mono">{mark.query}</span> {STATUS_LABEL[mark.status]} {formatMs(mark.ms)} at {formatClock(mark.t)}
