@@ -101,7 +101,7 @@ export class MapLayout {
     }
     const sizes = new Map(groups.map((g) => [g, size(g)]));
     // a box's space includes the half cell around its outer nodes (grid positions are centres)
-    const corners = packRows(affinityOrder(groups, weight).map((id) => ({ id, w: sizes.get(id)!.w, h: sizes.get(id)!.h })), 2 * CELL);
+    const corners = packRows(affinityOrder(groups, weight).map((id) => ({ id, w: sizes.get(id)!.w, h: sizes.get(id)!.h })), CELL);
     for (const g of groups) {
       const s = sizes.get(g)!;
       const c = corners.get(g)!;
