@@ -5,24 +5,11 @@
  */
 import type { FlowJson } from "@/server/domain/flow-item";
 import { dnsRcodeName, dropReasonLabel, eventTypeLabel, verdictName, type DropReasonLabel } from "./hubble-enums";
+import { RESERVED_IDENTITIES } from "@/server/domain/reserved-identities";
 import { formatLatency } from "./flow-time";
 import { arr, num, obj, objects, str, strings, type Json } from "./json-access";
 
 export type Side = "source" | "destination";
-
-/** Cilium's reserved identities, for endpoints whose labels were not sent. */
-const RESERVED_IDENTITIES: Record<number, string> = {
-  1: "host",
-  2: "world",
-  3: "unmanaged",
-  4: "health",
-  5: "init",
-  6: "remote-node",
-  7: "kube-apiserver",
-  8: "ingress",
-  9: "world-ipv4",
-  10: "world-ipv6",
-};
 
 export interface EndpointView {
   namespace?: string;

@@ -7,6 +7,7 @@
  * turn into thousands of nodes.
  */
 import type { GraphNode, GraphNodeKind } from "./graph-types";
+import { RESERVED_IDENTITIES } from "./reserved-identities";
 
 type J = Record<string, unknown>;
 const obj = (v: unknown): J => (v && typeof v === "object" && !Array.isArray(v) ? (v as J) : {});
@@ -23,19 +24,11 @@ const RESERVED: [string, GraphNodeKind][] = [
   ["reserved:init", "init"],
   ["reserved:unmanaged", "unmanaged"],
 ];
-/** Cilium's fixed numeric identities, for endpoints that came without labels */
-const RESERVED_IDS: Record<number, GraphNodeKind> = {
-  1: "host",
-  2: "world",
-  3: "unmanaged",
-  4: "health",
-  5: "init",
-  6: "remote-node",
-  7: "kube-apiserver",
-  8: "ingress",
-  9: "world",
-  10: "world",
-};
+/** a reserved identity's node kind (the IPv4 and IPv6 halves of world are one world node) */
+function reservedKind(identity: number): GraphNodeKind | undefined {
+  const name = RESERVED_IDENTITIES[identity];
+  return name === "world-ipv4" || name === "world-ipv6" ? "world" : (name as GraphNodeKind | undefined);
+}
 const APP_LABEL = /^(?:[a-z0-9-]+:)?(app\.kubernetes\.io\/name|app|k8s-app|name)=(.+)$/;
 
 function labelValue(labels: string[], key: string): string | undefined {
@@ -91,7 +84,7 @@ export function nodeOf(endpoint: unknown, ip: string | undefined, names: string[
   const identity = Number(ep.identity ?? 0) || 0;
   const c = cluster ?? "";
 
-  const reserved = RESERVED.find(([l]) => labels.includes(l))?.[1] ?? (namespace ? undefined : RESERVED_IDS[identity]);
+  const reserved = RESERVED.find(([l]) => labels.includes(l))?.[1] ?? (namespace ? undefined : reservedKind(identity));
   const isWorld = reserved === "world" || labels.some((l) => l.startsWith("reserved:world"));
   if (isWorld || (!namespace && !reserved)) {
     const fqdn = fqdnOf(labels, names);
