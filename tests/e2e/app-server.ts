@@ -8,7 +8,8 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, expect } from "vitest";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 export const OUTPUT = path.join(ROOT, "test-output", "e2e");
@@ -103,4 +104,36 @@ export async function waitForJson<T>(url: string, ok: (v: T) => boolean, what: s
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+export interface ChromiumApp {
+  /** the app's base URL */
+  url: string;
+  page: Page;
+}
+
+/**
+ * For a test file: `npm start` (or the Flowlens at FLOWLENS_E2E_URL), Chromium and one page of the
+ * given size before the tests, then `ready()` (waiting for the demo data a file needs); after
+ * them the browser closes and the app must stop cleanly (exit code 0 on SIGTERM).
+ */
+export function useChromiumApp(viewport: { width: number; height: number }, ready?: () => Promise<void>): ChromiumApp {
+  const ui = {} as ChromiumApp;
+  let app: AppServer | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    if (process.env.FLOWLENS_E2E_URL) ui.url = process.env.FLOWLENS_E2E_URL;
+    else {
+      app = await startApp();
+      ui.url = app.url;
+    }
+    browser = await launchBrowser();
+    ui.page = await browser.newPage({ viewport });
+    await ready?.();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    if (app) expect(await app.stop()).toBe(0);
+  });
+  return ui;
 }

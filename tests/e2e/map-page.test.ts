@@ -4,48 +4,35 @@
  * clicking an edge opens its details with its stored flows, and a screenshot is saved.
  */
 import path from "node:path";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { GraphResponse } from "@/server/domain/graph-types";
-import { OUTPUT, launchBrowser, startApp, waitForJson, type AppServer } from "./app-server";
+import { OUTPUT, useChromiumApp, waitForJson } from "./app-server";
 
 const FE = "w:default/shop/frontend";
 const BE = "w:default/shop/backend";
 const DB = "w:default/shop/database";
 
 describe("service map in Chromium", () => {
-  let app: AppServer;
-  let browser: Browser;
-  let page: Page;
-
-  beforeAll(async () => {
-    app = await startApp();
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    // the demo back-fills ten minutes of history: wait until the shop path and a drop are stored
+  // the demo back-fills ten minutes of history: wait until the shop path and a drop are stored
+  const ui = useChromiumApp({ width: 1440, height: 900 }, async () => {
     await waitForJson<GraphResponse>(
-      `${app.url}/api/graph?window=15m`,
+      `${ui.url}/api/graph?window=15m`,
       (g) => g.edges.some((e) => e.id === `${FE}->${BE}`) && g.edges.some((e) => e.id === `${BE}->${DB}`) && g.edges.some((e) => e.id === `${FE}->${DB}`),
       "the shop path in /api/graph",
     );
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    if (app) expect(await app.stop()).toBe(0);
-  });
-
   it("answers 400 naming the parameter for bad input", async () => {
-    const r = await fetch(`${app.url}/api/graph?window=soon`);
+    const r = await fetch(`${ui.url}/api/graph?window=soon`);
     expect(r.status).toBe(400);
     expect(await r.json()).toMatchObject({ parameter: "window" });
   });
 
   it("draws the shop path with the dropped edge in the drop colour", async () => {
-    await page.goto(`${app.url}/map?window=15m`);
-    await page.getByTestId("map-canvas").waitFor();
-    await page.waitForFunction(() => Number(document.querySelector("[data-testid=map-canvas]")?.getAttribute("data-rendered") ?? 0) > 3, null, { timeout: 60_000 });
-    const seen = await page.evaluate(
+    await ui.page.goto(`${ui.url}/map?window=15m`);
+    await ui.page.getByTestId("map-canvas").waitFor();
+    await ui.page.waitForFunction(() => Number(document.querySelector("[data-testid=map-canvas]")?.getAttribute("data-rendered") ?? 0) > 3, null, { timeout: 60_000 });
+    const seen = await ui.page.evaluate(
       ({ fe, be, db }) => {
         type Cy = { getElementById(id: string): { empty(): boolean; data(k: string): unknown; style(k: string): string; parent(): { id(): string } } };
         const cy = (window as unknown as { __flowlensMap: Cy }).__flowlensMap;
@@ -75,31 +62,31 @@ describe("service map in Chromium", () => {
     expect(seen.feDbColour).toBe(seen.badRgb);
     expect(seen.beDbColour).not.toBe(seen.badRgb);
     // live: the page re-reads the window every second, so the demo's new flows show up by themselves
-    const before = await page.getByTestId("map-totals").innerText();
+    const before = await ui.page.getByTestId("map-totals").innerText();
     expect(before).toMatch(/edges/);
-    await expect.poll(() => page.getByTestId("map-totals").innerText(), { timeout: 10_000, interval: 250 }).not.toBe(before);
+    await expect.poll(() => ui.page.getByTestId("map-totals").innerText(), { timeout: 10_000, interval: 250 }).not.toBe(before);
   });
 
   it("opens an edge's details and flows on click, and saves a screenshot", async () => {
-    const at = await page.evaluate((id) => {
+    const at = await ui.page.evaluate((id) => {
       type Cy = { getElementById(id: string): { renderedMidpoint(): { x: number; y: number } } };
       const cy = (window as unknown as { __flowlensMap: Cy }).__flowlensMap;
       const box = document.querySelector("[data-testid=map-canvas]")!.getBoundingClientRect();
       const m = cy.getElementById(id).renderedMidpoint();
       return { x: box.left + m.x, y: box.top + m.y };
     }, `${FE}->${DB}`);
-    await page.mouse.click(at.x, at.y);
-    const panel = page.getByTestId("map-panel");
+    await ui.page.mouse.click(at.x, at.y);
+    const panel = ui.page.getByTestId("map-panel");
     await panel.waitFor({ timeout: 15_000 });
-    expect(await page.getByTestId("map-panel-title").innerText()).toMatch(/frontend\s*→\s*database/);
-    expect(await page.getByTestId("map-panel-state").innerText()).toMatch(/all dropped/);
-    await page.getByTestId("map-panel-flow").first().waitFor({ timeout: 30_000 });
-    const first = await page.getByTestId("map-panel-flow").first().innerText();
+    expect(await ui.page.getByTestId("map-panel-title").innerText()).toMatch(/frontend\s*→\s*database/);
+    expect(await ui.page.getByTestId("map-panel-state").innerText()).toMatch(/all dropped/);
+    await ui.page.getByTestId("map-panel-flow").first().waitFor({ timeout: 30_000 });
+    const first = await ui.page.getByTestId("map-panel-flow").first().innerText();
     expect(first).toMatch(/DROPPED/);
-    expect(new URL(page.url()).searchParams.get("sel")).toBe(`${FE}->${DB}`);
-    const href = await page.getByTestId("map-panel-flows-link").getAttribute("href");
+    expect(new URL(ui.page.url()).searchParams.get("sel")).toBe(`${FE}->${DB}`);
+    const href = await ui.page.getByTestId("map-panel-flows-link").getAttribute("href");
     expect(href).toContain("from-pod=shop%2Ffrontend-");
     expect(href).toContain("to-pod=shop%2Fdatabase-");
-    await page.screenshot({ path: path.join(OUTPUT, "map.png"), fullPage: false });
+    await ui.page.screenshot({ path: path.join(OUTPUT, "map.png"), fullPage: false });
   });
 });
