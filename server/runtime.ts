@@ -9,6 +9,7 @@ import { openDatabase, type Database } from "./db/connection";
 import { EventsRepo } from "./db/events-repo";
 import { FlowReader } from "./db/flow-reader";
 import { FlowWriter } from "./db/flow-writer";
+import { dnsRepoFor } from "./db/dns-repo";
 import { graphRepoFor } from "./db/graph-repo";
 import { applyMigrations } from "./db/migrate";
 import { RelayClient } from "./hubble/relay-client";
@@ -75,13 +76,19 @@ async function start(): Promise<Runtime> {
     initialHistory: config.FLOWLENS_INITIAL_HISTORY,
   });
   ingest.start();
-  // the map's first open after a start would otherwise decode every context and read the last hour
-  const warmTimer = setTimeout(() => {
-    const started = Date.now();
-    graphRepoFor({ db, writer })
-      .warm()
-      .then(() => log.info({ ms: Date.now() - started }, "map caches warmed"))
-      .catch((e) => log.warn({ err: String(e) }, "warming the map caches failed"));
+  // the map's and the DNS page's first open after a start would otherwise decode every context and
+  // read the last hour (map) or the last 15 minutes of DNS flows: read them in the background
+  const warmTimer = setTimeout(async () => {
+    let started = Date.now();
+    try {
+      await graphRepoFor({ db, writer }).warm();
+      log.info({ ms: Date.now() - started }, "map caches warmed");
+      started = Date.now();
+      const messages = await dnsRepoFor({ db, writer }).warm();
+      log.info({ ms: Date.now() - started, messages }, "DNS caches warmed");
+    } catch (e) {
+      log.warn({ err: String(e) }, "warming the map and DNS caches failed");
+    }
   }, 1000);
   warmTimer.unref();
 

@@ -21,8 +21,8 @@ export class DnsMinuteCounts {
   /** bumped by a reset: a count that was running then must not store what it saw */
   private generation = 0;
   private recheckMs = RECHECK_MS;
-  /** SQL counts run (tests and the benchmark tell remembered answers from work by it) */
-  sqlReads = 0;
+  /** minutes [lo, hi] of the latest SQL counts (tests tell remembered answers from work by it) */
+  private recentReads: [number, number][] = [];
 
   constructor(
     private readonly db: Database,
@@ -39,6 +39,11 @@ export class DnsMinuteCounts {
     });
     // without a feed nothing says when a minute changed: every read counts again
     if (!feed) this.recheckMs = 0;
+  }
+
+  /** of the latest 1,000 SQL counts, those that covered any minute of [c0, c1] */
+  readsOf(c0: bigint, c1: bigint): number {
+    return this.recentReads.filter(([lo, hi]) => lo <= Number(c1) && hi >= Number(c0)).length;
   }
 
   /** Stored DNS rows per minute of [c0, c1]; minutes without any are absent. */
@@ -65,7 +70,8 @@ export class DnsMinuteCounts {
   private async count(lo: number, hi: number, nowMs: number): Promise<void> {
     // forget the dirty marks first: a batch committing while the count runs marks its minute again
     for (let m = lo; m <= hi; m++) this.dirty.delete(m);
-    this.sqlReads++;
+    this.recentReads.push([lo, hi]);
+    if (this.recentReads.length > 1000) this.recentReads.shift();
     const generation = this.generation;
     let rows: { c: string; n: string }[];
     try {

@@ -204,6 +204,16 @@ export class DnsRepo {
     return this.minuteCounts.counts(c0, c1);
   }
 
+  /**
+   * Reads the messages of the page's default view (the last `sinceMs`, padded as a request pads
+   * it) into the minute cache, so the first /dns after a start does not wait for them.
+   */
+  async warm(nowMs = Date.now(), sinceMs = 15 * 60_000, padMs = 6000): Promise<number> {
+    const c0 = BigInt(Math.floor((nowMs - sinceMs - padMs) / 60_000));
+    const c1 = BigInt(Math.floor((nowMs + padMs) / 60_000));
+    return (await this.messagesOfMinutes(c0, c1)).length;
+  }
+
   /** The DNS messages of whole minutes [c0, c1] (the benchmark times analyses of these). */
   async messagesOfMinutes(c0: bigint, c1: bigint): Promise<DnsMessage[]> {
     return (await this.readChunks(c0, c1, await this.chunkCounts(c0, c1))).messages;
