@@ -6,6 +6,7 @@ import { ApiError } from "@/app/lib/api-client";
 import { formatCount } from "@/app/lib/format-number";
 import type { NdotsFinding } from "@/server/domain/dns-findings";
 import type { DnsQueryJson } from "@/server/domain/dns-response";
+import type { Timeline } from "@/server/domain/dns-timeline";
 import { DnsEmpty } from "./_components/dns-empty";
 import { DnsTimeline } from "./_components/dns-timeline";
 import { DnsToolbar } from "./_components/dns-toolbar";
@@ -22,6 +23,10 @@ const WIDTH_STEP = 50;
 /** A live view moves its range on to now this often (the server re-analyses only when flows arrived). */
 const LIVE_MS = 5000;
 
+function emptyTimeline(range: { sinceMs: number; untilMs: number }): Timeline {
+  return { mode: "marks", start: range.sinceMs, end: range.untilMs, width: 0, laneBy: "workload", lanes: [], total: 0, marks: [], bursts: [] };
+}
+
 export function DnsClient({ initialState }: { initialState: DnsUrlState }) {
   const params = useSearchParams();
   const router = useRouter();
@@ -34,7 +39,8 @@ export function DnsClient({ initialState }: { initialState: DnsUrlState }) {
   useEffect(() => setAnchor(Date.now()), [key]);
   const range = useMemo(() => resolveRange(state, anchor), [state, anchor]);
 
-  const [width, setWidth] = useState(1000);
+  // the list waits for the timeline's measured width: asking with a guess costs a second request
+  const [width, setWidth] = useState<number | null>(null);
   const onWidth = useCallback((w: number) => setWidth(Math.max(WIDTH_STEP, Math.floor(w / WIDTH_STEP) * WIDTH_STEP)), []);
   const [focus, setFocus] = useState<string | null>(null);
 
@@ -131,6 +137,9 @@ export function DnsClient({ initialState }: { initialState: DnsUrlState }) {
             </header>
             {list.data ? (
               <DnsTimeline timeline={list.data.timeline} queries={queries} onZoom={onZoom} onWidth={onWidth} focusLookup={focus} />
+            ) : range ? (
+              // an empty plot of the range while the first answer comes: it measures the width to ask for
+              <DnsTimeline timeline={emptyTimeline(range)} queries={queries} onZoom={onZoom} onWidth={onWidth} focusLookup={focus} />
             ) : (
               <div className={styles.skeleton} />
             )}

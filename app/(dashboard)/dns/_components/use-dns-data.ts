@@ -10,7 +10,7 @@ import { dnsApiQuery, type DnsUrlState } from "../search-params";
  * anyway, so aggregated views ask for a short one). Both carry the same absolute range, so the server answers them from
  * one database read (server/db/dns-repo.ts memoises identical reads for a few seconds).
  */
-export function useDnsData(state: DnsUrlState, range: { since: string; until: string } | null, width: number) {
+export function useDnsData(state: DnsUrlState, range: { since: string; until: string } | null, width: number | null) {
   const base = range ? dnsApiQuery(state, range) : "";
   const summary = useQuery({
     queryKey: ["dns-summary", base],
@@ -21,7 +21,7 @@ export function useDnsData(state: DnsUrlState, range: { since: string; until: st
   const list = useQuery({
     queryKey: ["dns-list", base, width],
     queryFn: ({ signal }) => getJson<DnsListBody>(`/api/dns?${dnsApiQuery(state, range!, { width: String(width), limit: "100" })}`, signal),
-    enabled: range !== null,
+    enabled: range !== null && width !== null,
     placeholderData: keepPreviousData,
   });
   return { summary, list };
