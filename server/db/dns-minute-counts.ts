@@ -31,14 +31,19 @@ export class DnsMinuteCounts {
     feed?.subscribe({
       rows: (rollups) => {
         for (const r of rollups) this.dirty.add(r.minute);
+        // nobody has read DNS for a long while: forget it all rather than grow
+        if (this.dirty.size > MAX_MINUTES) this.forget();
       },
-      reset: () => {
-        this.known.clear();
-        this.generation++;
-      },
+      reset: () => this.forget(),
     });
     // without a feed nothing says when a minute changed: every read counts again
     if (!feed) this.recheckMs = 0;
+  }
+
+  private forget(): void {
+    this.known.clear();
+    this.dirty.clear();
+    this.generation++;
   }
 
   /** of the latest 1,000 SQL counts, those that covered any minute of [c0, c1] */
