@@ -7,7 +7,8 @@
  * FlowReader does, so /map and /flows agree on what a filter means.
  */
 import { GraphBuilder } from "@/server/domain/graph-build";
-import { edgeId, graphContext, type GraphContext } from "@/server/domain/graph-context";
+import { graphContext, type GraphContext } from "@/server/domain/graph-context";
+import { onMapElement } from "@/server/domain/graph-collapse";
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
 import { compileMatcher } from "@/server/domain/flow-match";
 import type { GraphResponse } from "@/server/domain/graph-types";
@@ -98,13 +99,13 @@ export class GraphCatalog {
     return !!e && (!hasConditions(filter) || compileMatcher(filter)(e.item));
   }
 
-  /** ids of contexts on a node (either end) or an edge, by their map ids */
+  /** ids of contexts on a map element (node, edge, namespace or aggregated edge), by its map id */
   onElement(id: string, among: number[] | null): number[] {
     const ids = among ?? this.contexts.all().map((e) => e.id);
+    const on = onMapElement(id);
     return ids
       .map((i) => this.get(i))
-      .filter((e): e is GraphEntry => !!e)
-      .filter((e) => (id.includes("->") ? edgeId(e.graph.from, e.graph.to) === id : e.graph.from.id === id || e.graph.to.id === id))
+      .filter((e): e is GraphEntry => !!e && on(e.graph.from, e.graph.to))
       .map((e) => e.id);
   }
 }

@@ -9,6 +9,7 @@
  * Pure: no React, no cytoscape; the page turns a MapView into cytoscape elements.
  */
 import type { EdgeState, GraphEdge, GraphNode, GraphNodeKind, PortCount } from "./graph-types";
+import { edgeId } from "./graph-context";
 
 /**
  * Above either bound the page opens on the namespace overview. Measured (bench:map, software
@@ -124,6 +125,25 @@ export function aggregateEdgeId(source: string, target: string): string {
 
 export function isAggregateId(id: string): boolean {
   return id.startsWith("agg:");
+}
+
+/**
+ * Whether traffic between `from` and `to` (a context's ends) is part of the map element `id`: a
+ * node (either end), an edge, a namespace or other group (either end inside it), or an aggregated
+ * edge between two canvas nodes (each a group or a node). What the selection's flows/s counts.
+ */
+export function onMapElement(id: string): (from: GraphNode, to: GraphNode) => boolean {
+  const at = (canvasId: string) => (n: GraphNode) => (isGroupId(canvasId) ? groupOf(n).id === canvasId : n.id === canvasId);
+  if (isAggregateId(id)) {
+    const rest = id.slice("agg:".length);
+    const arrow = rest.indexOf("->");
+    if (arrow < 0) return () => false;
+    const [source, target] = [at(rest.slice(0, arrow)), at(rest.slice(arrow + 2))];
+    return (from, to) => source(from) && target(to);
+  }
+  if (id.includes("->")) return (from, to) => edgeId(from, to) === id;
+  const on = at(id);
+  return (from, to) => on(from) || on(to);
 }
 
 /**

@@ -132,6 +132,11 @@ describe("graph from rollups", () => {
     const day = await repo.graph({ filter: {}, sinceNs: BASE_NS - 86_400n * 1_000_000_000n, untilNs: BASE_NS + 5n * NS_PER_MINUTE, focus: edge.id, buckets: 30 });
     expect(day.series!.counts.length).toBeLessThanOrEqual(30);
     expect(day.series!.counts.reduce((a, b) => a + b, 0)).toBe(240);
+    // a namespace (the overview's node): every flow with an end in it, minute by minute
+    const shop = await repo.graph({ filter: {}, sinceNs: minNs, untilNs: maxNs + 1n, focus: "ns:default/shop", hideNoise: false });
+    const inShop = (id: string) => shop.nodes.find((n) => n.id === id)?.namespace === "shop";
+    const expected = shop.edges.filter((e) => inShop(e.source) || inShop(e.target)).reduce((n, e) => n + e.flows, 0);
+    expect(shop.series!.counts.reduce((a, b) => a + b, 0)).toBe(expected);
   });
 });
 

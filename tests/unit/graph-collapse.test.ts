@@ -10,6 +10,7 @@ import {
   groupOf,
   isLargeGraph,
   mergeState,
+  onMapElement,
   searchGraph,
   SEARCH_EXPANDS_AT_MOST,
 } from "@/server/domain/graph-collapse";
@@ -137,5 +138,24 @@ describe("isLargeGraph", () => {
     expect(isLargeGraph({ nodes: big, edges: [] })).toBe(true);
     const dense = Array.from({ length: 1501 }, (_, i) => edge(fe, workload("shop", `x-${i}`), 1));
     expect(isLargeGraph({ nodes, edges: dense })).toBe(true);
+  });
+});
+
+describe("onMapElement (what a selection's flows/s counts)", () => {
+  const on = (id: string) => edges.filter((e) => onMapElement(id)(nodes.find((n) => n.id === e.source)!, nodes.find((n) => n.id === e.target)!)).map((e) => e.id);
+  it("a workload: its edges either way; an edge: itself", () => {
+    expect(on(db.id)).toEqual([edges[1].id, edges[2].id]);
+    expect(on(edges[0].id)).toEqual([edges[0].id]);
+  });
+  it("a namespace or group: every edge with an end inside it", () => {
+    expect(on(KS)).toEqual([edges[3].id, edges[4].id]);
+    expect(on(SHOP)).toEqual(edges.map((e) => e.id));
+    expect(on("grp:external")).toEqual([edges[5].id]);
+  });
+  it("an aggregated edge: from its source (group or node) to its target, that way only", () => {
+    expect(on(aggregateEdgeId(SHOP, KS))).toEqual([edges[3].id, edges[4].id]);
+    expect(on(aggregateEdgeId(KS, SHOP))).toEqual([]);
+    expect(on(aggregateEdgeId(be.id, KS))).toEqual([edges[4].id]);
+    expect(on("agg:broken")).toEqual([]);
   });
 });

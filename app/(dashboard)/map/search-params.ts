@@ -3,7 +3,6 @@
  * selection) is a shareable link. Pure: no React, no Next. Filter names are the API's own
  * (docs/api.md), so the page's query minus `q`/`sel` is what GET /api/graph receives.
  */
-import { isAggregateId, isGroupId } from "@/server/domain/graph-collapse";
 
 export const LIVE_WINDOWS = ["5m", "15m", "1h"] as const;
 export type LiveWindow = (typeof LIVE_WINDOWS)[number];
@@ -96,9 +95,8 @@ export function mapSearch(s: MapUrlState): string {
 }
 
 /**
- * GET /api/graph for this state; `focus` asks for the selection's series — only for a workload or
- * an edge, the elements the server keeps series for (a namespace or aggregated edge is the page's
- * own grouping), so selecting one does not refetch the graph.
+ * GET /api/graph for this state; `focus` asks for the selection's flows/s series (a workload, an
+ * edge, a namespace or an aggregated edge: the server sums the contexts on it).
  */
 export function graphApiQuery(s: MapUrlState): string {
   const p = new URLSearchParams();
@@ -109,6 +107,6 @@ export function graphApiQuery(s: MapUrlState): string {
   }
   for (const k of ["namespace", "verdict", "cluster", "protocol"] as const) for (const v of s[k]) p.append(k, v);
   p.set("noise", s.noise ? "on" : "off");
-  if (s.sel && !isGroupId(s.sel) && !isAggregateId(s.sel)) p.set("focus", s.sel);
+  if (s.sel) p.set("focus", s.sel);
   return `/api/graph?${p.toString()}`;
 }

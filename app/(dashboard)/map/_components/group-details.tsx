@@ -2,15 +2,14 @@
 /**
  * Side panel for the namespace view's own elements: a namespace (collapsed node or expanded box)
  * and an aggregated edge. Both list their busiest members — clicking one selects it, which opens
- * the namespaces it is in — and link to /flows filtered by namespace. The server keeps flows/s
- * series per workload and edge only, so these panels point there instead of drawing one.
+ * the namespaces it is in — and link to /flows filtered by namespace; both draw their flows/s.
  */
 import Link from "next/link";
 import { formatCount } from "@/app/lib/format-number";
 import type { GroupSummary, ViewEdge } from "@/server/domain/graph-collapse";
 import type { GraphEdge } from "@/server/domain/graph-types";
 import { aggregateFlowsQuery, groupFlowsQuery, type EdgeEnd } from "../flow-links";
-import { Counts, type PanelProps } from "./side-panel";
+import { Counts, Rate, type PanelProps } from "./side-panel";
 
 const SHOWN = 8;
 
@@ -49,7 +48,7 @@ function EdgeList({ edges, label, onSelect }: { edges: GraphEdge[]; label: (id: 
   );
 }
 
-export function GroupDetails({ graph, group, open, time, onClose, onSelect, onToggle }: PanelProps & { group: GroupSummary; open: boolean }) {
+export function GroupDetails({ graph, group, open, time, live, seriesReady, onClose, onSelect, onToggle }: PanelProps & { group: GroupSummary; open: boolean }) {
   const members = new Set(group.members);
   const label = new Map(graph.nodes.map((n) => [n.id, n.label]));
   const touching = graph.edges.filter((e) => members.has(e.source) || members.has(e.target));
@@ -65,7 +64,7 @@ export function GroupDetails({ graph, group, open, time, onClose, onSelect, onTo
         {open ? "Collapse" : "Expand"} {group.kind === "namespace" ? "namespace" : "group"}
       </button>
       <Counts edges={touching} />
-      <p className="muted small">flows/s: select one of its workloads or edges.</p>
+      <Rate series={seriesReady ? graph.series : undefined} live={live} />
       <h4>Busiest edges</h4>
       <EdgeList edges={touching} label={(id) => label.get(id) ?? id} onSelect={onSelect} />
       {query ? (
@@ -77,7 +76,7 @@ export function GroupDetails({ graph, group, open, time, onClose, onSelect, onTo
   );
 }
 
-export function AggregateDetails({ graph, view, edge, time, onClose, onSelect }: PanelProps & { edge: ViewEdge }) {
+export function AggregateDetails({ graph, view, edge, time, live, seriesReady, onClose, onSelect }: PanelProps & { edge: ViewEdge }) {
   const ids = new Set(edge.members);
   const members = graph.edges.filter((e) => ids.has(e.id));
   const nodes = new Map(graph.nodes.map((n) => [n.id, n]));
@@ -108,7 +107,7 @@ export function AggregateDetails({ graph, view, edge, time, onClose, onSelect }:
         {edge.state === "dropped" ? "all dropped" : edge.state === "mixed" ? `${formatCount(edge.dropping)} of ${formatCount(edge.members.length)} edges drop` : "forwarded"}
       </p>
       <Counts edges={members} />
-      <p className="muted small">flows/s: select one of its edges.</p>
+      <Rate series={seriesReady ? graph.series : undefined} live={live} />
       <h4>Edges</h4>
       <EdgeList edges={members} label={(id) => nodes.get(id)?.label ?? id} onSelect={onSelect} />
       {query ? (

@@ -115,7 +115,7 @@ export interface PanelProps {
 }
 
 /** The flows/s sparkline with its unit, peak and newest value. */
-function Rate({ series, live }: { series: GraphResponse["series"]; live: boolean }) {
+export function Rate({ series, live }: { series: GraphResponse["series"]; live: boolean }) {
   if (!series) return <p className="muted small" data-testid="map-panel-rate">loading flows/s…</p>;
   const r = seriesRates(series, live ? Date.now() : Number.POSITIVE_INFINITY);
   return (
