@@ -34,6 +34,7 @@ import type { Database } from "./connection";
 import type { DimensionRepo } from "./dimension-repo";
 import { contextCatalogFor } from "./context-catalog";
 import { DnsMinuteCounts } from "./dns-minute-counts";
+import { InputError } from "./input-error";
 import type { FlowWriter } from "./flow-writer";
 import type { RollupFeed } from "./rollup-feed";
 import { SqlParams, flowConditions, hasConditions, splitSpec } from "./flow-sql";
@@ -99,6 +100,9 @@ interface CachedBase {
   queries: number;
 }
 
+/** ~1.5 s of pairing and ~0.5 GB: far past the 100k queries the page is built for */
+const MAX_ANALYSED_MESSAGES = 1_000_000;
+
 /** Bases kept: the page's views (a range, its zoom, the previous range) and not much more. */
 const MAX_BASES = 4;
 const MAX_BASE_QUERIES = 600_000;
@@ -118,6 +122,8 @@ export class DnsRepo {
     private readonly dims: DimensionRepo,
     /** the writer's feed: minutes it did not write to keep their counts (else every read counts) */
     feed?: RollupFeed,
+    /** DNS flows one analysis may hold (memory and time grow with them): a longer range is refused */
+    private readonly maxMessages = MAX_ANALYSED_MESSAGES,
   ) {
     this.minuteCounts = new DnsMinuteCounts(db, feed);
   }
@@ -128,6 +134,18 @@ export class DnsRepo {
     const untilMs = Number(q.untilNs / 1000n) / 1000;
     const view: ViewOptions = { sinceMs, untilMs, workloads: q.workloads, search: q.search, statuses: q.statuses };
     const padNs = BigInt(q.timeoutMs + 1000) * 1_000_000n;
+    const c0 = (q.sinceNs - padNs) / CHUNK_NS;
+    const c1 = (q.untilNs + padNs - 1n) / CHUNK_NS;
+    const counts = await this.chunkCounts(c0, c1);
+    let stored = 0;
+    for (const n of counts.values()) stored += n;
+    if (stored > this.maxMessages) {
+      const f = (n: number) => n.toLocaleString("en-US");
+      throw new InputError(
+        `the range holds ${f(stored)} DNS requests and responses; the DNS view pairs at most ${f(this.maxMessages)} at once — choose a shorter range`,
+        "since",
+      );
+    }
     const { context, flow } = splitSpec(q.filter);
     if (hasConditions(flow)) {
       // per-flow conditions (ports, uuid…) are SQL that marks rows: analysed as read, not kept
@@ -136,9 +154,6 @@ export class DnsRepo {
       const base = baseAnalysis(read.messages, { horizonMs: Math.min(nowMs, untilMs + q.timeoutMs + 1000), timeoutMs: q.timeoutMs });
       return { analysis: selectView(base, view), answers: read.l7 };
     }
-    const c0 = (q.sinceNs - padNs) / CHUNK_NS;
-    const c1 = (q.untilNs + padNs - 1n) / CHUNK_NS;
-    const counts = await this.chunkCounts(c0, c1);
     const signature = [...counts].map(([c, n]) => `${c}:${n}`).join(",");
     const key = `${c0}:${c1}:${q.timeoutMs}`;
     const windowEndMs = Number(((c1 + 1n) * CHUNK_NS) / 1_000_000n);

@@ -13,6 +13,7 @@ import type { Database } from "./connection";
 import { contextCatalogFor, type ContextCatalog } from "./context-catalog";
 import type { DimensionRepo } from "./dimension-repo";
 import { SqlParams, flowConditions, hasConditions, splitSpec } from "./flow-sql";
+import { InputError } from "./input-error";
 
 export interface FlowReadQuery {
   filter: FlowFilterSpec;
@@ -37,7 +38,12 @@ interface FlowDbRow {
   resp_ts: string | null;
 }
 
-export class CursorError extends Error {}
+/** A cursor this API did not hand out. */
+export class CursorError extends InputError {
+  constructor(message: string) {
+    super(message, "cursor");
+  }
+}
 
 export function encodeCursor(ts: bigint, key: string): string {
   return Buffer.from(`${ts}:${key}`).toString("base64url");

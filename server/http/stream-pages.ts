@@ -2,12 +2,15 @@
  * Streamed exports: the first page is read before answering, so a bad query still becomes a 400
  * (or a 503) instead of a 200 that breaks off; the rest is read as the client reads.
  */
-import { CursorError } from "@/server/db/flow-reader";
+import { InputError } from "@/server/db/input-error";
 import { badRequest, unavailable } from "./responses";
 
-/** Errors from the store that are really bad input (PostgreSQL rejects some regexes the parser allowed). */
+/**
+ * Errors from the store that are really bad input: a parameter the store refused (a foreign cursor,
+ * a range too large to analyse), or a regex PostgreSQL rejects that the parser allowed.
+ */
 export function queryInputError(err: unknown): Response | null {
-  if (err instanceof CursorError) return badRequest(err.message, "cursor");
+  if (err instanceof InputError) return badRequest(err.message, err.parameter);
   const msg = err instanceof Error ? err.message : String(err);
   if (/invalid regular expression/i.test(msg)) return badRequest(`http-path: ${msg}`, "http-path");
   return null;

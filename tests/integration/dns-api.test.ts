@@ -8,7 +8,9 @@ import { IPVersion, type Endpoint, type Flow } from "@/proto/gen/flow/flow_pb";
 import { GET as dnsGET } from "@/app/api/dns/route";
 import { GET as summaryGET } from "@/app/api/dns/summary/route";
 import { DnsRepo, analyzeRange, dnsDetails, dnsRepoFor } from "@/server/db/dns-repo";
+import { InputError } from "@/server/db/input-error";
 import { parseDnsQuery } from "@/server/domain/dns-params";
+import { queryInputError } from "@/server/http/stream-pages";
 import { dnsListBody, type DnsListBody, type DnsSummaryBody } from "@/server/domain/dns-response";
 import { parseRfc3339Ns } from "@/server/domain/flow-query";
 import { call, qs, useApiRuntime } from "../fixtures/api-harness";
@@ -243,6 +245,21 @@ describe("DNS API on PostgreSQL", () => {
     expect(repo.basesBuilt).toBe(built);
     expect(await status(sent + 6000)).toEqual(["UNANSWERED"]);
     expect(repo.basesBuilt).toBe(built + 1);
+  });
+
+  it("refuses a range with more DNS flows than one analysis may hold, saying how many and what to do", async () => {
+    const p = parseDnsQuery(new URLSearchParams({ ...WINDOW }), "list");
+    if (!p.ok) throw new Error(p.error);
+    const small = new DnsRepo(env.rt.db, env.rt.writer.dimensions, undefined, 25);
+    const err = await analyzeRange(small, p.query).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).parameter).toBe("since");
+    expect((err as InputError).message).toMatch(/the range holds \d+ DNS requests and responses; the DNS view pairs at most 25 at once — choose a shorter range/);
+    expect(queryInputError(err)!.status).toBe(400);
+    // a range inside the cap is answered by the same repository
+    const q = parseDnsQuery(new URLSearchParams({ since: WINDOW.since, until: "2025-08-01T00:00:05Z" }), "list");
+    if (!q.ok) throw new Error(q.error);
+    expect((await analyzeRange(small, q.query)).analysis.queries.length).toBeGreaterThan(0);
   });
 
   it("answers 400 naming the parameter for bad input", async () => {

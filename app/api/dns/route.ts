@@ -3,6 +3,7 @@ import { parseDnsQuery } from "@/server/domain/dns-params";
 import { dnsListBody } from "@/server/domain/dns-response";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
+import { queryInputError } from "@/server/http/stream-pages";
 
 export const dynamic = "force-dynamic";
 
@@ -17,9 +18,6 @@ export async function GET(request: Request): Promise<Response> {
     const body = dnsListBody(analysis, parsed.query, (key) => dnsDetails(answers.get(key)));
     return Response.json(body, { headers: noStore() });
   } catch (e) {
-    // PostgreSQL rejects some regular expressions the parser let through: still bad input
-    const msg = e instanceof Error ? e.message : String(e);
-    if (/invalid regular expression/i.test(msg)) return badRequest(`http-path: ${msg}`, "http-path");
-    return unavailable(e, "reading DNS flows failed");
+    return queryInputError(e) ?? unavailable(e, "reading DNS flows failed");
   }
 }
