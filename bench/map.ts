@@ -15,7 +15,8 @@
  * Graph: bench/map-graph.ts. Env: BENCH_MAP_NODES, BENCH_MAP_EDGES, BENCH_MAP_RUNS.
  */
 import type { Page } from "playwright-core";
-import { launchBrowser, startApp } from "../tests/e2e/app-server";
+import path from "node:path";
+import { OUTPUT, launchBrowser, startApp } from "../tests/e2e/app-server";
 import { syntheticGraph } from "./map-graph";
 
 const SHAPE = { nodes: Number(process.env.BENCH_MAP_NODES ?? 1000), edges: Number(process.env.BENCH_MAP_EDGES ?? 5000), namespaces: 50 };
@@ -192,7 +193,11 @@ async function main(): Promise<void> {
     // tsx keeps function names with a __name helper that evaluate()d callbacks would miss
     await page.addInitScript("window.__name = (f) => f;");
     let body = JSON.stringify(syntheticGraph(SHAPE));
-    await page.route("**/api/graph*", (route) => route.fulfill({ status: 200, contentType: "application/json", body }));
+    // a selection asks for its series alone (only=series): a small answer, as the server gives
+    const series = JSON.stringify({ series: { startNs: "0", bucketNs: "60000000000", counts: Array.from({ length: 60 }, (_, i) => 100 + (i % 7)) } });
+    await page.route("**/api/graph*", (route) =>
+      route.fulfill({ status: 200, contentType: "application/json", body: new URL(route.request().url()).searchParams.get("only") === "series" ? series : body }),
+    );
     // a fixed range: no polling while timing the first render
     const url = `${app.url}/map?since=2026-11-23T12:00:00Z&until=2026-11-23T13:00:00Z`;
     console.log(
@@ -227,9 +232,11 @@ async function main(): Promise<void> {
     const exp = await nextSync(page);
     const expandWall = Date.now() - tx;
     let after = await positions(page);
+    const shot = path.join(OUTPUT, "bench-map-overview-expanded.png");
+    await page.screenshot({ path: shot });
     console.log(
       `\n  expanding one namespace (${target.id}, double-click → painted): ${expandWall} ms wall clock; sync ${exp.syncMs.toFixed(0)} ms + repaint ${exp.paintMs.toFixed(0)} ms,` +
-        ` longest main-thread task ${exp.longest.toFixed(0)} ms; ${after.size - before.size} nodes added, ${moved(before, after, target.id)} others moved`,
+        ` longest main-thread task ${exp.longest.toFixed(0)} ms; ${after.size - before.size} nodes added, ${moved(before, after, target.id)} others moved (screenshot ${path.relative(process.cwd(), shot)})`,
     );
 
     // incremental update: switching to live polls /api/graph (served by the route); 500 edges' counts change

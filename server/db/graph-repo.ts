@@ -196,15 +196,16 @@ export class GraphRepo {
     return this.recent?.loads ?? 0;
   }
 
+  /** The focused element's series alone (what a selection on an open map needs). */
+  async focusSeries(q: GraphQuery & { focus: string }): Promise<Pick<GraphResponse, "window" | "series">> {
+    const { fromMinute, toMinute, window } = windowOf(q);
+    await this.catalog.refresh();
+    const allowed = this.allowedContexts(q.filter);
+    return { window, series: await this.series(q.focus, allowed ? [...allowed] : null, q, fromMinute, toMinute) };
+  }
+
   async graph(q: GraphQuery): Promise<GraphResponse> {
-    // rollups are per minute: the window widens to whole minutes, and the answer says so
-    const fromMinute = minuteOf(q.sinceNs);
-    const toMinute = Math.max(fromMinute + 1, minuteOf(q.untilNs - 1n) + 1);
-    const window = {
-      sinceNs: (BigInt(fromMinute) * NS_PER_MINUTE).toString(),
-      untilNs: (BigInt(toMinute) * NS_PER_MINUTE).toString(),
-      live: q.live ?? false,
-    };
+    const { fromMinute, toMinute, window } = windowOf(q);
     const [, segs] = await Promise.all([this.catalog.refresh(), this.segments(fromMinute, toMinute)]);
     const allowed = this.allowedContexts(q.filter);
     const l4 = q.l4?.length ? new Set(q.l4) : null;
@@ -420,6 +421,17 @@ export class GraphRepo {
     }
     return { startNs: (BigInt(fromMinute) * NS_PER_MINUTE).toString(), bucketNs: (BigInt(per) * NS_PER_MINUTE).toString(), counts };
   }
+}
+
+/** Rollups are per minute: a window widens to whole minutes, and the answer says so. */
+function windowOf(q: GraphQuery): { fromMinute: number; toMinute: number; window: GraphResponse["window"] } {
+  const fromMinute = minuteOf(q.sinceNs);
+  const toMinute = Math.max(fromMinute + 1, minuteOf(q.untilNs - 1n) + 1);
+  return {
+    fromMinute,
+    toMinute,
+    window: { sinceNs: (BigInt(fromMinute) * NS_PER_MINUTE).toString(), untilNs: (BigInt(toMinute) * NS_PER_MINUTE).toString(), live: q.live ?? false },
+  };
 }
 
 const KEY = Symbol.for("flowlens.graph-repo");

@@ -1,7 +1,7 @@
 /**
  * URL parameters of GET /api/graph: a time window (`since`/`until`, or a live `window` back from
- * now), `noise` (hide host/health/unmanaged/kube-system; on by default), `focus` (a node or edge id
- * to return a flows series for), `protocol` limited to L4 kinds, and the context-level filters of
+ * now), `noise` (hide host/health/unmanaged/kube-system; on by default), `focus` (a map element id
+ * to return a flows series for; `only=series` returns just that), `protocol` limited to L4 kinds, and the context-level filters of
  * /api/flows (namespace, verdict, cluster, pod, label, ip, fqdn, node-name, …) parsed by
  * parseFlowQuery so they mean exactly what they mean on /flows. Per-flow filters (port, HTTP
  * fields, uuid) are refused: the map is built from per-minute rollups that do not keep them.
@@ -14,7 +14,7 @@ export const LIVE_WINDOWS = ["5m", "15m", "1h"] as const;
 export const DEFAULT_WINDOW = "15m";
 /** a month of minute rollups is ~45k minutes: beyond that a map is no longer an answer in < 1 s */
 export const MAX_SPAN_NS = 31n * 86_400n * 1_000_000_000n;
-const OWN = ["window", "noise", "focus", "protocol", "buckets"] as const;
+const OWN = ["window", "noise", "focus", "protocol", "buckets", "only"] as const;
 const REFUSED = ["port", "from-port", "to-port", "http-status", "http-method", "http-path", "uuid", "last", "cursor", "limit", "format"];
 const L4: Record<string, number[]> = { tcp: [1], udp: [2], icmp: [3, 4], icmpv4: [3], icmpv6: [4], sctp: [5] };
 
@@ -27,6 +27,8 @@ export interface GraphParams {
   hideNoise: boolean;
   focus?: string;
   buckets: number;
+  /** `only=series`: just the focused element's series (a selection needs no new graph) */
+  seriesOnly: boolean;
 }
 
 export type GraphParamsResult = { ok: true; params: GraphParams } | { ok: false; error: string; parameter: string };
@@ -36,6 +38,7 @@ const own = z.object({
   noise: z.enum(["on", "off", "true", "false", "1", "0", "hide", "show"]).optional(),
   focus: z.string().min(1).max(1024).optional(),
   buckets: z.coerce.number().int().min(1).max(600).optional(),
+  only: z.enum(["series"]).optional(),
 });
 
 export function parseGraphParams(search: URLSearchParams, now: Date = new Date()): GraphParamsResult {
@@ -56,6 +59,7 @@ export function parseGraphParams(search: URLSearchParams, now: Date = new Date()
     const parameter = String(issue.path[0] ?? "query");
     return { ok: false, parameter, error: `${parameter}: ${JSON.stringify(mine[parameter] ?? "")} ${issue.message}` };
   }
+  if (o.data.only === "series" && !o.data.focus) return { ok: false, parameter: "only", error: "only: series needs focus (the element whose series to return)" };
   const l4: number[] = [];
   for (const p of protocols) {
     const kinds = L4[p];
@@ -97,6 +101,7 @@ export function parseGraphParams(search: URLSearchParams, now: Date = new Date()
       hideNoise: noise === "on" || noise === "true" || noise === "1" || noise === "hide",
       ...(o.data.focus ? { focus: o.data.focus } : {}),
       buckets: o.data.buckets ?? 60,
+      seriesOnly: o.data.only === "series",
     },
   };
 }

@@ -87,6 +87,16 @@ describe("service map in Chromium", () => {
     const href = await ui.page.getByTestId("map-panel-flows-link").getAttribute("href");
     expect(href).toContain("from-pod=shop%2Ffrontend-");
     expect(href).toContain("to-pod=shop%2Fdatabase-");
+    // the edge's flows/s, asked for on its own (the graph is not fetched again for a selection)
+    await expect.poll(() => ui.page.getByTestId("map-panel-rate").innerText(), { timeout: 30_000 }).toMatch(/peak [\d.]+\/s/);
+    await ui.page.getByTestId("map-sparkline").waitFor();
     await ui.page.screenshot({ path: path.join(OUTPUT, "map.png"), fullPage: false });
+  });
+
+  it("a selected namespace shows its flows/s too", async () => {
+    await ui.page.goto(`${ui.url}/map?window=15m&sel=${encodeURIComponent("ns:default/shop")}`);
+    await ui.page.getByTestId("map-panel").waitFor({ timeout: 30_000 });
+    expect(await ui.page.getByTestId("map-panel-title").innerText()).toBe("shop");
+    await expect.poll(() => ui.page.getByTestId("map-panel-rate").innerText(), { timeout: 30_000 }).toMatch(/peak [\d.]+\/s/);
   });
 });

@@ -137,6 +137,9 @@ describe("graph from rollups", () => {
     const inShop = (id: string) => shop.nodes.find((n) => n.id === id)?.namespace === "shop";
     const expected = shop.edges.filter((e) => inShop(e.source) || inShop(e.target)).reduce((n, e) => n + e.flows, 0);
     expect(shop.series!.counts.reduce((a, b) => a + b, 0)).toBe(expected);
+    // what a selection asks for: the same series without the graph
+    const alone = await repo.focusSeries({ filter: {}, sinceNs: minNs, untilNs: maxNs + 1n, focus: "ns:default/shop", hideNoise: false });
+    expect(alone).toEqual({ window: shop.window, series: shop.series });
   });
 });
 
@@ -160,5 +163,8 @@ describe("parameters", () => {
     expect(p("noise=maybe")).toMatchObject({ ok: false, parameter: "noise" });
     expect(p("verdict=NOPE")).toMatchObject({ ok: false, parameter: "verdict" });
     expect(p("since=40d")).toMatchObject({ ok: false, parameter: "since" });
+    expect(p("only=series")).toMatchObject({ ok: false, parameter: "only" });
+    expect(p("only=nodes&focus=x")).toMatchObject({ ok: false, parameter: "only" });
+    expect(p("only=series&focus=ns:default/shop")).toMatchObject({ ok: true, params: { seriesOnly: true, focus: "ns:default/shop" } });
   });
 });

@@ -16,7 +16,7 @@ import { MapCanvas } from "./_components/map-canvas";
 import { MapLegend } from "./_components/map-legend";
 import { MapToolbar } from "./_components/map-toolbar";
 import { SidePanel } from "./_components/side-panel";
-import { MAP_PATH, graphApiQuery, isLive, mapSearch, type MapUrlState } from "./search-params";
+import { MAP_PATH, graphApiQuery, isLive, mapSearch, seriesApiQuery, type MapUrlState } from "./search-params";
 
 export function MapClient({ initialState }: { initialState: MapUrlState }) {
   const [state, setState] = useState(initialState);
@@ -46,6 +46,15 @@ export function MapClient({ initialState }: { initialState: MapUrlState }) {
     staleTime: 0,
     // 3 MB at 5,000 edges: comparing each answer deeply with the last costs more than it saves
     structuralSharing: false,
+  });
+  // the selection's flows/s, refreshed with the graph (its own request: a click never refetches the graph)
+  const seriesUrl = seriesApiQuery(state);
+  const series = useQuery({
+    queryKey: ["graph-series", seriesUrl],
+    queryFn: ({ signal }) => getJson<Pick<GraphResponse, "series">>(seriesUrl!, signal),
+    enabled: seriesUrl !== null,
+    placeholderData: keepPreviousData,
+    refetchInterval: live ? 1000 : false,
   });
   const data = graph.data;
   const onSelect = useCallback((id: string | undefined) => update({ ...state, sel: id }), [state, update]);
@@ -133,7 +142,18 @@ export function MapClient({ initialState }: { initialState: MapUrlState }) {
           <MapLegend />
         </div>
         {state.sel && data && view ? (
-          <SidePanel graph={data} view={view} selected={state.sel} time={time} live={live} seriesReady={!graph.isPlaceholderData} onClose={() => onSelect(undefined)} onSelect={onSelect} onToggle={onToggle} />
+          <SidePanel
+            graph={data}
+            view={view}
+            selected={state.sel}
+            time={time}
+            live={live}
+            series={series.data?.series}
+            seriesReady={Boolean(series.data) && !series.isPlaceholderData}
+            onClose={() => onSelect(undefined)}
+            onSelect={onSelect}
+            onToggle={onToggle}
+          />
         ) : null}
       </div>
     </div>

@@ -94,11 +94,24 @@ export function mapSearch(s: MapUrlState): string {
   return q ? `?${q}` : "";
 }
 
-/**
- * GET /api/graph for this state; `focus` asks for the selection's flows/s series (a workload, an
- * edge, a namespace or an aggregated edge: the server sums the contexts on it).
- */
+/** GET /api/graph for this state: the graph of the window and filters (the selection is not part of it). */
 export function graphApiQuery(s: MapUrlState): string {
+  return `/api/graph?${graphParams(s).toString()}`;
+}
+
+/**
+ * The selection's flows/s series alone (a workload, an edge, a namespace or an aggregated edge),
+ * for the same window and filters: selecting something never refetches the graph.
+ */
+export function seriesApiQuery(s: MapUrlState): string | null {
+  if (!s.sel) return null;
+  const p = graphParams(s);
+  p.set("focus", s.sel);
+  p.set("only", "series");
+  return `/api/graph?${p.toString()}`;
+}
+
+function graphParams(s: MapUrlState): URLSearchParams {
   const p = new URLSearchParams();
   if (isLive(s)) p.set("window", s.window);
   else {
@@ -107,6 +120,5 @@ export function graphApiQuery(s: MapUrlState): string {
   }
   for (const k of ["namespace", "verdict", "cluster", "protocol"] as const) for (const v of s[k]) p.append(k, v);
   p.set("noise", s.noise ? "on" : "off");
-  if (s.sel) p.set("focus", s.sel);
-  return `/api/graph?${p.toString()}`;
+  return p;
 }

@@ -13,17 +13,10 @@ export async function GET(request: Request): Promise<Response> {
   if (rt instanceof Response) return rt;
   try {
     const p = parsed.params;
-    const graph = await graphRepoFor(rt).graph({
-      filter: p.filter,
-      l4: p.l4,
-      sinceNs: p.sinceNs,
-      untilNs: p.untilNs,
-      live: p.live,
-      hideNoise: p.hideNoise,
-      focus: p.focus,
-      buckets: p.buckets,
-    });
-    return Response.json(graph, { headers: noStore() });
+    const q = { filter: p.filter, l4: p.l4, sinceNs: p.sinceNs, untilNs: p.untilNs, live: p.live, hideNoise: p.hideNoise, focus: p.focus, buckets: p.buckets };
+    const repo = graphRepoFor(rt);
+    const body = p.seriesOnly && p.focus ? await repo.focusSeries({ ...q, focus: p.focus }) : await repo.graph(q);
+    return Response.json(body, { headers: noStore() });
   } catch (e) {
     return unavailable(e, "building the map failed");
   }

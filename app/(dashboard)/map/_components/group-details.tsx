@@ -48,7 +48,7 @@ function EdgeList({ edges, label, onSelect }: { edges: GraphEdge[]; label: (id: 
   );
 }
 
-export function GroupDetails({ graph, group, open, time, live, seriesReady, onClose, onSelect, onToggle }: PanelProps & { group: GroupSummary; open: boolean }) {
+export function GroupDetails({ graph, group, open, time, live, series, seriesReady, onClose, onSelect, onToggle }: PanelProps & { group: GroupSummary; open: boolean }) {
   const members = new Set(group.members);
   const label = new Map(graph.nodes.map((n) => [n.id, n.label]));
   const touching = graph.edges.filter((e) => members.has(e.source) || members.has(e.target));
@@ -64,7 +64,7 @@ export function GroupDetails({ graph, group, open, time, live, seriesReady, onCl
         {open ? "Collapse" : "Expand"} {group.kind === "namespace" ? "namespace" : "group"}
       </button>
       <Counts edges={touching} />
-      <Rate series={seriesReady ? graph.series : undefined} live={live} />
+      <Rate series={seriesReady ? series : undefined} live={live} />
       <h4>Busiest edges</h4>
       <EdgeList edges={touching} label={(id) => label.get(id) ?? id} onSelect={onSelect} />
       {query ? (
@@ -76,7 +76,7 @@ export function GroupDetails({ graph, group, open, time, live, seriesReady, onCl
   );
 }
 
-export function AggregateDetails({ graph, view, edge, time, live, seriesReady, onClose, onSelect }: PanelProps & { edge: ViewEdge }) {
+export function AggregateDetails({ graph, view, edge, time, live, series, seriesReady, onClose, onSelect }: PanelProps & { edge: ViewEdge }) {
   const ids = new Set(edge.members);
   const members = graph.edges.filter((e) => ids.has(e.id));
   const nodes = new Map(graph.nodes.map((n) => [n.id, n]));
@@ -107,7 +107,7 @@ export function AggregateDetails({ graph, view, edge, time, live, seriesReady, o
         {edge.state === "dropped" ? "all dropped" : edge.state === "mixed" ? `${formatCount(edge.dropping)} of ${formatCount(edge.members.length)} edges drop` : "forwarded"}
       </p>
       <Counts edges={members} />
-      <Rate series={seriesReady ? graph.series : undefined} live={live} />
+      <Rate series={seriesReady ? series : undefined} live={live} />
       <h4>Edges</h4>
       <EdgeList edges={members} label={(id) => nodes.get(id)?.label ?? id} onSelect={onSelect} />
       {query ? (

@@ -107,7 +107,9 @@ export interface PanelProps {
   selected: string;
   time: { since?: string; until?: string };
   live: boolean;
-  /** false while the answer shown is the one before the selection changed (its series is another's) */
+  /** the selection's flows per bucket */
+  series: GraphResponse["series"];
+  /** false while the series shown is the one before the selection changed (another element's) */
   seriesReady: boolean;
   onClose: () => void;
   onSelect: (id: string) => void;
@@ -137,7 +139,7 @@ export function SidePanel(props: PanelProps) {
   return <ElementPanel {...props} graph={graph} />;
 }
 
-function ElementPanel({ graph, selected, time, live, seriesReady, onClose }: PanelProps) {
+function ElementPanel({ graph, selected, time, live, series, seriesReady, onClose }: PanelProps) {
   const nodes = new Map(graph.nodes.map((n) => [n.id, n]));
   const edge = graph.edges.find((e) => e.id === selected);
   const node: GraphNode | undefined = edge ? undefined : nodes.get(selected);
@@ -182,7 +184,7 @@ function ElementPanel({ graph, selected, time, live, seriesReady, onClose }: Pan
       </p>
       {edge ? <p className={`map-state state-${edge.state}`} data-testid="map-panel-state">{edge.state === "dropped" ? "all dropped" : edge.state === "mixed" ? "some dropped" : "forwarded"}</p> : null}
       <Counts edges={related} />
-      <Rate series={seriesReady ? graph.series : undefined} live={live} />
+      <Rate series={seriesReady ? series : undefined} live={live} />
       {edge ? <EdgeDetails e={edge} /> : <p className="small">{related.length} edges</p>}
       <h4>Flows</h4>
       {query ? (
