@@ -305,11 +305,12 @@ async function browserTimings(since: string, until: string): Promise<void> {
     const longest = () => page.evaluate(() => (window as unknown as { __longest: number }).__longest);
     // how long the API took for the requests of each step (request sent → response ended)
     let api: string[] = [];
+    let stepStart = Date.now();
     page.on("requestfinished", (r) => {
       const u = new URL(r.url());
       if (!u.pathname.startsWith("/api/dns")) return;
       const t = r.timing();
-      api.push(`${u.pathname.replace("/api/", "")} ${Math.round(t.responseEnd - t.requestStart)}`);
+      api.push(`${u.pathname.replace("/api/", "")} ${Math.round(t.responseEnd - t.requestStart)} (sent at +${Math.round(t.startTime + t.requestStart - stepStart)})`);
     });
     const apiTimes = () => {
       const out = api.length ? `; API ms: ${api.join(", ")}` : "";
@@ -317,6 +318,7 @@ async function browserTimings(since: string, until: string): Promise<void> {
       return out;
     };
     const open = async (what: string) => {
+      stepStart = Date.now();
       const t0 = performance.now();
       await page.goto(`${app.url}/dns?since=${since}&until=${until}`);
       await page.locator('[data-testid="dns-timeline"][data-mode="buckets"] [data-testid="dns-cell"]').first().waitFor({ timeout: 120_000 });
@@ -328,6 +330,7 @@ async function browserTimings(since: string, until: string): Promise<void> {
     await open("open /dns on the whole range again (reload)");
     // brush 1 % of the plot: ~6 s, few enough queries to come back as marks
     const plot = (await page.getByTestId("dns-brush").boundingBox())!;
+    stepStart = Date.now();
     const t0 = performance.now();
     await page.mouse.move(plot.x + plot.width * 0.5, plot.y + 5);
     await page.mouse.down();

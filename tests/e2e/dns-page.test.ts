@@ -42,6 +42,8 @@ describe("DNS page in Chromium", () => {
     await finding.getByTestId("dns-finding-show").click();
     await expect.poll(() => new URL(ui.page.url()).searchParams.get("workload"), { timeout: 20_000 }).toBe("shop/backend");
     expect(new URL(ui.page.url()).searchParams.get("until")).not.toBeNull();
+    // the view changed without a server round trip; the title follows it
+    await expect.poll(() => ui.page.title(), { timeout: 10_000 }).toMatch(/^DNS · shop\/backend — Flowlens$/);
     const timeline = ui.page.getByTestId("dns-timeline");
     // the previous view stays on screen until the zoomed one arrives: wait for backend's lane alone
     const laneNames = () => ui.page.$$eval('[data-testid="dns-lane"]', (els) => els.map((e) => e.lastChild?.textContent ?? ""));

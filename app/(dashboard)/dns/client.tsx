@@ -1,7 +1,7 @@
 "use client";
 
-import { useRouter, useSearchParams } from "next/navigation";
-import { useCallback, useEffect, useMemo, useState, useTransition } from "react";
+import { useSearchParams } from "next/navigation";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { ApiError } from "@/app/lib/api-client";
 import { formatCount } from "@/app/lib/format-number";
 import type { NdotsFinding } from "@/server/domain/dns-findings";
@@ -16,7 +16,7 @@ import { StatusRates } from "./_components/status-rates";
 import { TopFailing } from "./_components/top-failing";
 import { useDnsData } from "./_components/use-dns-data";
 import styles from "./dns.module.css";
-import { DEFAULT_SINCE, dnsHref, isLive, isZoomed, parseDnsSearch, resolveRange, serializeDnsSearch, zoomTo, type DnsUrlState } from "./search-params";
+import { DEFAULT_SINCE, dnsHref, dnsTitle, isLive, isZoomed, parseDnsSearch, resolveRange, serializeDnsSearch, zoomTo, type DnsUrlState } from "./search-params";
 
 /** Timeline width is sent to the server in steps, so resizing does not refetch on every pixel. */
 const WIDTH_STEP = 50;
@@ -29,8 +29,6 @@ function emptyTimeline(range: { sinceMs: number; untilMs: number }): Timeline {
 
 export function DnsClient({ initialState }: { initialState: DnsUrlState }) {
   const params = useSearchParams();
-  const router = useRouter();
-  const [, startTransition] = useTransition();
   const state = useMemo(() => (params ? parseDnsSearch(params) : initialState), [params, initialState]);
   const key = serializeDnsSearch(state);
 
@@ -44,7 +42,11 @@ export function DnsClient({ initialState }: { initialState: DnsUrlState }) {
   const onWidth = useCallback((w: number) => setWidth(Math.max(WIDTH_STEP, Math.floor(w / WIDTH_STEP) * WIDTH_STEP)), []);
   const [focus, setFocus] = useState<string | null>(null);
 
-  const navigate = useCallback((next: DnsUrlState) => startTransition(() => router.replace(dnsHref(next), { scroll: false })), [router]);
+  // the view lives in the URL without a server round trip (Next syncs useSearchParams with history)
+  const navigate = useCallback((next: DnsUrlState) => window.history.replaceState(null, "", dnsHref(next)), []);
+  useEffect(() => {
+    document.title = `${dnsTitle(state)} — Flowlens`;
+  }, [state]);
   const onZoom = useCallback((a: number, b: number) => navigate(zoomTo(state, a, b)), [navigate, state]);
   const onShow = (f: NdotsFinding) => {
     // about four times the walk's length, so each of its queries is several pixels wide
