@@ -339,6 +339,10 @@ async function browserTimings(since: string, until: string): Promise<void> {
     await page.locator('[data-testid="dns-timeline"][data-mode="marks"] [data-testid="dns-mark"]').first().waitFor({ timeout: 60_000 });
     const ms = performance.now() - t0;
     console.log(`  ${"brush ~6 s → every query drawn as a mark".padEnd(58)} ${ms.toFixed(0).padStart(6)} ms  (longest task ${(await longest()).toFixed(0)} ms, ${await page.getByTestId("dns-mark").count()} marks${apiTimes()})`);
+    // the server's memory with this range's messages and analyses cached (prom-client's own gauge)
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    const rss = Number(/^flowlens_process_process_resident_memory_bytes (\d+)/m.exec(metrics)?.[1] ?? NaN);
+    console.log(`  ${"server RSS after these (messages + analyses cached)".padEnd(58)} ${mb(rss).padStart(9)}`);
   } finally {
     await browser.close();
     await app.stop();
