@@ -8,9 +8,14 @@ import type { FlowPage, StatusReport } from "@/server/domain/flow-item";
 import { OUTPUT, useChromiumApp, waitForJson } from "./app-server";
 
 describe("flow explorer in Chromium", () => {
-  // the demo back-fills ten minutes of history, drops included
+  // the demo back-fills ten minutes of history once it has generated it (seconds after the start):
+  // wait for the kind of drop the tests open, not just any flow the live traffic brought first
   const ui = useChromiumApp({ width: 1440, height: 900 }, async () => {
-    await waitForJson<FlowPage>(`${ui.url}/api/flows?verdict=DROPPED&limit=1`, (p) => p.flows.length > 0, "stored drops");
+    await waitForJson<FlowPage>(
+      `${ui.url}/api/flows?verdict=DROPPED&drop-reason-desc=POLICY_DENIED&namespace=shop&limit=1`,
+      (p) => p.flows.length > 0,
+      "a stored POLICY_DENIED drop in shop",
+    );
   });
 
   it("shows the relay state and stored flows in the status header", async () => {
