@@ -11,6 +11,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly url: string,
     readonly parameter?: string,
+    /** the rest of a 400's body: what the API offers instead (e.g. `fitsSince` from /api/dns) */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = "ApiError";
@@ -38,14 +40,19 @@ export async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> 
   if (!res.ok) {
     let message = `${pathOf(url)} answered ${res.status} ${res.statusText}`.trim();
     let parameter: string | undefined;
+    let details: Record<string, unknown> = {};
     if (type.includes("json")) {
       const body = (await res.json().catch(() => undefined)) as { error?: unknown; parameter?: unknown } | undefined;
       if (body && typeof body.error === "string") message = body.error;
       if (body && typeof body.parameter === "string") parameter = body.parameter;
+      if (body && typeof body === "object") {
+        const { error: _e, parameter: _p, ...rest } = body as Record<string, unknown>;
+        details = rest;
+      }
     } else if (res.status === 404) {
       message = `${pathOf(url)} is not available (404): the Flowlens API is not running on this server yet`;
     }
-    throw new ApiError(message, res.status, url, parameter);
+    throw new ApiError(message, res.status, url, parameter, details);
   }
   if (!type.includes("json")) {
     throw new ApiError(`${pathOf(url)} did not answer JSON (content-type "${type}")`, res.status, url);

@@ -23,6 +23,7 @@ import { L7FlowType, Layer7Schema } from "@/proto/gen/flow/flow_pb";
 import { fromJsonEndpoint, peer } from "@/server/domain/dns-peer";
 import { baseAnalysis, selectView, type DnsAnalysis, type DnsBase, type ViewOptions } from "@/server/domain/dns-analysis";
 import type { DnsApiQuery } from "@/server/domain/dns-params";
+import { formatRfc3339Ns } from "@/server/domain/flow-query";
 import { pairDnsKey } from "@/server/domain/dns-pairing";
 import type { DnsMessage, DnsPeer } from "@/server/domain/dns-types";
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
@@ -141,9 +142,11 @@ export class DnsRepo {
     for (const n of counts.values()) stored += n;
     if (stored > this.maxMessages) {
       const f = (n: number) => n.toLocaleString("en-US");
+      const fits = this.latestSinceThatFits(counts, c0, c1, padNs, q.untilNs);
       throw new InputError(
         `the range holds ${f(stored)} DNS requests and responses; the DNS view pairs at most ${f(this.maxMessages)} at once — choose a shorter range`,
         "since",
+        fits === null ? {} : { fitsSince: formatRfc3339Ns(fits) },
       );
     }
     const { context, flow } = splitSpec(q.filter);
@@ -201,6 +204,24 @@ export class DnsRepo {
     };
     const analysis = selectView(base, view, (i) => matches(base.requests[i]) || matches(base.responses[i]));
     return { analysis, answers };
+  }
+
+  /**
+   * The earliest `since` (same `until`) whose padded whole minutes hold at most maxMessages: the
+   * newest part of a range too large to analyse, for the page to offer. Null when even the last
+   * minute is too much.
+   */
+  private latestSinceThatFits(counts: Map<bigint, number>, c0: bigint, c1: bigint, padNs: bigint, untilNs: bigint): bigint | null {
+    let total = 0;
+    let first = c1 + 1n;
+    for (let c = c1; c >= c0; c--) {
+      total += counts.get(c) ?? 0;
+      if (total > this.maxMessages) break;
+      first = c;
+    }
+    // since − pad must not reach back before the first minute that fits
+    const since = first * CHUNK_NS + padNs;
+    return since < untilNs ? since : null;
   }
 
   private evictBases(): void {

@@ -1,8 +1,8 @@
 /** Response helpers for the route handlers: clear JSON errors, never a bare 500 for bad input. */
 import { logger } from "@/server/log";
 
-export function badRequest(error: string, parameter: string): Response {
-  return Response.json({ error, parameter }, { status: 400 });
+export function badRequest(error: string, parameter: string, details: Record<string, unknown> = {}): Response {
+  return Response.json({ ...details, error, parameter }, { status: 400 });
 }
 
 /** The store or relay could not do its part: say so plainly (503), log the detail. */

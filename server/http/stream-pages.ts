@@ -10,7 +10,7 @@ import { badRequest, unavailable } from "./responses";
  * a range too large to analyse), or a regex PostgreSQL rejects that the parser allowed.
  */
 export function queryInputError(err: unknown): Response | null {
-  if (err instanceof InputError) return badRequest(err.message, err.parameter);
+  if (err instanceof InputError) return badRequest(err.message, err.parameter, err.details);
   const msg = err instanceof Error ? err.message : String(err);
   if (/invalid regular expression/i.test(msg)) return badRequest(`http-path: ${msg}`, "http-path");
   return null;

@@ -255,7 +255,18 @@ describe("DNS API on PostgreSQL", () => {
     expect(err).toBeInstanceOf(InputError);
     expect((err as InputError).parameter).toBe("since");
     expect((err as InputError).message).toMatch(/the range holds \d+ DNS requests and responses; the DNS view pairs at most 25 at once — choose a shorter range/);
-    expect(queryInputError(err)!.status).toBe(400);
+    const res = queryInputError(err)!;
+    expect(res.status).toBe(400);
+    // it says which newest part of the range would be answered, and that part is
+    const { fitsSince } = (await res.json()) as { fitsSince: string };
+    expect(Date.parse(fitsSince)).toBeGreaterThan(Date.parse(WINDOW.since));
+    const fits = parseDnsQuery(new URLSearchParams({ since: fitsSince, until: WINDOW.until }), "list");
+    if (!fits.ok) throw new Error(fits.error);
+    await analyzeRange(small, fits.query);
+    // and a minute earlier would not be
+    const more = parseDnsQuery(new URLSearchParams({ since: new Date(Date.parse(fitsSince) - 60_000).toISOString(), until: WINDOW.until }), "list");
+    if (!more.ok) throw new Error(more.error);
+    await expect(analyzeRange(small, more.query)).rejects.toBeInstanceOf(InputError);
     // a range inside the cap is answered by the same repository
     const q = parseDnsQuery(new URLSearchParams({ since: WINDOW.since, until: "2025-08-01T00:00:05Z" }), "list");
     if (!q.ok) throw new Error(q.error);

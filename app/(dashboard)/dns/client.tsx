@@ -7,6 +7,7 @@ import { formatCount } from "@/app/lib/format-number";
 import type { NdotsFinding } from "@/server/domain/dns-findings";
 import type { DnsQueryJson } from "@/server/domain/dns-response";
 import type { Timeline } from "@/server/domain/dns-timeline";
+import { formatClock } from "./_components/dns-colors";
 import { DnsEmpty } from "./_components/dns-empty";
 import { DnsTimeline } from "./_components/dns-timeline";
 import { DnsToolbar } from "./_components/dns-toolbar";
@@ -89,6 +90,19 @@ export function DnsClient({ initialState }: { initialState: DnsUrlState }) {
         <p className="banner error-text" role="alert" data-testid="dns-error">
           {error instanceof ApiError && error.parameter ? <strong>{error.parameter}: </strong> : null}
           {error.message}
+          {error instanceof ApiError && typeof error.details.fitsSince === "string" && range ? (
+            <>
+              {" "}
+              <button
+                type="button"
+                className="link-button"
+                data-testid="dns-fit-range"
+                onClick={() => navigate(zoomTo(state, Date.parse(error.details.fitsSince as string), range.untilMs))}
+              >
+                Analyse from {formatClock(Date.parse(error.details.fitsSince as string)).slice(0, 8)} instead (the newest part that fits)
+              </button>
+            </>
+          ) : null}
         </p>
       )}
       {s && !empty && (
