@@ -69,7 +69,7 @@ export function rangeOf(q: DnsApiQuery): DnsRange {
 
 export function dnsListBody(a: DnsAnalysis, q: DnsApiQuery, answer: (responseKey: string) => AnswerDetails | null): DnsListBody {
   const range = rangeOf(q);
-  const timeline = buildTimeline(a.queries, a.lookups, { startMs: range.sinceMs, endMs: range.untilMs, width: q.width, laneBy: q.lane }, a);
+  const timeline = buildTimeline(a.queries, a, { startMs: range.sinceMs, endMs: range.untilMs, width: q.width, laneBy: q.lane });
   const n = a.queries.length;
   const shown = timeline.mode === "marks" ? n : Math.min(n, q.limit);
   const lookups = new Map<string, DnsLookup>();

@@ -14,7 +14,7 @@
  * search-path burst sits in the lane of the name the application asked for. At most `maxLanes`
  * lanes; the rest share one "other" lane.
  */
-import { bareName, normalize } from "./dns-names";
+import { bareName } from "./dns-names";
 import { isFailure, type DnsLookup, type DnsQuery, type DnsStatus } from "./dns-types";
 import type { StatusCounts } from "./dns-summary";
 
@@ -88,22 +88,14 @@ export function markBudget(width: number): number {
   return Math.min(MAX_MARKS, Math.floor(width * MARKS_PER_PIXEL));
 }
 
-/** Per query (same index as the queries): its lookup and whether it was wasted, when already known. */
+/** Per query (same index as the queries): its lookup and whether it was wasted (groupQueries, selectView). */
 export interface QueryLookups {
   lookupOf: readonly (DnsLookup | undefined)[];
   wasted: Uint8Array;
 }
 
-function lookupsByIndex(queries: readonly DnsQuery[], lookups: readonly DnsLookup[]): QueryLookups {
-  const byId = new Map<string, DnsLookup>();
-  for (const l of lookups) for (const id of l.queryIds) byId.set(id, l);
-  const wastedIds = wastedQueryIds(lookups);
-  return { lookupOf: queries.map((q) => byId.get(q.id)), wasted: Uint8Array.from(queries, (q) => (wastedIds.has(q.id) ? 1 : 0)) };
-}
-
-export function buildTimeline(queries: readonly DnsQuery[], lookups: readonly DnsLookup[], opts: TimelineOptions, known?: QueryLookups): Timeline {
+export function buildTimeline(queries: readonly DnsQuery[], { lookupOf, wasted }: QueryLookups, opts: TimelineOptions): Timeline {
   const maxLanes = opts.maxLanes ?? 24;
-  const { lookupOf, wasted } = known ?? lookupsByIndex(queries, lookups);
 
   // lane of each query, by name first (interned: lanes are few, queries many)
   const laneNames: string[] = new Array(queries.length);
@@ -168,18 +160,4 @@ export function buildTimeline(queries: readonly DnsQuery[], lookups: readonly Dn
     if (q.latencyMs !== null && (c.maxMs === null || q.latencyMs > c.maxMs)) c.maxMs = q.latencyMs;
   }
   return { ...base, mode: "buckets", bucketMs, cells: [...cells.values()].sort((a, b) => a.lane - b.lane || a.i - b.i) };
-}
-
-/** ids of queries spent on failed search-path candidates (what "wasted" counts). */
-export function wastedQueryIds(lookups: readonly DnsLookup[]): Set<string> {
-  const out = new Set<string>();
-  for (const l of lookups) {
-    if (l.wasted === 0) continue;
-    const answered = l.answeredBy === null ? null : normalize(l.answeredBy);
-    l.queryIds.forEach((id, i) => {
-      const t = l.tries[l.queryTries[i]];
-      if (t && t.step !== "absolute" && normalize(t.query) !== answered) out.add(id);
-    });
-  }
-  return out;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseDnsSearch, resolveRange, serializeDnsSearch, dnsApiQuery, zoomTo, isZoomed } from "@/app/(dashboard)/dns/search-params";
 import { parseDnsQuery } from "@/server/domain/dns-params";
-import { groupLookups } from "@/server/domain/dns-search-path";
+import { groupLookups, groupQueries } from "@/server/domain/dns-search-path";
 import { latencyByServer, percentile, statusSeries, topFailingNames } from "@/server/domain/dns-summary";
 import { buildTimeline, markBudget, MAX_MARKS, OTHER_LANE } from "@/server/domain/dns-timeline";
 import type { DnsPeer, DnsQuery, DnsStatus } from "@/server/domain/dns-types";
@@ -45,7 +45,7 @@ describe("timeline: marks while they fit, buckets beyond", () => {
   ];
 
   it("returns every query as a mark, with search-path bursts, when they fit the width", () => {
-    const t = buildTimeline(walk, groupLookups(walk), { startMs: 0, endMs: 10_000, width: 800, laneBy: "workload" });
+    const t = buildTimeline(walk, groupQueries(walk), { startMs: 0, endMs: 10_000, width: 800, laneBy: "workload" });
     expect(t.mode).toBe("marks");
     if (t.mode !== "marks") return;
     expect(t.lanes.map((l) => [l.name, l.queries, l.failures])).toEqual([
@@ -57,14 +57,14 @@ describe("timeline: marks while they fit, buckets beyond", () => {
   });
 
   it("puts a burst in the lane of the name asked when lanes are names", () => {
-    const t = buildTimeline(walk, groupLookups(walk), { startMs: 0, endMs: 10_000, width: 800, laneBy: "name" });
+    const t = buildTimeline(walk, groupQueries(walk), { startMs: 0, endMs: 10_000, width: 800, laneBy: "name" });
     expect(t.lanes.map((l) => l.name)).toEqual(["api.stripe.com", "backend"]);
   });
 
   it("aggregates into per-lane cells when the range holds more queries than the budget", () => {
     const many: DnsQuery[] = [];
     for (let i = 0; i < 500; i++) many.push(q(i * 20, i % 5 === 0 ? "x.shop.svc.cluster.local." : "y.", i % 5 === 0 ? "NXDOMAIN" : "NOERROR", { latencyMs: i }));
-    const t = buildTimeline(many, [], { startMs: 0, endMs: 10_000, width: 200, laneBy: "workload" });
+    const t = buildTimeline(many, groupQueries(many), { startMs: 0, endMs: 10_000, width: 200, laneBy: "workload" });
     expect(markBudget(200)).toBe(400);
     expect(t.mode).toBe("buckets");
     if (t.mode !== "buckets") return;
@@ -78,7 +78,7 @@ describe("timeline: marks while they fit, buckets beyond", () => {
 
   it("folds lanes beyond the limit into one", () => {
     const qs = Array.from({ length: 30 }, (_, i) => q(i, "a.", "NOERROR", { client: peer(`ns/w${i}`) }));
-    const t = buildTimeline(qs, [], { startMs: 0, endMs: 100, width: 1000, laneBy: "workload", maxLanes: 5 });
+    const t = buildTimeline(qs, groupQueries(qs), { startMs: 0, endMs: 100, width: 1000, laneBy: "workload", maxLanes: 5 });
     expect(t.lanes).toHaveLength(6);
     expect(t.lanes[5]).toMatchObject({ name: OTHER_LANE, queries: 25 });
     if (t.mode === "marks") expect(t.marks.filter((m) => m.lane === 5)).toHaveLength(25);
