@@ -24,7 +24,7 @@ import { fromJsonEndpoint, peer } from "@/server/domain/dns-peer";
 import { baseAnalysis, selectView, type DnsAnalysis, type DnsBase, type ViewOptions } from "@/server/domain/dns-analysis";
 import type { DnsApiQuery } from "@/server/domain/dns-params";
 import { formatRfc3339Ns } from "@/server/domain/flow-query";
-import { pairDnsKey } from "@/server/domain/dns-pairing";
+import { DEFAULT_TIMEOUT_MS, pairDnsKey } from "@/server/domain/dns-pairing";
 import type { DnsMessage, DnsPeer } from "@/server/domain/dns-types";
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
 import type { FlowItem } from "@/server/domain/flow-item";
@@ -93,6 +93,15 @@ interface DecodedContext {
   item: FlowItem;
 }
 
+/**
+ * The whole minutes a request reads: its range padded by the pairing timeout and a second, so a
+ * query at either edge is read with its other half.
+ */
+export function paddedMinutes(sinceNs: bigint, untilNs: bigint, timeoutMs: number): { padNs: bigint; c0: bigint; c1: bigint } {
+  const padNs = BigInt(timeoutMs + 1000) * 1_000_000n;
+  return { padNs, c0: (sinceNs - padNs) / CHUNK_NS, c1: (untilNs + padNs - 1n) / CHUNK_NS };
+}
+
 /** A base analysis kept for reuse, with what it was built from. */
 interface CachedBase {
   /** row count of each minute read, when it was built */
@@ -134,9 +143,7 @@ export class DnsRepo {
     const sinceMs = Number(q.sinceNs / 1000n) / 1000;
     const untilMs = Number(q.untilNs / 1000n) / 1000;
     const view: ViewOptions = { sinceMs, untilMs, workloads: q.workloads, search: q.search, statuses: q.statuses };
-    const padNs = BigInt(q.timeoutMs + 1000) * 1_000_000n;
-    const c0 = (q.sinceNs - padNs) / CHUNK_NS;
-    const c1 = (q.untilNs + padNs - 1n) / CHUNK_NS;
+    const { padNs, c0, c1 } = paddedMinutes(q.sinceNs, q.untilNs, q.timeoutMs);
     const counts = await this.chunkCounts(c0, c1);
     let stored = 0;
     for (const n of counts.values()) stored += n;
@@ -244,9 +251,9 @@ export class DnsRepo {
    * Reads the messages of the page's default view (the last `sinceMs`, padded as a request pads
    * it) into the minute cache, so the first /dns after a start does not wait for them.
    */
-  async warm(nowMs = Date.now(), sinceMs = 15 * 60_000, padMs = 6000): Promise<number> {
-    const c0 = BigInt(Math.floor((nowMs - sinceMs - padMs) / 60_000));
-    const c1 = BigInt(Math.floor((nowMs + padMs) / 60_000));
+  async warm(nowMs = Date.now(), sinceMs = 15 * 60_000): Promise<number> {
+    const untilNs = BigInt(nowMs) * 1_000_000n;
+    const { c0, c1 } = paddedMinutes(untilNs - BigInt(sinceMs) * 1_000_000n, untilNs, DEFAULT_TIMEOUT_MS);
     return (await this.messagesOfMinutes(c0, c1)).length;
   }
 
@@ -462,7 +469,8 @@ export interface RangeAnalysis {
  * rounded out to whole minutes is paired and grouped once, then each request takes its view of it
  * (dns-analysis.ts). The base is reused while the minutes read keep their row counts and no
  * pending request has run past its timeout, so the page's two requests, a filter change, a search,
- * a brush inside the same minutes or a reload cost one GROUP BY and the view.
+ * a brush inside the same minutes or a reload cost only the view (the minutes' counts are
+ * remembered: dns-minute-counts.ts).
  */
 export function analyzeRange(repo: DnsRepo, q: DnsApiQuery, nowMs = Date.now()): Promise<RangeAnalysis> {
   return repo.analyze(q, nowMs);
