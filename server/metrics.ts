@@ -12,6 +12,11 @@ function build() {
       help: "Flows received again after a reconnect and dropped by their dedup key",
       registers: [registry],
     }),
+    flowsQuarantined: new Counter({
+      name: "flowlens_flows_quarantined_total",
+      help: "Responses the ingest quarantined instead of storing: malformed, or refused by the store for a reason retrying cannot fix (GET /api/quarantine)",
+      registers: [registry],
+    }),
     lostEvents: new Counter({
       name: "flowlens_lost_events_total",
       help: "Events the Relay or agents reported as lost (sum of num_events_lost)",

@@ -12,6 +12,8 @@ import { FlowWriter } from "./db/flow-writer";
 import { dnsRepoFor } from "./db/dns-repo";
 import { graphRepoFor } from "./db/graph-repo";
 import { applyMigrations } from "./db/migrate";
+import { QuarantineRepo } from "./db/quarantine-repo";
+import { StorageHealth } from "./db/storage-health";
 import { RelayClient } from "./hubble/relay-client";
 import { IngestService } from "./ingest/ingest-service";
 import { LiveHub } from "./live/live-hub";
@@ -24,6 +26,9 @@ export interface Runtime {
   reader: FlowReader;
   writer: FlowWriter;
   events: EventsRepo;
+  quarantine: QuarantineRepo;
+  /** is the store answering (status, pages) */
+  health: StorageHealth;
   ingest: IngestService;
   live: LiveHub;
   relay: { address: string; mode: "relay" | "demo" };
@@ -45,6 +50,8 @@ async function start(): Promise<Runtime> {
   if (repaired) log.info({ rollups: repaired }, "recounted the newest rollups from stored flows");
   const reader = new FlowReader(db, writer.dimensions);
   const events = new EventsRepo(db);
+  const quarantine = new QuarantineRepo(db);
+  const health = new StorageHealth(db);
   const live = new LiveHub();
 
   let stopDemo: (() => Promise<void>) | undefined;
@@ -67,6 +74,7 @@ async function start(): Promise<Runtime> {
     relay,
     events,
     writer,
+    health,
     onStored: (rows) => live.publish(rows),
     metrics: metrics(),
     log,
@@ -111,6 +119,7 @@ async function start(): Promise<Runtime> {
     (closing ??= (async () => {
       clearInterval(retentionTimer);
       clearTimeout(warmTimer);
+      health.close();
       live.shutdown();
       await ingest.stop();
       relay.close();
@@ -119,7 +128,7 @@ async function start(): Promise<Runtime> {
       log.info("flowlens stopped");
     })());
 
-  return { config, db, reader, writer, events, ingest, live, relay: { address, mode: stopDemo ? "demo" : "relay" }, shutdown };
+  return { config, db, reader, writer, events, quarantine, health, ingest, live, relay: { address, mode: stopDemo ? "demo" : "relay" }, shutdown };
 }
 
 /** The process's runtime, started on first use. */

@@ -74,12 +74,13 @@ export interface StatusEvents {
   lostEvents: Record<string, unknown>[];
   gaps: Record<string, unknown>[];
   nodeStatus: Record<string, unknown>[];
+  quarantine: Record<string, unknown>[];
 }
 
 export async function fetchStatusEvents(signal?: AbortSignal): Promise<StatusEvents> {
   const raw = await getJson<Partial<Record<keyof StatusEvents, unknown>>>("/api/status/events", signal);
   const list = (v: unknown) => (Array.isArray(v) ? (v.filter((x) => x && typeof x === "object") as Record<string, unknown>[]) : []);
-  return { lostEvents: list(raw.lostEvents), gaps: list(raw.gaps), nodeStatus: list(raw.nodeStatus) };
+  return { lostEvents: list(raw.lostEvents), gaps: list(raw.gaps), nodeStatus: list(raw.nodeStatus), quarantine: list(raw.quarantine) };
 }
 
 /** One page of /api/flows, newest first. `query` is the filter query (see search-params.ts). */

@@ -3,8 +3,9 @@
  * policies, graph): filters on context fields run here with the same matcher as the live stream.
  * Contexts are immutable and only ever added, so a refresh reads just the new ids.
  */
-import { fromBinary, toJson } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import { FlowSchema } from "@/proto/gen/flow/flow_pb";
+import { flowJson } from "@/server/flow-codec/flow-json";
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
 import type { FlowItem, FlowJson } from "@/server/domain/flow-item";
 import { compileMatcher } from "@/server/domain/flow-match";
@@ -34,7 +35,7 @@ export class ContextCatalog {
           // decoding ~20k contexts takes seconds: let requests in between (the first refresh after a start)
           if (i > 0 && i % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
           const c = fresh[i];
-          const flow = toJson(FlowSchema, fromBinary(FlowSchema, c.raw), { useProtoFieldName: true }) as FlowJson;
+          const flow = flowJson(fromBinary(FlowSchema, c.raw)) as FlowJson;
           const e = { id: c.id, item: { key: "", flow, node_name: c.responseNodeName ?? c.nodeName } };
           this.entries.push(e);
           this.byId.set(c.id, e);

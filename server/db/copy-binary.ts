@@ -70,7 +70,8 @@ export class CopyBinaryWriter {
     this.pos += 6;
   }
 
-  bool(v: boolean): void {
+  bool(v: boolean | null): void {
+    if (v === null) return this.null();
     this.ensure(5);
     this.buf.writeInt32BE(1, this.pos);
     this.buf[this.pos + 4] = v ? 1 : 0;

@@ -54,10 +54,23 @@ export class DimensionRepo {
     return this.summaryIds.get(text);
   }
 
-  /** Inserts (or finds) contexts not yet cached and caches their ids. */
-  async resolveContexts(fresh: NewContext[], q: Queryable = this.db): Promise<void> {
-    if (fresh.length === 0) return;
-    const decoded = fresh.map((c) => ({ c, cols: contextColumns(c.raw) }));
+  /**
+   * Inserts (or finds) contexts not yet cached and caches their ids. A context that does not decode
+   * (a string that is not UTF-8, a field that does not parse) is left out: returns its hash (latin1)
+   * → the reason, and the flows that carry it are quarantined by the caller.
+   */
+  async resolveContexts(fresh: NewContext[], q: Queryable = this.db): Promise<Map<string, string>> {
+    const rejected = new Map<string, string>();
+    if (fresh.length === 0) return rejected;
+    const decoded: { c: NewContext; cols: ContextColumns }[] = [];
+    for (const c of fresh) {
+      try {
+        decoded.push({ c, cols: contextColumns(c.raw) });
+      } catch (e) {
+        rejected.set(c.hash.toString("latin1"), `flow: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    if (decoded.length === 0) return rejected;
     const endpoints = new Map<string, EndpointColumns>();
     const policies = new Map<string, PolicyColumns>();
     for (const { cols } of decoded) {
@@ -112,7 +125,7 @@ export class DimensionRepo {
          ARRAY(SELECT json_array_elements_text(x.ingress_denied_by)::int),
          ARRAY(SELECT json_array_elements_text(x.egress_denied_by)::int)
        FROM json_to_recordset($1::json) AS x(hash text, raw text, node_name text, response_node_name text,
-         verdict int, drop_reason int, flow_type int, event_type int, event_sub_type int, direction int,
+         verdict int, drop_reason bigint, flow_type int, event_type int, event_sub_type int, direction int,
          is_reply boolean, trace_point int, ip_version int, src_ip text, dst_ip text, src_endpoint_id int,
          dst_endpoint_id int, src_names json, dst_names json, src_service text, dst_service text,
          ingress_allowed_by json, egress_allowed_by json, ingress_denied_by json, egress_denied_by json)
@@ -125,6 +138,7 @@ export class DimensionRepo {
       this.contextIds.set(Buffer.from(r.hash, "hex").toString("latin1"), r.id);
       this.replies.set(r.id, replyByHash.get(r.hash) ?? null);
     }
+    return rejected;
   }
 
   /** is_reply of a context resolved by this process (every context a batch uses is) */
@@ -152,7 +166,7 @@ export class DimensionRepo {
     if (list.length === 0) return;
     const rows = await q.query<Row>(
       `INSERT INTO policies (hash, name, namespace, kind, revision, labels)
-       SELECT decode(x.hash, 'hex'), x.name, x.namespace, x.kind, x.revision::bigint,
+       SELECT decode(x.hash, 'hex'), x.name, x.namespace, x.kind, x.revision::numeric,
          ARRAY(SELECT json_array_elements_text(x.labels))
        FROM json_to_recordset($1::json) AS x(hash text, name text, namespace text, kind text, revision text,
          labels json)

@@ -1,30 +1,6 @@
 /** Lost events, node status events and gaps: low-volume tables, written and read through Prisma. */
 import type { Database } from "./connection";
 
-export interface LostEventInput {
-  time: Date | null;
-  nodeName: string | null;
-  source: number;
-  numLost: bigint;
-  cpu: number | null;
-  first: Date | null;
-  last: Date | null;
-}
-
-export interface NodeStatusInput {
-  time: Date | null;
-  state: number;
-  nodeNames: string[];
-  message: string | null;
-}
-
-export interface GapInput {
-  nodeName: string | null;
-  fromNs: bigint;
-  toNs: bigint;
-  reason: string;
-}
-
 const nsToIso = (ns: bigint) => new Date(Number(ns / 1_000_000n)).toISOString();
 
 const COUNT_TTL_MS = 2000;
@@ -34,24 +10,14 @@ export class EventsRepo {
 
   constructor(private readonly db: Database) {}
 
-  async addLostEvent(e: LostEventInput): Promise<void> {
-    await this.db.prisma.lostEvent.create({ data: e });
-  }
-
-  async addNodeStatus(e: NodeStatusInput): Promise<void> {
-    await this.db.prisma.nodeStatusEvent.create({ data: e });
-  }
-
-  async addGap(g: GapInput): Promise<void> {
-    await this.db.prisma.gap.create({ data: { nodeName: g.nodeName, fromTs: g.fromNs, toTs: g.toNs, reason: g.reason } });
-  }
-
-  async totals(): Promise<{ lostEvents: number; gaps: number }> {
-    const [lost, gaps] = await Promise.all([
+  /** lostEvents is a sum of uint64 counts: a number for display (exact up to 2^53) */
+  async totals(): Promise<{ lostEvents: number; gaps: number; quarantined: number }> {
+    const [lost, gaps, quarantined] = await Promise.all([
       this.db.prisma.lostEvent.aggregate({ _sum: { numLost: true } }),
       this.db.prisma.gap.count(),
+      this.db.prisma.quarantinedResponse.count(),
     ]);
-    return { lostEvents: Number(lost._sum.numLost ?? 0n), gaps };
+    return { lostEvents: Number(lost._sum.numLost ?? 0), gaps, quarantined };
   }
 
   async recent(limit = 100) {
@@ -66,7 +32,8 @@ export class EventsRepo {
         time: e.time?.toISOString() ?? null,
         nodeName: e.nodeName,
         source: e.source,
-        numLost: Number(e.numLost),
+        // uint64: a string, as in hubble's JSON
+        numLost: e.numLost.toFixed(0),
         cpu: e.cpu,
         first: e.first?.toISOString() ?? null,
         last: e.last?.toISOString() ?? null,
@@ -120,10 +87,15 @@ export class EventsRepo {
     return rows[0]?.ts ? BigInt(rows[0].ts) : null;
   }
 
-  /** Keys (hex) and times of flows stored at or after `sinceNs`: the overlap a resumed stream re-sends. */
+  /**
+   * Keys (hex) and times of flows stored or quarantined at or after `sinceNs`: the overlap a resumed
+   * stream re-sends, which must be neither stored nor quarantined twice.
+   */
   async keysSince(sinceNs: bigint): Promise<[string, bigint][]> {
     const rows = await this.db.query<{ key: string; ts: string }>(
-      `SELECT key::text AS key, ts::text AS ts FROM flows WHERE ts >= $1::bigint ORDER BY ts`,
+      `SELECT key::text AS key, ts::text AS ts FROM flows WHERE ts >= $1::bigint
+       UNION ALL SELECT key::text, ts::text FROM quarantine WHERE ts >= $1::bigint AND key IS NOT NULL
+       ORDER BY ts`,
       [sinceNs.toString()],
     );
     return rows.map((r) => [r.key.replaceAll("-", ""), BigInt(r.ts)]);

@@ -2,12 +2,12 @@
  * Reads stored flows newest first with keyset pagination and rebuilds each one into hubble's JSON
  * form (docs/api.md).
  */
-import { fromBinary, toJson } from "@bufbuild/protobuf";
-import { FlowSchema } from "@/proto/gen/flow/flow_pb";
+import { fromBinary } from "@bufbuild/protobuf";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
 import { itemResponse, type FlowItem, type FlowJson } from "@/server/domain/flow-item";
 import { compileMatcher } from "@/server/domain/flow-match";
+import { responseJson } from "@/server/flow-codec/flow-json";
 import { rebuildResponseBytes, uuidText, type StoredFlow } from "@/server/flow-codec/rebuild-flow";
 import type { Database } from "./connection";
 import { contextCatalogFor, type ContextCatalog } from "./context-catalog";
@@ -36,6 +36,8 @@ interface FlowDbRow {
   l7: Uint8Array | null;
   rest: Uint8Array | null;
   resp_ts: string | null;
+  ts_synthetic: boolean | null;
+  resp_rest: Uint8Array | null;
 }
 
 /** A cursor this API did not hand out. */
@@ -112,7 +114,7 @@ export class FlowReader {
       where.push(`(f.ts, f.key) < (${p.add(c.ts.toString(), "::bigint")}, ${p.add(uuidText(c.key), "::uuid")})`);
     }
     const sql = `SELECT f.ts::text AS ts, f.key::text AS key, f.key_derived, f.ctx_id, f.l4, f.sport, f.dport,
-        f.tcp_flags, f.summary_id, f.l7, f.rest, f.resp_ts::text AS resp_ts
+        f.tcp_flags, f.summary_id, f.l7, f.rest, f.resp_ts::text AS resp_ts, f.ts_synthetic, f.resp_rest
       FROM flows f ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY f.ts DESC, f.key DESC LIMIT ${p.add(limit, "::int")}`;
     return this.db.query<FlowDbRow>(sql, p.values);
@@ -137,9 +139,11 @@ export class FlowReader {
         l7: r.l7,
         rest: r.rest,
         respTs: r.resp_ts === null ? null : BigInt(r.resp_ts),
+        tsSynthetic: r.ts_synthetic === true,
+        respRest: r.resp_rest,
       };
       const bytes = rebuildResponseBytes(stored, c);
-      const json = toJson(GetFlowsResponseSchema, fromBinary(GetFlowsResponseSchema, bytes), { useProtoFieldName: true }) as Record<string, unknown>;
+      const json = responseJson(fromBinary(GetFlowsResponseSchema, bytes));
       return { key: r.key, json };
     });
   }

@@ -8,6 +8,15 @@ import { DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS, rollUp, type Rollup } from "
 import type { Database, Queryable } from "./connection";
 import { CopyBinaryWriter } from "./copy-binary";
 import { DimensionRepo, type NewContext } from "./dimension-repo";
+import {
+  insertSideRecords,
+  isFlowRow,
+  prepareSideRecords,
+  quarantineFlow,
+  sideRecordCount,
+  type IngestRecord,
+  type SideRecord,
+} from "./ingest-records";
 import { FlowPartitions, dayOf } from "./flow-partitions";
 import { ROLLUP_RECOUNT_SQL } from "./rollup-recount-sql";
 import { RollupFeed } from "./rollup-feed";
@@ -33,6 +42,8 @@ export const FLOW_COLUMNS = [
   "l7",
   "rest",
   "resp_ts",
+  "ts_synthetic",
+  "resp_rest",
 ] as const;
 
 const INT2_MAX = 32_767;
@@ -40,10 +51,14 @@ const int2 = (v: number | null) => (v === null || v > INT2_MAX ? null : v);
 const noNul = (s: string | null) => (s !== null && s.includes("\u0000") ? s.replaceAll("\u0000", "\uFFFD") : s);
 
 export interface PreparedBatch {
-  /** binary COPY data, null for an empty batch */
+  /** binary COPY data, null when the batch has no flows to store */
   data: Buffer | null;
   /** this batch's own rollup rows */
   rollups: Rollup[];
+  /** the flows the COPY stores (a flow whose context does not decode is quarantined instead) */
+  stored: FlowRow[];
+  /** lost events, node status, gaps and quarantined responses, inserted in the same transaction */
+  side: ReturnType<typeof prepareSideRecords>;
 }
 
 const rollupKey = (r: Rollup) => `${r.minute}|${r.ctxId}|${r.l4}|${r.port}`;
@@ -95,13 +110,23 @@ export class FlowWriter {
     return dropped;
   }
 
-  async write(rows: readonly FlowRow[]): Promise<void> {
-    await this.commit(await this.prepare(rows));
+  async write(records: readonly IngestRecord[]): Promise<void> {
+    await this.commit(await this.prepare(records));
   }
 
-  /** Resolves new contexts/summaries, ensures partitions and encodes the COPY data and rollups. */
-  async prepare(rows: readonly FlowRow[]): Promise<PreparedBatch> {
-    if (rows.length === 0) return { data: null, rollups: [] };
+  /**
+   * Resolves new contexts/summaries, ensures partitions and encodes the COPY data and rollups.
+   * Flows whose context does not decode become quarantine records here (every read of them would
+   * fail the same way); the records that are not flows are prepared for their own tables.
+   */
+  async prepare(records: readonly IngestRecord[]): Promise<PreparedBatch> {
+    let rows: FlowRow[] = [];
+    const sideRecords: SideRecord[] = [];
+    for (const r of records) {
+      if (isFlowRow(r)) rows.push(r);
+      else sideRecords.push(r);
+    }
+    if (rows.length === 0) return { data: null, rollups: [], stored: [], side: prepareSideRecords(sideRecords) };
     const freshContexts = new Map<string, NewContext>();
     const freshSummaries = new Map<string, string>();
     const summaryTexts: (string | null)[] = new Array(rows.length);
@@ -124,7 +149,20 @@ export class FlowWriter {
         lastDay = day;
       }
     }
-    await this.dimensions.resolveContexts([...freshContexts.values()]);
+    const rejected = await this.dimensions.resolveContexts([...freshContexts.values()]);
+    if (rejected.size > 0) {
+      const kept: FlowRow[] = [];
+      const keptSummaries: (string | null)[] = [];
+      rows.forEach((r, i) => {
+        const why = rejected.get(r.ctxHash.toString("latin1"));
+        if (why === undefined) {
+          kept.push(r);
+          keptSummaries.push(summaryTexts[i]);
+        } else sideRecords.push(quarantineFlow(r, why, "decode"));
+      });
+      rows = kept;
+      summaryTexts.splice(0, summaryTexts.length, ...keptSummaries);
+    }
     await this.dimensions.resolveSummaries(freshSummaries);
     await this.partitions.ensure(days);
 
@@ -157,8 +195,15 @@ export class FlowWriter {
       w.raw(r.l7);
       w.raw(r.rest);
       w.int8(r.respTs);
+      w.bool(r.tsSynthetic ? true : null);
+      w.raw(r.respRest);
     }
-    return { data: w.finish(), rollups: rollUp(rows, ctxIds, (id) => this.dimensions.contextIsReply(id)) };
+    return {
+      data: rows.length ? w.finish() : null,
+      rollups: rollUp(rows, ctxIds, (id) => this.dimensions.contextIsReply(id)),
+      stored: rows,
+      side: prepareSideRecords(sideRecords),
+    };
   }
 
   /** Commits the rollups still pending (after a drain, at shutdown, in tests). */
@@ -218,7 +263,10 @@ export class FlowWriter {
    */
   async commit(p: PreparedBatch): Promise<void> {
     const data = p.data;
-    if (!data) return;
+    if (!data) {
+      if (sideRecordCount(p.side)) await this.db.transaction((tx) => insertSideRecords(tx, p.side));
+      return;
+    }
     await this.rollupFeed.around(
       async () => {
         const flush = Date.now() - this.lastRollupFlush >= ROLLUP_FLUSH_MS;
@@ -230,6 +278,7 @@ export class FlowWriter {
         }
         await this.db.transaction(async (tx) => {
           await tx.copyIn("flows", FLOW_COLUMNS, data);
+          await insertSideRecords(tx, p.side);
           if (rows) await upsertRollups(tx, [...rows.values()]);
         });
         return flush;

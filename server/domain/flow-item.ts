@@ -35,7 +35,9 @@ export type RelayState = "connected" | "connecting" | "disconnected" | "demo";
 
 export interface StatusReport {
   relay: { address: string; state: RelayState; error?: string };
-  storage: { kind: "postgres" | "embedded"; flows: number };
-  ingest: { flowsPerSecond: number; lostEvents: number; gaps: number };
+  /** state: is the store answering; while unavailable, the last connection error and since when */
+  storage: { kind: "postgres" | "embedded"; flows: number; state: "ok" | "unavailable"; error?: string; since?: string };
+  /** quarantined: responses kept as bytes instead of stored (GET /api/quarantine) */
+  ingest: { flowsPerSecond: number; lostEvents: number; gaps: number; quarantined: number };
   nodes: { name: string; state: string }[];
 }

@@ -88,7 +88,11 @@ function policyColumns(p: Policy): PolicyColumns {
   };
 }
 
-const ip = (s: string | undefined) => (s && isIP(s) ? s : null);
+/** the address part only: PostgreSQL's inet has no IPv6 zone (fe80::1%eth0) */
+const ip = (s: string | undefined) => {
+  const addr = s?.split("%")[0];
+  return addr && isIP(addr) ? addr : null;
+};
 const service = (s: { name: string; namespace: string } | undefined) =>
   s && (s.name || s.namespace) ? pgText(s.namespace ? `${s.namespace}/${s.name}` : s.name) : null;
 

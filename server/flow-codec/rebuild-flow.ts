@@ -4,6 +4,8 @@
  * message is the same.
  */
 import { FLOW_L4, FLOW_L7, FLOW_SUMMARY, FLOW_TIME, FLOW_UUID, RESP_FLOW, RESP_NODE_NAME, RESP_TIME } from "./flow-fields";
+import type { FlowRow } from "./split-flow";
+import { encodeTimestamp } from "./timestamp";
 import { WIRE_LEN, WIRE_VARINT, WireCursor, encodeLen, encodeTag, encodeVarint } from "./wire";
 
 export interface StoredFlow {
@@ -19,33 +21,16 @@ export interface StoredFlow {
   l7: Uint8Array | null;
   rest: Uint8Array | null;
   respTs: bigint | null;
+  /** ts is not the flow's own time: no time field from ts (the original one, if any, is in rest) */
+  tsSynthetic: boolean;
+  /** response fields kept as bytes */
+  respRest: Uint8Array | null;
 }
 
 export interface StoredContext {
   raw: Uint8Array;
   responseNodeName: string | null;
   nodeName: string;
-}
-
-const NS_PER_S = 1_000_000_000n;
-
-function encodeTimestamp(ns: bigint): number[] {
-  const body: number[] = [];
-  let seconds = ns / NS_PER_S;
-  let nanos = ns % NS_PER_S;
-  if (nanos < 0n) {
-    nanos += NS_PER_S;
-    seconds -= 1n;
-  }
-  if (seconds !== 0n) {
-    encodeTag(body, 1, WIRE_VARINT);
-    encodeVarint(body, seconds);
-  }
-  if (nanos !== 0n) {
-    encodeTag(body, 2, WIRE_VARINT);
-    encodeVarint(body, nanos);
-  }
-  return body;
 }
 
 function hasField(bytes: Uint8Array | null, fieldNo: number): boolean {
@@ -92,7 +77,7 @@ function uuidText(key: string): string {
 
 export function rebuildFlowBytes(f: StoredFlow, ctx: StoredContext): Buffer {
   const head: number[] = [];
-  encodeLen(head, FLOW_TIME, encodeTimestamp(f.ts));
+  if (!f.tsSynthetic) encodeLen(head, FLOW_TIME, encodeTimestamp(f.ts));
   if (f.l4 !== 0 && !hasField(f.rest, FLOW_L4)) head.push(...encodeL4(f));
   const tail: number[] = [];
   if (!f.keyDerived) encodeLen(tail, FLOW_UUID, Buffer.from(uuidText(f.key), "utf8"));
@@ -118,7 +103,31 @@ export function rebuildResponseBytes(f: StoredFlow, ctx: StoredContext): Buffer 
   const node = ctx.responseNodeName ?? ctx.nodeName;
   if (node) encodeLen(tail, RESP_NODE_NAME, Buffer.from(node, "utf8"));
   if (f.respTs !== -1n) encodeLen(tail, RESP_TIME, encodeTimestamp(f.respTs ?? f.ts));
-  return Buffer.concat([Buffer.from(head), flow, Buffer.from(tail)]);
+  const parts: Uint8Array[] = [Buffer.from(head), flow, Buffer.from(tail)];
+  if (f.respRest) parts.push(f.respRest);
+  return Buffer.concat(parts);
+}
+
+/** What the store keeps of a split flow, without a round trip through the database (tests, benches). */
+export function storedFlowOf(row: FlowRow): { flow: StoredFlow; ctx: StoredContext } {
+  return {
+    flow: {
+      ts: row.ts,
+      key: row.key.toString("hex"),
+      keyDerived: row.keyDerived,
+      l4: row.l4,
+      sport: row.sport,
+      dport: row.dport,
+      tcpFlags: row.tcpFlags,
+      summary: row.summary ? row.summary.toString("utf8") : null,
+      l7: row.l7,
+      rest: row.rest,
+      respTs: row.respTs,
+      tsSynthetic: row.tsSynthetic,
+      respRest: row.respRest,
+    },
+    ctx: { raw: row.ctxRaw, responseNodeName: row.responseNodeName, nodeName: row.nodeName },
+  };
 }
 
 export { uuidText };

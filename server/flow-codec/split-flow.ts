@@ -3,7 +3,11 @@
  * shared context. Only the fields stored in columns are decoded; everything else is carried as the
  * original bytes, so rebuild-flow.ts gives back a Flow equal to the one the Relay sent.
  */
+import { isUtf8 } from "node:buffer";
 import { createHash } from "node:crypto";
+import { fromBinary } from "@bufbuild/protobuf";
+import { FlowSchema, Layer7Schema } from "@/proto/gen/flow/flow_pb";
+import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
 import {
   CONTEXT_FIELDS,
   FLOW_L4,
@@ -24,10 +28,16 @@ import {
   RESP_NODE_STATUS,
   RESP_TIME,
 } from "./flow-fields";
-import { WIRE_LEN, WIRE_VARINT, WireCursor } from "./wire";
+import { readTimestamp, type WireTimestamp } from "./timestamp";
+import { WIRE_LEN, WIRE_VARINT, WireCursor, WireError } from "./wire";
 
-const NS_PER_S = 1_000_000_000n;
 const MAX_INT64 = 0x7fffffffffffffffn;
+/**
+ * How far ahead of our clock a flow's own time may be and still place it. Further ahead, it would
+ * become "the newest stored flow" and a resume would ask the Relay to start after it, skipping real
+ * flows; such a flow is placed at the time it was received instead (its own time is kept).
+ */
+export const MAX_AHEAD_NS = 60_000_000_000n;
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface L7Parts {
@@ -65,29 +75,37 @@ export interface FlowRow extends L7Parts {
   l7: Buffer | null;
   /** other per-flow fields as their original bytes */
   rest: Buffer | null;
-  /** GetFlowsResponse.time when it differs from the flow's time; -1n = absent */
+  /** GetFlowsResponse.time when it differs from ts; -1n = absent (or in respRest) */
   respTs: bigint | null;
+  /** ts is not the flow's own time (it had none, or one that cannot place it); its time field, if any, is in rest */
+  tsSynthetic: boolean;
+  /** GetFlowsResponse fields besides flow that the columns cannot give back exactly, as their bytes */
+  respRest: Buffer | null;
   /** the raw Flow bytes (a view into the response), for live fan-out */
   flowBytes: Buffer;
+  /** the whole GetFlowsResponse as received (the buffer flowBytes is a view into) */
+  response: Buffer;
 }
 
 export type SplitResponse =
   | { kind: "flow"; row: FlowRow }
   | { kind: "node_status"; bytes: Buffer; nodeName: string; timeNs: bigint | null }
   | { kind: "lost_events"; bytes: Buffer; nodeName: string; timeNs: bigint | null }
+  | { kind: "malformed"; error: string; nodeName: string | null; key: Buffer | null; ts: bigint | null }
   | { kind: "empty" };
 
-function readTimestamp(buf: Uint8Array, start: number, end: number): bigint {
-  const c = new WireCursor(buf, start, end);
-  let seconds = 0n;
-  let nanos = 0n;
-  while (!c.done()) {
-    c.field();
-    if (c.wireType !== WIRE_VARINT) continue;
-    if (c.fieldNo === 1) seconds = BigInt.asIntN(64, c.varintValueBig());
-    else if (c.fieldNo === 2) nanos = BigInt(Number(BigInt.asIntN(32, c.varintValueBig())));
+/**
+ * A response that is not a valid message: it does not parse, a string is not UTF-8, a Timestamp lies
+ * outside its defined range. Nothing downstream could read or export it; it is quarantined as bytes.
+ */
+export class MalformedFlowError extends Error {
+  constructor(
+    message: string,
+    readonly key: Buffer | null = null,
+    readonly ts: bigint | null = null,
+  ) {
+    super(message);
   }
-  return seconds * NS_PER_S + nanos;
 }
 
 interface L4Parts {
@@ -193,11 +211,35 @@ function md5(...parts: Uint8Array[]): Buffer {
 
 const SEP = Buffer.from([0xff]);
 
-export function splitFlow(flowBytes: Buffer, respNodeName: string | null, respTimeNs: bigint | null): FlowRow {
+/** What splitFlow needs from the response around the flow. */
+export interface ResponseParts {
+  /** GetFlowsResponse.node_name, when present and storable as a column */
+  nodeName: string | null;
+  /** GetFlowsResponse.time, when present and valid */
+  time: WireTimestamp | null;
+  /** response fields the columns cannot give back exactly (see splitResponse) */
+  rest: Buffer | null;
+  /** the whole response */
+  bytes: Buffer;
+}
+
+const placeable = (ns: bigint, receivedNs: bigint) => ns >= 0n && ns <= receivedNs + MAX_AHEAD_NS;
+
+/** Strict decode of bytes that readers will decode later: a failure now is a failure on every read. */
+function validate(what: string, check: () => unknown): void {
+  try {
+    check();
+  } catch (e) {
+    throw new MalformedFlowError(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+export function splitFlow(flowBytes: Buffer, resp: ResponseParts, receivedNs: bigint = BigInt(Date.now()) * 1_000_000n): FlowRow {
   const c = new WireCursor(flowBytes);
   const ctxParts: Buffer[] = [];
   const restParts: Buffer[] = [];
-  let ts: bigint | null = null;
+  let time: WireTimestamp | null = null;
+  let timeField: Buffer | null = null;
   let l4: L4Parts = { l4: 0, sport: null, dport: null, tcpFlags: null, exact: true };
   let l7: Buffer | null = null;
   let l7p: L7Parts | null = null;
@@ -209,8 +251,9 @@ export function splitFlow(flowBytes: Buffer, respNodeName: string | null, respTi
   while (!c.done()) {
     c.field();
     const no = c.fieldNo;
-    if (no === FLOW_TIME && c.wireType === WIRE_LEN && ts === null) {
-      ts = readTimestamp(flowBytes, c.valueStart, c.valueEnd);
+    if (no === FLOW_TIME && c.wireType === WIRE_LEN && timeField === null) {
+      time = readTimestamp(flowBytes, c.valueStart, c.valueEnd);
+      timeField = c.fieldView();
     } else if (no === FLOW_L4 && c.wireType === WIRE_LEN && l4.l4 === 0 && l4.exact) {
       l4 = readL4(flowBytes, c.valueStart, c.valueEnd);
       if (!l4.exact) restParts.push(c.fieldView());
@@ -231,38 +274,59 @@ export function splitFlow(flowBytes: Buffer, respNodeName: string | null, respTi
       restParts.push(c.fieldView());
     }
   }
+
+  let key: Buffer;
+  let keyDerived = false;
+  if (uuid) key = Buffer.from(uuid.replaceAll("-", ""), "hex");
+  else {
+    key = md5(Buffer.from(resp.nodeName ?? nodeName, "utf8"), SEP, flowBytes);
+    keyDerived = true;
+  }
+  const fail = (message: string): never => {
+    throw new MalformedFlowError(message, key, time && !time.invalid ? time.ns : null);
+  };
+  if (time?.invalid) fail(time.invalid);
+  if (summary && !isUtf8(summary)) fail("Summary: invalid UTF-8");
+
+  // The flow's own time places it, unless it has none or one that would sit in the future (see
+  // MAX_AHEAD_NS); then the time it was received does, and its own time field travels in rest.
+  let ts: bigint;
+  if (time && placeable(time.ns, receivedNs)) ts = time.ns;
+  else if (resp.time && placeable(resp.time.ns, receivedNs)) ts = resp.time.ns;
+  else ts = receivedNs;
+  const tsSynthetic = !(time && time.exact && ts === time.ns);
+  if (tsSynthetic && timeField) restParts.push(timeField);
+
   // L7 summaries are nearly unique (query, URL): kept inline rather than interned; so is a summary
   // with a NUL byte, which a Postgres text column cannot hold
   if (summaryField && (l7 || summary!.includes(0))) {
     restParts.push(summaryField);
     summary = null;
   }
-
-  const ctxRaw = ctxParts.length === 1 ? ctxParts[0] : Buffer.concat(ctxParts);
-  const responseNodeName = respNodeName === nodeName ? null : (respNodeName ?? "");
-  const ctxHash = md5(ctxRaw, SEP, Buffer.from(responseNodeName ?? "\u0000same", "utf8"));
-
-  let key: Buffer;
-  let keyDerived = false;
-  if (uuid) key = Buffer.from(uuid.replaceAll("-", ""), "hex");
-  else {
-    key = md5(Buffer.from(respNodeName ?? nodeName, "utf8"), SEP, flowBytes);
-    keyDerived = true;
+  const rest = restParts.length === 0 ? null : restParts.length === 1 ? restParts[0] : Buffer.concat(restParts);
+  try {
+    if (l7) validate("l7", () => fromBinary(Layer7Schema, l7!));
+    // rest holds Flow fields (known ones we do not split, and unknown ones): decoded on every read
+    if (rest) validate("flow", () => fromBinary(FlowSchema, rest));
+  } catch (e) {
+    fail((e as Error).message);
   }
 
-  const flowTs = ts ?? respTimeNs ?? BigInt(Date.now()) * 1_000_000n;
-  let respTs: bigint | null = null;
-  if (respTimeNs === null) respTs = -1n;
-  else if (respTimeNs !== flowTs) respTs = respTimeNs;
+  const ctxRaw = ctxParts.length === 1 ? ctxParts[0] : Buffer.concat(ctxParts);
+  const responseNodeName = resp.nodeName === nodeName ? null : (resp.nodeName ?? "");
+  const ctxHash = md5(ctxRaw, SEP, Buffer.from(responseNodeName ?? "\u0000same", "utf8"));
+
+  let respTs: bigint | null = -1n;
+  if (resp.time?.exact && resp.time.ns !== -1n) respTs = resp.time.ns === ts ? null : resp.time.ns;
 
   return {
-    ts: flowTs,
+    ts,
     key,
     keyDerived,
     ctxRaw,
     ctxHash,
     responseNodeName,
-    nodeName: respNodeName || nodeName,
+    nodeName: resp.nodeName || nodeName,
     l4: l4.l4,
     sport: l4.sport,
     dport: l4.dport,
@@ -270,29 +334,65 @@ export function splitFlow(flowBytes: Buffer, respNodeName: string | null, respTi
     summary,
     l7,
     ...(l7p ?? noL7()),
-    rest: restParts.length === 0 ? null : restParts.length === 1 ? restParts[0] : Buffer.concat(restParts),
+    rest,
     respTs,
+    tsSynthetic,
+    respRest: resp.rest,
     flowBytes,
+    response: resp.bytes,
   };
 }
 
-/** Splits a raw GetFlowsResponse. */
-export function splitResponse(resp: Buffer): SplitResponse {
-  const c = new WireCursor(resp);
-  let flow: Buffer | null = null;
-  let other: { kind: "node_status" | "lost_events"; bytes: Buffer } | null = null;
+/**
+ * Splits a raw GetFlowsResponse. Response fields besides the flow go to columns when they can be
+ * given back exactly (node_name, time); anything else — a time that does not fit int64 ns or is
+ * not canonically encoded, a node name with NUL, a second copy, fields unknown to us — is kept as
+ * its bytes (respRest). A response that is not a valid message comes back as `malformed`.
+ */
+export function splitResponse(resp: Buffer, receivedNs: bigint = BigInt(Date.now()) * 1_000_000n): SplitResponse {
   let nodeName: string | null = null;
   let timeNs: bigint | null = null;
-  while (!c.done()) {
-    c.field();
-    if (c.wireType !== WIRE_LEN) continue;
-    if (c.fieldNo === RESP_FLOW) flow = c.valueView();
-    else if (c.fieldNo === RESP_NODE_STATUS) other = { kind: "node_status", bytes: c.valueView() };
-    else if (c.fieldNo === RESP_LOST_EVENTS) other = { kind: "lost_events", bytes: c.valueView() };
-    else if (c.fieldNo === RESP_NODE_NAME) nodeName = c.stringValue();
-    else if (c.fieldNo === RESP_TIME) timeNs = readTimestamp(resp, c.valueStart, c.valueEnd);
+  let key: Buffer | null = null;
+  let ts: bigint | null = null;
+  try {
+    const c = new WireCursor(resp);
+    let flow: Buffer | null = null;
+    let other: { kind: "node_status" | "lost_events"; bytes: Buffer } | null = null;
+    let time: WireTimestamp | null = null;
+    const restParts: Buffer[] = [];
+    let sawNodeName = false;
+    let sawTime = false;
+    while (!c.done()) {
+      c.field();
+      const len = c.wireType === WIRE_LEN;
+      if (len && c.fieldNo === RESP_FLOW && !flow) flow = c.valueView();
+      else if (len && c.fieldNo === RESP_NODE_STATUS && !other) other = { kind: "node_status", bytes: c.valueView() };
+      else if (len && c.fieldNo === RESP_LOST_EVENTS && !other) other = { kind: "lost_events", bytes: c.valueView() };
+      else if (len && c.fieldNo === RESP_NODE_NAME && !sawNodeName) {
+        sawNodeName = true;
+        const raw = c.valueView();
+        if (!isUtf8(raw)) throw new MalformedFlowError("node_name: invalid UTF-8");
+        const s = raw.toString("utf8");
+        if (s.includes("\u0000")) restParts.push(c.fieldView()); // a text column cannot hold it
+        else nodeName = s;
+      } else if (len && c.fieldNo === RESP_TIME && !sawTime) {
+        sawTime = true;
+        time = readTimestamp(resp, c.valueStart, c.valueEnd);
+        if (time.invalid) throw new MalformedFlowError(time.invalid);
+        if (!time.exact || time.ns === -1n) restParts.push(c.fieldView());
+        else timeNs = time.ns;
+      } else restParts.push(c.fieldView());
+    }
+    if (flow) {
+      const parts: ResponseParts = { nodeName, time, rest: restParts.length ? Buffer.concat(restParts) : null, bytes: resp };
+      if (parts.rest) validate("response", () => fromBinary(GetFlowsResponseSchema, parts.rest!));
+      return { kind: "flow", row: splitFlow(flow, parts, receivedNs) };
+    }
+    if (other) return { ...other, nodeName: nodeName ?? "", timeNs };
+    return { kind: "empty" };
+  } catch (e) {
+    if (e instanceof MalformedFlowError) ({ key, ts } = e);
+    else if (!(e instanceof WireError)) throw e;
+    return { kind: "malformed", error: e.message, nodeName, key, ts };
   }
-  if (flow) return { kind: "flow", row: splitFlow(flow, nodeName, timeNs) };
-  if (other) return { ...other, nodeName: nodeName ?? "", timeNs };
-  return { kind: "empty" };
 }

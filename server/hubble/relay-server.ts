@@ -97,6 +97,12 @@ export interface RelayServer {
   /** Appends to the node's ring (node = resp.nodeName or flow.nodeName) and pushes to followers. */
   publish(resp: GetFlowsResponse): void;
   publishMany(resps: Iterable<GetFlowsResponse>): void;
+  /**
+   * Sends these exact bytes as one GetFlowsResponse of `node` (nothing filled in, nothing checked:
+   * tests feed malformed or unusual messages through the real transport). Kept in the node's ring
+   * at `ns` (default now); a follower's filter sees it only when it decodes.
+   */
+  publishRaw(bytes: Buffer, node: string, ns?: bigint): void;
   /** Served by GetAgentEvents (e.g. POLICY_UPDATED when the demo changes a policy). */
   publishAgentEvent(ev: GetAgentEventsResponse): void;
   /** Adds or updates nodes (nodes not listed are left alone). */
@@ -246,6 +252,29 @@ export async function startRelayServer(opts: RelayServerOptions = {}): Promise<R
     }
   }
 
+  function publishRaw(bytes: Buffer, nodeName: string, at?: bigint): void {
+    const entry: WireEntry = { ns: at ?? nowNs(), seq: ++seq, bytes };
+    const node = ensureNode(nodeName);
+    node.ring.push(entry);
+    node.seen++;
+    for (const f of flowFollowers) {
+      if (f.untilNs !== undefined && entry.ns > f.untilNs) {
+        f.pump.end();
+        continue;
+      }
+      if (f.predicate) {
+        let flow: Flow | undefined;
+        try {
+          flow = decodeFlow(bytes);
+        } catch {
+          flow = undefined;
+        }
+        if (flow && !f.predicate(flow)) continue;
+      }
+      f.pump.push(entry);
+    }
+  }
+
   function decodeFlow(bytes: Buffer): Flow | undefined {
     const r = fromBinary(GetFlowsResponseSchema, bytes);
     return r.responseTypes.case === "flow" ? r.responseTypes.value : undefined;
@@ -270,7 +299,17 @@ export async function startRelayServer(opts: RelayServerOptions = {}): Promise<R
     const backlog: WireEntry[] = [];
     for (const node of nodes.values()) {
       let entries = node.ring.toArray();
-      if (predicate) entries = entries.filter((e) => predicate(decodeFlow(e.bytes)!));
+      if (predicate) {
+        entries = entries.filter((e) => {
+          let flow: Flow | undefined;
+          try {
+            flow = decodeFlow(e.bytes);
+          } catch {
+            return true; // raw bytes that do not decode: sent as they are (publishRaw)
+          }
+          return !flow || predicate(flow);
+        });
+      }
       for (const e of selectBacklog(entries, window)) backlog.push(e);
     }
     const evWin = eventWindow(window, backlog);
@@ -443,6 +482,7 @@ export async function startRelayServer(opts: RelayServerOptions = {}): Promise<R
     address: `${host}:${port}`,
     port,
     publish,
+    publishRaw,
     publishMany(resps) {
       for (const r of resps) publish(r);
     },

@@ -6,11 +6,12 @@
  */
 import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
 import { fromBinary } from "@bufbuild/protobuf";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { LostEventSchema } from "@/proto/gen/flow/flow_pb";
 import { NodeState, NodeStatusEventSchema } from "@/proto/gen/relay/relay_pb";
 import type { EventsRepo } from "@/server/db/events-repo";
 import type { PreparedBatch } from "@/server/db/flow-writer";
+import { isFlowRow, quarantineRecord, type IngestRecord } from "@/server/db/ingest-records";
+import { describeStoreError, isTransientStoreError } from "@/server/db/store-errors";
 import { splitResponse, type FlowRow } from "@/server/flow-codec/split-flow";
 import type { RelayClient } from "@/server/hubble/relay-client";
 import type { Metrics } from "@/server/metrics";
@@ -25,9 +26,15 @@ export interface IngestOptions {
   events: EventsRepo;
   /** the database side, in two stages (see BatchQueue): prepare runs while the previous batch commits */
   writer: {
-    prepare: (rows: FlowRow[]) => Promise<PreparedBatch>;
+    prepare: (records: IngestRecord[]) => Promise<PreparedBatch>;
     commit: (p: PreparedBatch) => Promise<void>;
     flushRollups: () => Promise<void>;
+  };
+  /** the store's health: told of every failed and successful write; answers whether the store is up */
+  health?: {
+    failed: (err: unknown) => void;
+    succeeded: () => void;
+    probe: () => Promise<boolean>;
   };
   /** called after a batch is stored (live fan-out) */
   onStored?: (rows: FlowRow[]) => void;
@@ -57,8 +64,6 @@ const NODE_STATE_NAMES: Record<number, string> = {
 };
 export const nodeStateName = (n: number) => NODE_STATE_NAMES[n] ?? String(n);
 
-const nsToDate = (ns: bigint | null) => (ns === null ? null : new Date(Number(ns / 1_000_000n)));
-
 export class IngestService {
   state: IngestState = "connecting";
   lastError: string | undefined;
@@ -68,30 +73,53 @@ export class IngestService {
   stored = 0;
   duplicates = 0;
   reconnects = 0;
+  /** responses quarantined by this process (malformed, or refused by the store) */
+  quarantined = 0;
 
-  private readonly queue: BatchQueue<FlowRow, PreparedBatch>;
+  private readonly queue: BatchQueue<IngestRecord, PreparedBatch>;
   private stream: ClientReadableStream<Buffer> | null = null;
   private stopped = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
 
   constructor(private readonly o: IngestOptions) {
-    this.queue = new BatchQueue<FlowRow, PreparedBatch>({
+    this.queue = new BatchQueue<IngestRecord, PreparedBatch>({
       batchSize: o.batchSize,
       flushMs: o.flushMs,
       maxItems: o.queueMax,
       prepare: (batch) => o.writer.prepare(batch),
-      commit: async (prepared, batch) => {
+      commit: async (prepared) => {
         const end = o.metrics.batchSeconds.startTimer();
         await o.writer.commit(prepared);
         end();
-        o.metrics.batchSize.observe(batch.length);
-        o.metrics.flowsIngested.inc(batch.length);
-        this.stored += batch.length;
-        this.rate.add(batch.length);
-        o.onStored?.(batch);
+        o.health?.succeeded();
+        const stored = prepared.stored;
+        const quarantined = prepared.side.quarantine.length;
+        if (quarantined) {
+          this.quarantined += quarantined;
+          o.metrics.flowsQuarantined.inc(quarantined);
+          o.log.warn({ quarantined }, "quarantined responses that cannot be stored (GET /api/quarantine lists them)");
+        }
+        if (stored.length === 0) return;
+        o.metrics.batchSize.observe(stored.length);
+        o.metrics.flowsIngested.inc(stored.length);
+        this.stored += stored.length;
+        this.rate.add(stored.length);
+        o.onStored?.(stored);
       },
-      onError: (err, attempt) => o.log.error({ err: String(err), attempt }, "writing a batch of flows failed; retrying"),
+      isTransient: isTransientStoreError,
+      probe: o.health?.probe,
+      poison: (item, err) => quarantineRecord(item, describeStoreError(err)),
+      onDropped: (item, err) =>
+        o.log.error({ err: describeStoreError(err), kind: isFlowRow(item) ? "flow" : item.kind }, "the store refused a record and its quarantine entry; dropped"),
+      onError: (err, attempt) => {
+        o.health?.failed(err);
+        const transient = isTransientStoreError(err);
+        o.log[transient ? "warn" : "error"](
+          { err: describeStoreError(err), attempt, transient },
+          transient ? "writing a batch failed; retrying while the stream waits" : "the store refused a batch; isolating the records behind it",
+        );
+      },
       onDepth: (d) => o.metrics.queueDepth.set(d),
       onResume: () => this.stream?.resume(),
     });
@@ -176,6 +204,9 @@ export class IngestService {
     const rings = lastNs === null ? null : await this.fullRings();
     const firstFromNode = new Set<string>();
 
+    const push = (r: IngestRecord) => {
+      if (!this.queue.push(r)) stream.pause();
+    };
     const stream = this.o.relay.getFlows(
       sinceNs === undefined ? { number: this.o.initialHistory, follow: true } : { sinceNs, follow: true },
     );
@@ -188,20 +219,18 @@ export class IngestService {
       })
       .catch(() => {});
     let delivered = 0;
-    let pending: Promise<unknown> = Promise.resolve();
 
     const done = new Promise<void>((resolve) => {
       stream.on("metadata", () => this.setState("connected"));
       stream.on("data", (buf: Buffer) => {
         if (this.state !== "connected") this.setState("connected");
-        let split;
-        try {
-          split = splitResponse(buf);
-        } catch (err) {
-          this.o.log.warn({ err: String(err), bytes: buf.length }, "skipping a response that does not decode");
-          return;
-        }
-        if (split.kind === "flow") {
+        const split = splitResponse(buf);
+        if (split.kind === "malformed") {
+          this.received++;
+          this.o.log.warn({ err: split.error, bytes: buf.length }, "quarantining a response that is not a valid message");
+          if (split.key && split.ts !== null && !seen.add(split.key.toString("hex"), split.ts)) return; // quarantined before a resume
+          push({ kind: "quarantine", stage: "decode", error: split.error, nodeName: split.nodeName, key: split.key, ts: split.ts, bytes: buf });
+        } else if (split.kind === "flow") {
           const row = split.row;
           this.received++;
           if (!seen.add(row.key.toString("hex"), row.ts)) {
@@ -213,38 +242,24 @@ export class IngestService {
             firstFromNode.add(row.nodeName);
             const ringFull = rings.all || rings.nodes.has(row.nodeName);
             if (ringFull && row.ts > lastNs + margin) {
-              const gap = { nodeName: row.nodeName || null, fromNs: lastNs, toNs: row.ts, reason: "relay ring buffer overwritten while disconnected" };
               this.o.metrics.gaps.inc();
               this.o.log.warn({ node: row.nodeName }, "gap: the Relay could no longer serve part of the outage");
-              pending = pending.then(() => this.o.events.addGap(gap)).catch((e) => this.o.log.error({ err: String(e) }, "storing a gap failed"));
+              push({ kind: "gap", nodeName: row.nodeName || null, fromNs: lastNs, toNs: row.ts, reason: "relay ring buffer overwritten while disconnected" });
             }
           }
           delivered++;
-          if (!this.queue.push(row)) stream.pause();
-        } else if (split.kind === "lost_events") {
-          const e = fromBinary(LostEventSchema, split.bytes);
-          this.o.metrics.lostEvents.inc(Number(e.numEventsLost));
-          pending = pending
-            .then(() =>
-              this.o.events.addLostEvent({
-                time: nsToDate(split.timeNs),
-                nodeName: split.nodeName || null,
-                source: e.source,
-                numLost: e.numEventsLost,
-                cpu: e.cpu === undefined ? null : e.cpu,
-                first: e.first ? timestampDate(e.first) : null,
-                last: e.last ? timestampDate(e.last) : null,
-              }),
-            )
-            .catch((err) => this.o.log.error({ err: String(err) }, "storing a lost event failed"));
-        } else if (split.kind === "node_status") {
-          const e = fromBinary(NodeStatusEventSchema, split.bytes);
-          for (const n of e.nodeNames) this.nodes.set(n, { name: n, state: nodeStateName(e.stateChange) });
-          pending = pending
-            .then(() =>
-              this.o.events.addNodeStatus({ time: nsToDate(split.timeNs), state: e.stateChange, nodeNames: e.nodeNames, message: e.message || null }),
-            )
-            .catch((err) => this.o.log.error({ err: String(err) }, "storing a node status failed"));
+          push(row);
+        } else if (split.kind === "lost_events" || split.kind === "node_status") {
+          try {
+            if (split.kind === "lost_events") this.o.metrics.lostEvents.inc(Number(fromBinary(LostEventSchema, split.bytes).numEventsLost));
+            else {
+              const e = fromBinary(NodeStatusEventSchema, split.bytes);
+              for (const n of e.nodeNames) this.nodes.set(n, { name: n, state: nodeStateName(e.stateChange) });
+            }
+          } catch {
+            // a message that does not decode is quarantined when its record is prepared
+          }
+          push({ kind: split.kind, bytes: split.bytes, nodeName: split.nodeName, timeNs: split.timeNs, response: buf });
         }
       });
       stream.on("error", (err: ServiceError) => {
@@ -255,7 +270,6 @@ export class IngestService {
     });
     await done;
     this.stream = null;
-    await pending;
     if (stream.isPaused()) stream.resume();
     return delivered;
   }

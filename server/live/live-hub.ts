@@ -4,9 +4,10 @@
  * many they missed instead of the server falling behind.
  */
 import { EventEmitter } from "node:events";
-import { fromBinary, toJson } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import { FlowSchema } from "@/proto/gen/flow/flow_pb";
 import type { FlowItem, FlowJson } from "@/server/domain/flow-item";
+import { flowJson } from "@/server/flow-codec/flow-json";
 import { uuidText } from "@/server/flow-codec/rebuild-flow";
 import type { FlowRow } from "@/server/flow-codec/split-flow";
 
@@ -57,6 +58,6 @@ export class LiveHub {
 }
 
 export function liveItem(row: FlowRow): FlowItem {
-  const flow = toJson(FlowSchema, fromBinary(FlowSchema, row.flowBytes), { useProtoFieldName: true }) as FlowJson;
+  const flow = flowJson(fromBinary(FlowSchema, row.flowBytes)) as FlowJson;
   return { key: uuidText(row.key.toString("hex")), flow, node_name: row.nodeName || undefined, time: flow.time };
 }

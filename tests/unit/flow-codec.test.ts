@@ -5,35 +5,16 @@ import { describe, expect, it } from "vitest";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
 import { DropReason, FlowSchema, TCPSchema, Verdict } from "@/proto/gen/flow/flow_pb";
 import { splitResponse, type FlowRow } from "@/server/flow-codec/split-flow";
-import { rebuildResponseBytes, type StoredFlow } from "@/server/flow-codec/rebuild-flow";
+import { rebuildResponseBytes, storedFlowOf } from "@/server/flow-codec/rebuild-flow";
 
 const SAMPLES = path.resolve(import.meta.dirname, "../../../shared/data/hubble-otel");
-
-function storedOf(row: FlowRow): StoredFlow {
-  return {
-    ts: row.ts,
-    key: row.key.toString("hex"),
-    keyDerived: row.keyDerived,
-    l4: row.l4,
-    sport: row.sport,
-    dport: row.dport,
-    tcpFlags: row.tcpFlags,
-    summary: row.summary ? row.summary.toString("utf8") : null,
-    l7: row.l7,
-    rest: row.rest,
-    respTs: row.respTs,
-  };
-}
 
 function roundTrip(bytes: Buffer) {
   const split = splitResponse(bytes);
   if (split.kind !== "flow") throw new Error(`not a flow: ${split.kind}`);
   const row = split.row;
-  const rebuilt = rebuildResponseBytes(storedOf(row), {
-    raw: row.ctxRaw,
-    responseNodeName: row.responseNodeName,
-    nodeName: row.nodeName,
-  });
+  const { flow, ctx } = storedFlowOf(row);
+  const rebuilt = rebuildResponseBytes(flow, ctx);
   return { row, rebuilt: fromBinary(GetFlowsResponseSchema, rebuilt) };
 }
 
@@ -99,9 +80,11 @@ describe("split and rebuild", () => {
     expect(json.drop_reason_desc).toBe(250);
   });
 
-  it("rejects truncated bytes with an error instead of garbage", () => {
+  it("calls truncated bytes malformed instead of storing garbage", () => {
     const msg = fromJsonString(GetFlowsResponseSchema, lines[0]);
     const bytes = Buffer.from(toBinary(GetFlowsResponseSchema, msg));
-    expect(() => splitResponse(bytes.subarray(0, bytes.length - 7))).toThrow();
+    const split = splitResponse(bytes.subarray(0, bytes.length - 7));
+    expect(split.kind).toBe("malformed");
+    expect(split.kind === "malformed" && split.error).toMatch(/past the end|truncated/);
   });
 });

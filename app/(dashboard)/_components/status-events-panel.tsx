@@ -7,18 +7,28 @@ import { nodeStateLabel, nodeStateTone } from "@/app/lib/hubble-enums";
 import { useStatus } from "./use-status";
 import { EventRecord } from "./event-record";
 
-export type EventsTab = "lost" | "gaps" | "nodes";
+export type EventsTab = "lost" | "gaps" | "quarantine" | "nodes";
 
 const TABS: { id: EventsTab; label: string }[] = [
   { id: "lost", label: "Lost events" },
   { id: "gaps", label: "Gaps" },
+  { id: "quarantine", label: "Quarantined" },
   { id: "nodes", label: "Nodes" },
 ];
 
 const EXPLAIN: Record<EventsTab, string> = {
   lost: "An agent's ring buffer wrapped before its flows were read: these flows never reached Flowlens.",
   gaps: "Periods when Flowlens was not receiving flows (relay down, restart, reconnect). History has holes there.",
+  quarantine:
+    "Responses Flowlens received but could not store: not a valid message, or refused by the database for a reason retrying cannot fix. Every other flow was stored; these are kept with their original bytes.",
   nodes: "Nodes as Relay reports them, and their recent state changes.",
+};
+
+const EMPTY: Record<EventsTab, string> = {
+  lost: "No lost events recorded.",
+  gaps: "No gaps recorded.",
+  quarantine: "Nothing quarantined.",
+  nodes: "No node status changes recorded.",
 };
 
 /** Popover under the status header listing lost events, gaps and node status from /api/status/events. */
@@ -63,7 +73,9 @@ export function StatusEventsPanel({
     };
   }, [onClose, anchor]);
 
-  const records = events.data ? (tab === "lost" ? events.data.lostEvents : tab === "gaps" ? events.data.gaps : events.data.nodeStatus) : [];
+  const records = events.data
+    ? { lost: events.data.lostEvents, gaps: events.data.gaps, quarantine: events.data.quarantine, nodes: events.data.nodeStatus }[tab]
+    : [];
 
   return (
     <div className="popover status-panel" role="dialog" aria-label="Ingestion events" ref={panel} tabIndex={-1} data-testid="status-events">
@@ -80,6 +92,13 @@ export function StatusEventsPanel({
         </button>
       </div>
       <p className="muted small">{EXPLAIN[tab]}</p>
+      {tab === "quarantine" && records.length > 0 && (
+        <p className="small">
+          <a href="/api/quarantine?format=jsonl" download data-testid="quarantine-export">
+            Export all (JSONL, with the original bytes)
+          </a>
+        </p>
+      )}
       {tab === "nodes" && status.data && (
         <ul className="plain-list">
           {status.data.nodes.map((n) => (
@@ -98,7 +117,7 @@ export function StatusEventsPanel({
           {events.error.message}
         </p>
       ) : records.length === 0 ? (
-        <p className="muted">{tab === "lost" ? "No lost events recorded." : tab === "gaps" ? "No gaps recorded." : "No node status changes recorded."}</p>
+        <p className="muted">{EMPTY[tab]}</p>
       ) : (
         <ol className="plain-list event-list">
           {records.map((r, i) => (

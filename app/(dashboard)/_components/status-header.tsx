@@ -73,10 +73,21 @@ function StatusItems({
         <strong>{formatRate(ingest.flowsPerSecond)}</strong>
         <span className="muted">flows/s</span>
       </span>
-      <span className="status-item" title={`${formatCount(storage.flows)} flows stored (${storage.kind})`}>
-        <strong>{formatCompact(storage.flows)}</strong>
-        <span className="muted">stored</span>
-      </span>
+      {storage.state === "unavailable" ? (
+        <span className="status-item status-error" role="alert" data-testid="storage-unavailable" title={storage.error}>
+          <span className="dot tone-bad" aria-hidden="true" />
+          <span className="tone-text-bad">database unavailable</span>
+          <span className="status-error-text">
+            {storage.since ? `since ${new Date(storage.since).toLocaleTimeString()} · ` : ""}
+            {storage.error} · ingest waits and resumes by itself
+          </span>
+        </span>
+      ) : (
+        <span className="status-item" title={`${formatCount(storage.flows)} flows stored (${storage.kind})`}>
+          <strong>{formatCompact(storage.flows)}</strong>
+          <span className="muted">stored</span>
+        </span>
+      )}
       <button
         type="button"
         className={`status-item status-button${ingest.lostEvents > 0 ? " tone-text-warn" : ""}`}
@@ -97,6 +108,18 @@ function StatusItems({
       >
         <strong>{formatCount(ingest.gaps)}</strong> {ingest.gaps === 1 ? "gap" : "gaps"}
       </button>
+      {ingest.quarantined > 0 && (
+        <button
+          type="button"
+          className="status-item status-button tone-text-warn"
+          aria-expanded={openTab === "quarantine"}
+          data-testid="status-quarantined"
+          title="Responses received but not stored (malformed, or refused by the database); every other flow was stored"
+          onClick={() => onOpen("quarantine")}
+        >
+          <strong>{formatCount(ingest.quarantined)}</strong> quarantined
+        </button>
+      )}
       {nodes.length <= MAX_NODE_CHIPS ? (
         <span className="status-nodes">
           {nodes.map((n) => (

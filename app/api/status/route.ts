@@ -4,6 +4,12 @@ import { getRuntime } from "@/server/runtime";
 
 export const dynamic = "force-dynamic";
 
+/** How long the status waits for the store's counts before answering with the last ones it has. */
+const COUNTS_WAIT_MS = 300;
+const LAST = Symbol.for("flowlens.status.lastCounts");
+type Counts = { flows: number; lostEvents: number; gaps: number; quarantined: number };
+const g = globalThis as typeof globalThis & { [LAST]?: Counts };
+
 export async function GET(): Promise<Response> {
   let rt;
   try {
@@ -11,17 +17,35 @@ export async function GET(): Promise<Response> {
   } catch (e) {
     return unavailable(e, "flowlens is not running");
   }
-  try {
-    const [flows, totals] = await Promise.all([rt.events.flowCount(), rt.events.totals()]);
-    const state = rt.ingest.state === "connected" && rt.relay.mode === "demo" ? "demo" : rt.ingest.state;
-    const report: StatusReport = {
-      relay: { address: rt.relay.address, state, ...(rt.ingest.lastError && state !== "connected" && state !== "demo" ? { error: rt.ingest.lastError } : {}) },
-      storage: { kind: rt.db.kind, flows },
-      ingest: { flowsPerSecond: Math.round(rt.ingest.rate.perSecond() * 10) / 10, lostEvents: totals.lostEvents, gaps: totals.gaps },
-      nodes: [...rt.ingest.nodes.values()].sort((a, b) => a.name.localeCompare(b.name)),
-    };
-    return Response.json(report, { headers: noStore() });
-  } catch (e) {
-    return unavailable(e, "reading the status failed");
-  }
+  // The status must answer while the store is away (it is how pages learn that it is): the counts
+  // get a short wait, then the last known ones stand in.
+  const fresh = Promise.all([rt.events.flowCount(), rt.events.totals()]).then(([flows, totals]) => {
+    g[LAST] = { flows, ...totals };
+    return g[LAST];
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const counts = await Promise.race([
+    fresh,
+    new Promise<null>((r) => (timer = setTimeout(() => r(null), COUNTS_WAIT_MS))),
+  ]).catch((e) => {
+    rt.health.failed(e);
+    return null;
+  });
+  clearTimeout(timer);
+  fresh.catch(() => {});
+  const c = counts ?? g[LAST] ?? { flows: 0, lostEvents: 0, gaps: 0, quarantined: 0 };
+  const state = rt.ingest.state === "connected" && rt.relay.mode === "demo" ? "demo" : rt.ingest.state;
+  const storage = rt.health.status;
+  const report: StatusReport = {
+    relay: { address: rt.relay.address, state, ...(rt.ingest.lastError && state !== "connected" && state !== "demo" ? { error: rt.ingest.lastError } : {}) },
+    storage: { kind: rt.db.kind, flows: c.flows, ...storage },
+    ingest: {
+      flowsPerSecond: Math.round(rt.ingest.rate.perSecond() * 10) / 10,
+      lostEvents: c.lostEvents,
+      gaps: c.gaps,
+      quarantined: c.quarantined,
+    },
+    nodes: [...rt.ingest.nodes.values()].sort((a, b) => a.name.localeCompare(b.name)),
+  };
+  return Response.json(report, { headers: noStore() });
 }

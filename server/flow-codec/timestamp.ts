@@ -1,0 +1,69 @@
+/**
+ * google.protobuf.Timestamp on the wire, without a full decode. A Timestamp is valid when its
+ * seconds lie in 0001-01-01 … 9999-12-31 and its nanos in [0, 1e9) (the type's own definition; a
+ * value outside has no JSON form, so no exporter could show it). Valid is not enough for a column:
+ * the value must also fit int64 nanoseconds, and re-encode to the very bytes received.
+ */
+import { WIRE_VARINT, WireCursor, WireError, encodeTag, encodeVarint } from "./wire";
+
+export const NS_PER_S = 1_000_000_000n;
+const MIN_SECONDS = -62_135_596_800n; // 0001-01-01T00:00:00Z
+const MAX_SECONDS = 253_402_300_799n; // 9999-12-31T23:59:59Z
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+export interface WireTimestamp {
+  /** seconds × 1e9 + nanos (may lie outside int64 for a valid far-away time) */
+  ns: bigint;
+  /** problem that makes the value invalid, or null */
+  invalid: string | null;
+  /** the value fits int64 ns and encodeTimestamp(ns) gives back the bytes received */
+  exact: boolean;
+}
+
+export function readTimestamp(buf: Uint8Array, start: number, end: number): WireTimestamp {
+  let seconds = 0n;
+  let nanos = 0n;
+  let invalid: string | null = null;
+  let plain = true;
+  try {
+    const c = new WireCursor(buf, start, end);
+    while (!c.done()) {
+      c.field();
+      if (c.wireType === WIRE_VARINT && c.fieldNo === 1) seconds = BigInt.asIntN(64, c.varintValueBig());
+      else if (c.wireType === WIRE_VARINT && c.fieldNo === 2) nanos = BigInt.asIntN(32, c.varintValueBig());
+      else plain = false; // unknown field or an unexpected wire type: kept as bytes elsewhere
+    }
+  } catch (e) {
+    return { ns: 0n, invalid: `time: ${e instanceof WireError ? e.message : String(e)}`, exact: false };
+  }
+  if (seconds < MIN_SECONDS || seconds > MAX_SECONDS) invalid = `time: seconds ${seconds} outside 0001-01-01 … 9999-12-31`;
+  else if (nanos < 0n || nanos >= NS_PER_S) invalid = `time: nanos ${nanos} outside [0, 999999999]`;
+  const ns = seconds * NS_PER_S + nanos;
+  let exact = plain && invalid === null && ns >= INT64_MIN && ns <= INT64_MAX;
+  if (exact) {
+    const again = encodeTimestamp(ns);
+    exact = again.length === end - start && again.every((b, i) => b === buf[start + i]);
+  }
+  return { ns, invalid, exact };
+}
+
+/** The canonical encoding (zero fields omitted, seconds before nanos). */
+export function encodeTimestamp(ns: bigint): number[] {
+  const body: number[] = [];
+  let seconds = ns / NS_PER_S;
+  let nanos = ns % NS_PER_S;
+  if (nanos < 0n) {
+    nanos += NS_PER_S;
+    seconds -= 1n;
+  }
+  if (seconds !== 0n) {
+    encodeTag(body, 1, WIRE_VARINT);
+    encodeVarint(body, seconds);
+  }
+  if (nanos !== 0n) {
+    encodeTag(body, 2, WIRE_VARINT);
+    encodeVarint(body, nanos);
+  }
+  return body;
+}
