@@ -46,6 +46,8 @@ async function start(): Promise<Runtime> {
   log.info({ storage: db.kind, location: db.location, applied }, "store ready");
 
   const writer = new FlowWriter(db);
+  writer.rollupFlushFailed = (err, rows) =>
+    log.error({ err: String(err), rows }, "the store refused pending rollup rows; they were dropped and are recounted at the next start");
   const repaired = await writer.repairRollups();
   if (repaired) log.info({ rollups: repaired }, "recounted the newest rollups from stored flows");
   const reader = new FlowReader(db, writer.dimensions);

@@ -84,12 +84,21 @@ export class FlowReader {
 
   /** Every matching flow, newest first, in pages (for streamed exports). */
   async *all(q: Omit<FlowReadQuery, "limit">, max = Number.POSITIVE_INFINITY, pageSize = 2000): AsyncGenerator<FlowItem[]> {
+    for await (const rows of this.rowPages(q, max, pageSize)) yield await this.toItems(rows);
+  }
+
+  /** Every matching flow as the exact GetFlowsResponse bytes that were received, newest first, in pages. */
+  async *allBytes(q: Omit<FlowReadQuery, "limit">, max = Number.POSITIVE_INFINITY, pageSize = 2000): AsyncGenerator<{ key: string; bytes: Buffer }[]> {
+    for await (const rows of this.rowPages(q, max, pageSize)) yield await this.rebuild(rows);
+  }
+
+  private async *rowPages(q: Omit<FlowReadQuery, "limit">, max: number, pageSize: number): AsyncGenerator<FlowDbRow[]> {
     let cursor = q.cursor;
     let left = max;
     while (left > 0) {
       const want = Math.min(pageSize, left);
       const rows = await this.rows({ ...q, cursor, limit: want }, want);
-      if (rows.length > 0) yield await this.toItems(rows);
+      if (rows.length > 0) yield rows;
       if (rows.length < want) return;
       left -= rows.length;
       const last = rows[rows.length - 1];
@@ -122,6 +131,11 @@ export class FlowReader {
 
   /** Rebuilds the GetFlowsResponse of each row (hubble JSON form). */
   async responses(rows: FlowDbRow[]): Promise<{ key: string; json: Record<string, unknown> }[]> {
+    return (await this.rebuild(rows)).map(({ key, bytes }) => ({ key, json: responseJson(fromBinary(GetFlowsResponseSchema, bytes)) }));
+  }
+
+  /** Rebuilds the GetFlowsResponse bytes of each row. */
+  private async rebuild(rows: FlowDbRow[]): Promise<{ key: string; bytes: Buffer }[]> {
     const ctx = await this.dims.contextsById(new Set(rows.map((r) => r.ctx_id)));
     const sums = await this.dims.summariesById(new Set(rows.flatMap((r) => (r.summary_id === null ? [] : [r.summary_id]))));
     return rows.map((r) => {
@@ -142,9 +156,7 @@ export class FlowReader {
         tsSynthetic: r.ts_synthetic === true,
         respRest: r.resp_rest,
       };
-      const bytes = rebuildResponseBytes(stored, c);
-      const json = responseJson(fromBinary(GetFlowsResponseSchema, bytes));
-      return { key: r.key, json };
+      return { key: r.key, bytes: rebuildResponseBytes(stored, c) };
     });
   }
 

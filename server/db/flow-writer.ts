@@ -20,6 +20,7 @@ import {
 import { FlowPartitions, dayOf } from "./flow-partitions";
 import { ROLLUP_RECOUNT_SQL } from "./rollup-recount-sql";
 import { RollupFeed } from "./rollup-feed";
+import { isTransientStoreError } from "./store-errors";
 
 export const FLOW_COLUMNS = [
   "ts",
@@ -92,6 +93,8 @@ export class FlowWriter {
   readonly rollupFeed = new RollupFeed();
   /** rollups of committed flows not yet in flow_rollups */
   private pendingRollups = new Map<string, Rollup>();
+  /** told when pending rollup rows were refused by the store and dropped (they are recounted at the next start) */
+  rollupFlushFailed?: (err: unknown, rows: number) => void;
   private lastRollupFlush = Date.now();
 
   constructor(private readonly db: Database) {
@@ -276,19 +279,34 @@ export class FlowWriter {
           addRollups(rows, [...this.pendingRollups.values()]);
           addRollups(rows, p.rollups);
         }
-        await this.db.transaction(async (tx) => {
-          await tx.copyIn("flows", FLOW_COLUMNS, data);
-          await insertSideRecords(tx, p.side);
-          if (rows) await upsertRollups(tx, [...rows.values()]);
-        });
-        return flush;
+        const write = (withRollups: boolean) =>
+          this.db.transaction(async (tx) => {
+            await tx.copyIn("flows", FLOW_COLUMNS, data);
+            await insertSideRecords(tx, p.side);
+            if (withRollups && rows) await upsertRollups(tx, [...rows.values()]);
+          });
+        try {
+          await write(true);
+        } catch (e) {
+          // Rollups pending from earlier batches ride along with this one: if they are what the
+          // store refuses, every later batch would fail with them. Such rows are dropped (the next
+          // start recounts rollups from the raw flows) and this batch's own flows are stored.
+          if (!rows || isTransientStoreError(e)) throw e;
+          await write(false);
+          this.rollupFlushFailed?.(e, rows.size);
+          return "dropped" as const;
+        }
+        return flush ? ("flushed" as const) : ("pending" as const);
       },
-      (flushed) => {
-        if (flushed) {
-          this.pendingRollups = new Map();
-          this.lastRollupFlush = Date.now();
-        } else addRollups(this.pendingRollups, p.rollups);
-        return p.rollups;
+      (outcome) => {
+        if (outcome === "pending") {
+          addRollups(this.pendingRollups, p.rollups);
+          return p.rollups;
+        }
+        this.pendingRollups = new Map();
+        this.lastRollupFlush = Date.now();
+        // dropped: readers start over from flow_rollups, which does not have those rows
+        return outcome === "flushed" ? p.rollups : null;
       },
     );
   }

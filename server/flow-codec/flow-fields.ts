@@ -62,6 +62,7 @@ export const L4_UDP = 2;
 export const L4_ICMPV4 = 3;
 export const L4_ICMPV6 = 4;
 export const L4_SCTP = 5;
+export const L4_IGMP = 7;
 
 export const L7_DNS = 100;
 export const L7_HTTP = 101;

@@ -16,6 +16,7 @@ import {
   FLOW_TIME,
   FLOW_UUID,
   FLOW_NODE_NAME,
+  L4_IGMP,
   L4_SCTP,
   L4_TCP,
   L4_UDP,
@@ -140,7 +141,9 @@ function readL4(buf: Uint8Array, start: number, end: number): L4Parts {
       parts.exact = false;
       continue;
     }
-    parts.l4 = outer.fieldNo;
+    // the protocol is known for the oneof's members (VRRP 6 and IGMP 7 have no columns); a field
+    // number a newer agent adds says nothing about it
+    if (outer.fieldNo <= L4_IGMP) parts.l4 = outer.fieldNo;
     if (outer.fieldNo < L4_TCP || outer.fieldNo > L4_SCTP) {
       parts.exact = false;
       continue;
@@ -155,10 +158,12 @@ function readL4(buf: Uint8Array, start: number, end: number): L4Parts {
         if (parts.tcpFlags === null) parts.exact = false;
       } else parts.exact = false;
     }
-    // a value that does not fit the int columns must travel as bytes
-    if ((parts.sport ?? 0) > 0x7fffffff || (parts.dport ?? 0) > 0x7fffffff) parts.exact = false;
+    // a value that does not fit the int columns travels as bytes, and is not searchable by port
+    if ((parts.sport ?? 0) > 0x7fffffff) (parts.sport = null), (parts.exact = false);
+    if ((parts.dport ?? 0) > 0x7fffffff) (parts.dport = null), (parts.exact = false);
   }
-  if (members > 1) parts.exact = false;
+  // none (an empty Layer4 is still a Layer4) or several: only the bytes say what was sent
+  if (members !== 1) parts.exact = false;
   return parts;
 }
 

@@ -4,6 +4,7 @@
  * the newest stored flow; the overlap is dropped by dedup key. A window the Relay could no longer
  * serve (its per-node ring overwrote it while we were away) is recorded as a gap.
  */
+import { createHash } from "node:crypto";
 import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
 import { fromBinary } from "@bufbuild/protobuf";
 import { LostEventSchema } from "@/proto/gen/flow/flow_pb";
@@ -63,6 +64,8 @@ const NODE_STATE_NAMES: Record<number, string> = {
   [NodeState.NODE_ERROR]: "NODE_ERROR",
 };
 export const nodeStateName = (n: number) => NODE_STATE_NAMES[n] ?? String(n);
+
+const malformedKey = (nodeName: string | null, bytes: Buffer) => createHash("md5").update(nodeName ?? "").update("\u00ff").update(bytes).digest();
 
 export class IngestService {
   state: IngestState = "connecting";
@@ -227,9 +230,13 @@ export class IngestService {
         const split = splitResponse(buf);
         if (split.kind === "malformed") {
           this.received++;
+          // keyed like a flow without uuid (node + bytes) and timed by arrival when unreadable, so a
+          // resumed stream that re-sends it is recognised (keysSince reads the quarantine too)
+          const key = split.key ?? malformedKey(split.nodeName, buf);
+          const ts = split.ts ?? BigInt(Date.now()) * 1_000_000n;
+          if (!seen.add(key.toString("hex"), ts)) return;
           this.o.log.warn({ err: split.error, bytes: buf.length }, "quarantining a response that is not a valid message");
-          if (split.key && split.ts !== null && !seen.add(split.key.toString("hex"), split.ts)) return; // quarantined before a resume
-          push({ kind: "quarantine", stage: "decode", error: split.error, nodeName: split.nodeName, key: split.key, ts: split.ts, bytes: buf });
+          push({ kind: "quarantine", stage: "decode", error: split.error, nodeName: split.nodeName, key, ts, bytes: buf });
         } else if (split.kind === "flow") {
           const row = split.row;
           this.received++;

@@ -92,4 +92,94 @@ describe("BatchQueue", () => {
     expect(log.slice(3)).toEqual(["commit 1,2 end", "commit 3,4 start", "commit 3,4 end"]);
     expect(q.depth).toBe(0);
   });
+
+  describe("a failure retrying cannot fix", () => {
+    type Item = { n: number } | { quarantined: number; why: string };
+    const refused = new Set([13, 14, 200]);
+    const permanent = (n: number) => Object.assign(new Error(`value ${n} refused`), { code: "23514" });
+    const transient = () => Object.assign(new Error("connection terminated unexpectedly"), { code: "57P01" });
+
+    function queue(opts: { flaky?: number; probe?: () => Promise<boolean> } = {}) {
+      const stored: number[] = [];
+      const quarantine: { n: number; why: string }[] = [];
+      let flaky = opts.flaky ?? 0;
+      let commits = 0;
+      const q = new BatchQueue<Item, Item[]>({
+        batchSize: 64,
+        flushMs: 5,
+        maxItems: 10_000,
+        prepare: async (b) => b,
+        commit: async (b) => {
+          commits++;
+          if (b.some((i) => "n" in i) && flaky-- > 0) throw transient();
+          const bad = b.find((i) => "n" in i && refused.has(i.n));
+          if (bad && "n" in bad) throw permanent(bad.n);
+          for (const i of b) {
+            if ("n" in i) stored.push(i.n);
+            else quarantine.push({ n: i.quarantined, why: i.why });
+          }
+        },
+        isTransient: (e) => (e as { code?: string }).code === "57P01",
+        probe: opts.probe,
+        poison: (i, e) => ("n" in i ? { quarantined: i.n, why: (e as Error).message } : null),
+        backoff: () => 1,
+      });
+      return { q, stored, quarantine, commits: () => commits };
+    }
+
+    it("stores every other item, in order, and quarantines the refused ones with their error", async () => {
+      const { q, stored, quarantine } = queue();
+      for (let n = 0; n < 300; n++) q.push({ n });
+      await q.drain();
+      expect(stored).toEqual([...Array(300).keys()].filter((n) => !refused.has(n)));
+      expect(quarantine).toEqual([...refused].map((n) => ({ n, why: `value ${n} refused` })));
+      expect(q.depth).toBe(0);
+    });
+
+    it("retries a transient failure in place, without splitting the batch", async () => {
+      const { q, stored, quarantine, commits } = queue({ flaky: 3 });
+      for (let n = 20; n < 40; n++) q.push({ n });
+      await q.drain();
+      expect(stored).toEqual([...Array(20).keys()].map((i) => i + 20));
+      expect(quarantine).toEqual([]);
+      expect(commits()).toBe(4);
+    });
+
+    it("isolates a batch whose 'transient' error keeps coming back while the store answers", async () => {
+      let probes = 0;
+      const q = new BatchQueue<number, number[]>({
+        batchSize: 8,
+        flushMs: 5,
+        maxItems: 1000,
+        prepare: async (b) => b,
+        commit: async (b) => {
+          if (b.includes(5)) throw transient(); // looks like a lost connection, but only ever for this item
+          written.push(...b);
+        },
+        isTransient: () => true,
+        probe: async () => (probes++, true),
+        poison: (n) => -n,
+        backoff: () => 1,
+      });
+      const written: number[] = [];
+      for (let n = 1; n <= 8; n++) q.push(n);
+      await q.drain();
+      expect(written.sort((a, b) => a - b)).toEqual([-5, 1, 2, 3, 4, 6, 7, 8]);
+      expect(probes).toBeGreaterThan(0);
+    });
+
+    it("keeps retrying while the store does not answer (no quarantine during an outage)", async () => {
+      let down = true;
+      const { q, stored, quarantine } = queue({ flaky: 1_000_000, probe: async () => !down });
+      for (let n = 0; n < 10; n++) q.push({ n });
+      const drained = q.drain();
+      await tick(50);
+      expect(stored).toEqual([]);
+      expect(quarantine).toEqual([]);
+      down = false; // still failing, but now the store answers: the batch is isolated item by item
+      await drained;
+      expect(quarantine.map((x) => x.n)).toEqual([...Array(10).keys()]);
+    });
+  });
 });
+
