@@ -55,6 +55,9 @@ async function openPostgres(url: string, poolMax: number): Promise<Database> {
     ...(schema ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
   });
   pool.on("error", () => {}); // idle client errors surface on the next query instead of crashing
+  // A checked-out client whose server goes away (a restart) emits "error" too, and an "error" with no
+  // listener would crash the process; the query or transaction on it fails and is retried instead.
+  pool.on("connect", (client) => client.on("error", () => {}));
   if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, schema ? { schema } : undefined) });
   const safe = new URL(parsed);

@@ -30,11 +30,21 @@ export interface AppServer {
   logs: () => string;
   /** SIGTERM; resolves with the exit code */
   stop(): Promise<number | null>;
+  /** SIGKILL to the whole process group (npm start and the Next server it runs): a crash */
+  kill(): Promise<void>;
 }
 
-export async function startApp(extraEnv: Record<string, string> = {}): Promise<AppServer> {
+export interface StartOptions {
+  /** an existing embedded store to open (kept afterwards); default a fresh one, removed on stop */
+  dataDir?: string;
+}
+
+export async function startApp(extraEnv: Record<string, string> = {}, opts: StartOptions = {}): Promise<AppServer> {
   const port = await freePort();
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "flowlens-e2e-"));
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), "flowlens-e2e-"));
+  const removeData = () => {
+    if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
   const env: Record<string, string | undefined> = { ...process.env, PORT: String(port), FLOWLENS_DATA_DIR: dataDir, LOG_LEVEL: "warn", ...extraEnv };
   // the embedded store and the demo cluster, unless the caller names a database or a Relay
   if (!("DATABASE_URL" in extraEnv)) delete env.DATABASE_URL;
@@ -42,7 +52,13 @@ export async function startApp(extraEnv: Record<string, string> = {}): Promise<A
   delete env.NODE_ENV;
   delete env.VITEST;
   let out = "";
-  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, "scripts/start.mjs")], { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+  // its own process group, so a crash can take npm start and the Next server down together
+  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, "scripts/start.mjs")], {
+    cwd: ROOT,
+    env: env as NodeJS.ProcessEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
   const url = `http://127.0.0.1:${port}`;
@@ -64,10 +80,16 @@ export async function startApp(extraEnv: Record<string, string> = {}): Promise<A
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve(child.exitCode);
         child.once("exit", (code) => {
-          rmSync(dataDir, { recursive: true, force: true });
+          removeData();
           resolve(code);
         });
         child.kill("SIGTERM");
+      }),
+    kill: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        process.kill(-child.pid!, "SIGKILL");
       }),
   };
 }
