@@ -5,7 +5,6 @@
  */
 import { isUtf8 } from "node:buffer";
 import { createHash } from "node:crypto";
-import { fromBinary } from "@bufbuild/protobuf";
 import { FlowSchema, Layer7Schema } from "@/proto/gen/flow/flow_pb";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
 import {
@@ -30,6 +29,7 @@ import {
   RESP_TIME,
 } from "./flow-fields";
 import { readTimestamp, type WireTimestamp } from "./timestamp";
+import { validateMessage } from "./validate";
 import { WIRE_LEN, WIRE_VARINT, WireCursor, WireError } from "./wire";
 
 const MAX_INT64 = 0x7fffffffffffffffn;
@@ -310,9 +310,9 @@ export function splitFlow(flowBytes: Buffer, resp: ResponseParts, receivedNs: bi
   }
   const rest = restParts.length === 0 ? null : restParts.length === 1 ? restParts[0] : Buffer.concat(restParts);
   try {
-    if (l7) validate("l7", () => fromBinary(Layer7Schema, l7!));
+    if (l7) validate("l7", () => validateMessage(Layer7Schema, l7!));
     // rest holds Flow fields (known ones we do not split, and unknown ones): decoded on every read
-    if (rest) validate("flow", () => fromBinary(FlowSchema, rest));
+    if (rest) validate("flow", () => validateMessage(FlowSchema, rest));
   } catch (e) {
     fail((e as Error).message);
   }
@@ -390,7 +390,7 @@ export function splitResponse(resp: Buffer, receivedNs: bigint = BigInt(Date.now
     }
     if (flow) {
       const parts: ResponseParts = { nodeName, time, rest: restParts.length ? Buffer.concat(restParts) : null, bytes: resp };
-      if (parts.rest) validate("response", () => fromBinary(GetFlowsResponseSchema, parts.rest!));
+      if (parts.rest) validate("response", () => validateMessage(GetFlowsResponseSchema, parts.rest!));
       return { kind: "flow", row: splitFlow(flow, parts, receivedNs) };
     }
     if (other) return { ...other, nodeName: nodeName ?? "", timeNs };
