@@ -19,8 +19,12 @@ const HOUR = 3_600_000_000_000n;
 export async function GET(request: Request): Promise<Response> {
   const now = new Date();
   const sp = new URL(request.url).searchParams;
-  const yaml = sp.get("format") === "yaml";
-  if (yaml) sp.delete("format");
+  const formats = sp.getAll("format");
+  if (formats.length > 1) return badRequest("format: given more than once", "format");
+  const format = (formats[0] ?? "json").toLowerCase();
+  if (format !== "json" && format !== "yaml") return badRequest(`format: ${JSON.stringify(formats[0])} is not one of json, yaml`, "format");
+  const yaml = format === "yaml";
+  sp.delete("format");
   const { flow, own } = parseWithOwn(sp, ["kind"], now);
   if (!flow.ok) return badRequest(flow.error, flow.parameter);
   const q = flow.query;
