@@ -17,6 +17,7 @@
 import { z } from "zod";
 import { DropReasonSchema, TrafficDirectionSchema, VerdictSchema } from "@/proto/gen/flow/flow_pb";
 import { formatCidr, parseCidr } from "./cidr";
+import { readCursor, splitCursor } from "./flow-cursor";
 import type {
   EventTypeMatch,
   FlowFilterSpec,
@@ -302,7 +303,7 @@ const TRACE_SUB_TYPES = [
 function parseEventType(s: string): Parsed<EventTypeMatch> {
   const [typeText, subText, ...extra] = s.toLowerCase().split(":");
   if (extra.length > 0) return fail(`${q(s)} has more than one ":"`);
-  const type = /^\d{1,3}$/.test(typeText) && Number(typeText) <= 255 ? Number(typeText) : EVENT_TYPES[typeText];
+  const type = /^\d{1,3}$/.test(typeText) && Number(typeText) <= 255 ? Number(typeText) : Object.hasOwn(EVENT_TYPES, typeText) ? EVENT_TYPES[typeText] : undefined;
   if (type === undefined) {
     return fail(`${q(s)} is not an event type; use one of ${Object.keys(EVENT_TYPES).join(", ")} or a number`);
   }
@@ -501,8 +502,9 @@ function parseFormat(s: string): Parsed<FlowQuery["format"]> {
   return f === "json" || f === "jsonl" || f === "csv" ? ok(f) : fail(`${q(s)} is not one of json, jsonl, csv`);
 }
 
+/** Checked here, not first by the store: a filter that matches nothing never reads the cursor. */
 function parseCursor(s: string): Parsed<string> {
-  return /^[\x21-\x7e]+$/.test(s) ? ok(s) : fail(`${q(s)} is not a cursor from a previous page's "next"`);
+  return readCursor(splitCursor(s).cursor) ? ok(s) : fail(`${q(s)} is not a cursor from a previous page's "next"`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -645,11 +647,12 @@ function dedupe<T>(values: T[]): T[] {
  * `now`. On error, `parameter` is the offending parameter and `error` starts with its name.
  */
 export function parseFlowQuery(params: URLSearchParams, now: Date = new Date()): FlowQueryResult {
-  const raw: Record<string, string[]> = {};
+  // no prototype: "__proto__" or "constructor" are parameter names like any other (unknown ones)
+  const raw: Record<string, string[]> = Object.create(null);
   for (const key of new Set(params.keys())) {
     if (!CACHE_BUSTERS.has(key)) raw[key] = params.getAll(key);
   }
-  const unknown = Object.keys(raw).filter((k) => !(k in PARAMETERS));
+  const unknown = Object.keys(raw).filter((k) => !Object.hasOwn(PARAMETERS, k));
   if (unknown.length > 0) {
     return {
       ok: false,

@@ -62,7 +62,7 @@ export function parseGraphParams(search: URLSearchParams, now: Date = new Date()
   if (o.data.only === "series" && !o.data.focus) return { ok: false, parameter: "only", error: "only: series needs focus (the element whose series to return)" };
   const l4: number[] = [];
   for (const p of protocols) {
-    const kinds = L4[p];
+    const kinds = Object.hasOwn(L4, p) ? L4[p] : undefined;
     if (!kinds) return { ok: false, parameter: "protocol", error: `protocol: ${JSON.stringify(p)} is not one of ${Object.keys(L4).join(", ")} (L7 protocols are not kept in the map's rollups)` };
     l4.push(...kinds);
   }

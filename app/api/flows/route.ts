@@ -1,3 +1,4 @@
+import { splitCursor } from "@/server/domain/flow-cursor";
 import { parseFlowQuery } from "@/server/domain/flow-query";
 import { CSV_COLUMNS, csvLine, csvRow } from "@/server/domain/flow-csv";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
@@ -13,11 +14,11 @@ export async function GET(request: Request): Promise<Response> {
   const q = parsed.query;
   const rt = await runtimeOrUnavailable();
   if (rt instanceof Response) return rt;
-  // With `last`, a cursor carries how many of the N newest are still to come: "<cursor>.<left>"
-  // (base64url has no dots). An export may continue from such a cursor too.
-  const counted = q.cursor ? /^(.+)\.(\d{1,7})$/.exec(q.cursor) : null;
-  const left = q.last !== undefined && counted ? Math.min(q.last, Number(counted[2])) : q.last;
-  const base = { filter: q.filter, sinceNs: q.sinceNs, untilNs: q.untilNs, cursor: counted ? counted[1] : q.cursor };
+  // With `last`, a cursor carries how many of the N newest are still to come (flow-cursor.ts);
+  // an export may continue from such a cursor too.
+  const counted = q.cursor === undefined ? undefined : splitCursor(q.cursor);
+  const left = q.last !== undefined && counted?.left !== undefined ? Math.min(q.last, counted.left) : q.last;
+  const base = { filter: q.filter, sinceNs: q.sinceNs, untilNs: q.untilNs, cursor: counted?.cursor };
 
   if (q.format === "json") {
     if (left === 0) return Response.json({ flows: [], next: null }, { headers: noStore() });

@@ -1,6 +1,6 @@
 import { dropsRepoFor } from "@/server/db/drops-repo";
 import { PoliciesRepo } from "@/server/db/policies-repo";
-import { parseWithOwn } from "@/server/domain/drop-params";
+import { oneOf, parseWithOwn } from "@/server/domain/drop-params";
 import { dateToNs, formatRfc3339Ns } from "@/server/domain/flow-query";
 import { suggestForNamespace } from "@/server/domain/policy-suggest";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
@@ -30,8 +30,9 @@ export async function GET(request: Request): Promise<Response> {
   const q = flow.query;
   const ns = q.filter.namespace ?? [];
   if (ns.length !== 1) return badRequest("namespace: give exactly one namespace to suggest policies for", "namespace");
-  const kindValue = own.get("kind")?.[0] ?? "cilium";
-  if (kindValue !== "cilium" && kindValue !== "kubernetes") return badRequest(`kind: ${JSON.stringify(kindValue)} is not one of cilium, kubernetes`, "kind");
+  const kind = oneOf(own, "kind", ["cilium", "kubernetes"] as const, "cilium");
+  if (!kind.ok) return badRequest(kind.error, kind.parameter);
+  const kindValue = kind.value;
   const sinceNs = q.sinceNs ?? dateToNs(now) - HOUR;
   const rt = await runtimeOrUnavailable();
   if (rt instanceof Response) return rt;
