@@ -3,7 +3,7 @@
  * the same URL filters /flows and /drops alike) plus a few parameters of their own, validated here
  * with the same error convention (`{error, parameter}`, error starting with the parameter name).
  */
-import { parseDurationNs, parseFlowQuery, parseMomentNs, type FlowQueryResult } from "./flow-query";
+import { FLOW_QUERY_PARAMETERS, parseDurationNs, parseFlowQuery, parseMomentNs, type FlowQueryResult } from "./flow-query";
 import { DROP_SORTS, type DropSort } from "./drop-group";
 
 export type ParamError = { ok: false; error: string; parameter: string };
@@ -16,7 +16,7 @@ export function parseWithOwn(params: URLSearchParams, own: readonly string[], no
     if (own.includes(k)) mine.set(k, [...(mine.get(k) ?? []), v]);
     else rest.append(k, v);
   }
-  return { flow: parseFlowQuery(rest, now), own: mine, explicitLimit: rest.has("limit") };
+  return { flow: parseFlowQuery(rest, now, [...FLOW_QUERY_PARAMETERS, ...own]), own: mine, explicitLimit: rest.has("limit") };
 }
 
 export function oneOf<T extends string>(own: Map<string, string[]>, name: string, allowed: readonly T[], fallback: T): { ok: true; value: T } | ParamError {

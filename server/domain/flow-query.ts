@@ -645,8 +645,9 @@ function dedupe<T>(values: T[]): T[] {
 /**
  * Parses the query string of /api/flows or /api/live. Durations in since/until count back from
  * `now`. On error, `parameter` is the offending parameter and `error` starts with its name.
+ * `accepted`: what a route that takes other parameters too lists for an unknown one.
  */
-export function parseFlowQuery(params: URLSearchParams, now: Date = new Date()): FlowQueryResult {
+export function parseFlowQuery(params: URLSearchParams, now: Date = new Date(), accepted: readonly string[] = FLOW_QUERY_PARAMETERS): FlowQueryResult {
   // no prototype: "__proto__" or "constructor" are parameter names like any other (unknown ones)
   const raw: Record<string, string[]> = Object.create(null);
   for (const key of new Set(params.keys())) {
@@ -657,7 +658,7 @@ export function parseFlowQuery(params: URLSearchParams, now: Date = new Date()):
     return {
       ok: false,
       parameter: unknown[0],
-      error: `${unknown[0]}: unknown parameter; valid parameters are ${FLOW_QUERY_PARAMETERS.join(", ")}`,
+      error: `${unknown[0]}: unknown parameter; valid parameters are ${accepted.join(", ")}`,
     };
   }
   const parsed = paramsSchema.safeParse(raw);

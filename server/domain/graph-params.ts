@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import type { FlowFilterSpec } from "./flow-filter-spec";
-import { dateToNs, parseDurationNs, parseFlowQuery } from "./flow-query";
+import { dateToNs, FLOW_QUERY_PARAMETERS, parseDurationNs, parseFlowQuery } from "./flow-query";
 
 export const LIVE_WINDOWS = ["5m", "15m", "1h"] as const;
 export const DEFAULT_WINDOW = "15m";
@@ -69,7 +69,7 @@ export function parseGraphParams(search: URLSearchParams, now: Date = new Date()
   const hasRange = rest.has("since") || rest.has("until");
   if (hasRange && o.data.window) return { ok: false, parameter: "window", error: "window: give either window (live) or since/until, not both" };
 
-  const parsed = parseFlowQuery(rest, now);
+  const parsed = parseFlowQuery(rest, now, [...FLOW_QUERY_PARAMETERS.filter((n) => !REFUSED.includes(n)), ...OWN]);
   if (!parsed.ok) return parsed;
   const nowNs = dateToNs(now);
   let sinceNs: bigint;

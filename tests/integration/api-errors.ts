@@ -194,6 +194,21 @@ export function errorTests(): void {
       expect(Date.now() - started).toBeLessThan(5000);
     });
 
+    it("an unknown parameter's 400 lists the route's own parameters too", async () => {
+      for (const [route, own, refused] of [
+        ["/api/drops", ["sort", "order", "rows", "buckets"], []],
+        ["/api/policies/diff", ["at", "window", "edges"], []],
+        ["/api/graph", ["window", "noise", "focus", "only"], ["port", "cursor"]],
+        ["/api/dns", ["workload", "status", "width", "lane"], ["cursor", "last"]],
+      ] as const) {
+        const body = (await (await call(ROUTES[route], `${route}?buckts=5`)).json()) as { error: string; parameter: string };
+        expect(body.parameter).toBe("buckts");
+        const listed = body.error.replace(/^.*valid parameters are /, "").split(", ");
+        expect(listed, route).toEqual(expect.arrayContaining([...own, "namespace", "since"]));
+        for (const r of refused) expect(listed, route).not.toContain(r);
+      }
+    });
+
     it("a DNS range past 31 days says from when the range would be answered", async () => {
       const res = await call(dnsGET, `/api/dns?${qs({ since: "0001-01-01T00:00:00Z", until: "2025-06-01T00:00:00Z" })}`);
       expect(res.status).toBe(400);

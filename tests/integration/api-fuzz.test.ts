@@ -34,6 +34,7 @@ import {
   DROP_SORTS,
   EDGE_TIMES,
   FLOW_PARAMS,
+  NASTY,
   TIME_BAD,
   junk,
   queryString,
@@ -129,26 +130,39 @@ function oneBad(r: Route): fc.Arbitrary<{ query: Query; parameter: string }> {
     const two = (r.dedupes ?? []).includes(name) ? fc.uniqueArray(arbs.valid, { minLength: 2, maxLength: 2 }) : fc.tuple(arbs.valid, arbs.valid);
     bads.push(two.map(([a, b]) => ({ name, pairs: [[name, a], [name, b]] })));
   }
-  if (r.range) for (const [name, bad] of Object.entries(TIME_BAD)) bads.push(bad.map((b) => ({ name, pairs: [[name, b]] })));
+  if (r.range) {
+    for (const [name, bad] of Object.entries(TIME_BAD)) bads.push(bad.map((b) => ({ name, pairs: [[name, b]] })));
+    // since after until: the 400 names since
+    const after = fc.tuple(fc.integer({ min: 1, max: 3_000_000 }), fc.integer({ min: 1, max: 86_400 })).map(([t, d]) => [t, t + d].map((s) => new Date(s * 1000 + Date.UTC(2021, 0, 1)).toISOString()));
+    bads.push(after.map(([until, since]) => ({ name: "since", pairs: [["since", since], ["until", until]] })));
+  }
   for (const name of r.refused ?? []) bads.push(fc.oneof(junk, cf("1", "json")).map((v) => ({ name, pairs: [[name, v]] })));
   const unknown = fc.oneof(cf("verdicts", "namespce", "Since", "LIMIT", "foo", "page", "offset", "__proto__", "a b", "☃"), fc.string({ minLength: 1, maxLength: 12 }));
   bads.push(unknown.filter((n) => !known.has(n)).map((name) => ({ name, pairs: [[name, "1"]] })));
   return fc.tuple(validQuery(r), fc.oneof(...bads)).map(([q, bad]) => {
-    const drop = new Set([bad.name, ...(r.conflicts && Object.hasOwn(r.conflicts, bad.name) ? r.conflicts[bad.name] : [])]);
+    const drop = new Set([...bad.pairs.map(([n]) => n), ...(r.conflicts && Object.hasOwn(r.conflicts, bad.name) ? r.conflicts[bad.name] : [])]);
     return { query: { pairs: [...q.pairs.filter(([n]) => !drop.has(n)), ...bad.pairs] }, parameter: bad.name };
   });
 }
 
 /** Anything at all, mostly near what the route takes. */
 function anything(r: Route): fc.Arbitrary<Query> {
-  const all = { ...r.lists, ...r.singles };
-  const names = [...Object.keys(all), "since", "until", ...(r.refused ?? [])];
-  const value = fc.oneof(
-    ...Object.values(all).flatMap((a) => (a.bad ? [a.valid, a.bad] : [a.valid])),
-    junk,
-    cf(...EDGE_TIMES),
+  const all: Record<string, Arbs> = { ...r.lists, ...r.singles };
+  const times = fc.oneof(cf(...EDGE_TIMES), TIME_BAD.since, range().map((p) => p[0]?.[1] ?? "1h"));
+  const valueOf = (name: string) => {
+    const own = Object.hasOwn(all, name) ? all[name] : undefined;
+    return fc.oneof(
+      ...(own ? [{ arbitrary: own.valid, weight: 3 }] : []),
+      ...(own?.bad ? [{ arbitrary: own.bad, weight: 3 }] : []),
+      { arbitrary: name === "since" || name === "until" || name === "at" ? times : cf(...EDGE_TIMES), weight: 2 },
+      { arbitrary: junk, weight: 2 },
+    );
+  };
+  const names = [...new Set([...Object.keys(all), "since", "until", ...(r.refused ?? [])])];
+  const pair = fc.oneof(
+    { arbitrary: cf(...names).chain((n) => valueOf(n).map((v): Pair => [n, v])), weight: 8 },
+    { arbitrary: fc.tuple(fc.string({ maxLength: 8 }), junk), weight: 1 },
   );
-  const pair = fc.tuple(fc.oneof({ arbitrary: cf(...names), weight: 8 }, { arbitrary: fc.string({ maxLength: 8 }), weight: 1 }), value);
   return fc
     .tuple(validQuery(r), fc.array(pair, { maxLength: 6 }), fc.option(rawFragment, { freq: 4 }))
     .map(([q, extra, raw]) => ({ pairs: [...q.pairs, ...extra], ...(raw ? { raw } : {}) }));
@@ -329,6 +343,18 @@ describe("every route fuzzed on real PostgreSQL", () => {
           }),
           { numRuns: 40 * RUNS, ...REPLAY },
         );
+      });
+
+      it("answers every parameter's boundary values (a sweep) with a complete 200 or a 400 naming it", async () => {
+        const base = route.base ? fc.sample(route.base, { numRuns: 1, seed: 1 })[0] : [];
+        const names = [...new Set([...Object.keys(route.lists), ...Object.keys(route.singles), "since", "until", ...(route.refused ?? []), "an-unknown-one", "__proto__", "constructor"])];
+        for (const name of names) {
+          for (const value of NASTY) {
+            const query = { pairs: [...base.filter(([n]) => n !== name), [name, value] as Pair] };
+            const a = await answer(route, query);
+            if (a.status === 400) expect([name, ...(route.required ?? [])], `${route.path}?${queryString(query).slice(0, 300)}`).toContain(a.parameter);
+          }
+        }
       });
 
       it("answers anything with a complete 200 or a 400 naming a parameter it was sent", async () => {
