@@ -6,6 +6,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
 import { itemResponse, type FlowItem, type FlowJson } from "@/server/domain/flow-item";
+import { encodeCursor, readCursor } from "@/server/domain/flow-cursor";
 import { compileMatcher } from "@/server/domain/flow-match";
 import { responseJson } from "@/server/flow-codec/flow-json";
 import { rebuildResponseBytes, uuidText, type StoredFlow } from "@/server/flow-codec/rebuild-flow";
@@ -47,19 +48,12 @@ export class CursorError extends InputError {
   }
 }
 
-export function encodeCursor(ts: bigint, key: string): string {
-  return Buffer.from(`${ts}:${key}`).toString("base64url");
-}
-
-const INT64_MAX = 2n ** 63n - 1n;
+export { encodeCursor };
 
 export function decodeCursor(cursor: string): { ts: bigint; key: string } {
-  const m = /^(-?\d{1,19}):([0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12})$/.exec(
-    Buffer.from(cursor, "base64url").toString(),
-  );
-  const ts = m ? BigInt(m[1]) : 0n;
-  if (!m || ts > INT64_MAX || ts < -INT64_MAX - 1n) throw new CursorError("cursor: not a cursor returned by this API");
-  return { ts, key: m[2] };
+  const c = readCursor(cursor);
+  if (!c) throw new CursorError("cursor: not a cursor returned by this API");
+  return c;
 }
 
 export class FlowReader {

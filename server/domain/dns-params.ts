@@ -16,7 +16,7 @@
 import { z } from "zod";
 import { DNS_STATUSES, type DnsStatus } from "./dns-types";
 import { DEFAULT_TIMEOUT_MS } from "./dns-pairing";
-import { dateToNs, parseDurationNs, parseFlowQuery, FLOW_QUERY_PARAMETERS, MAX_VALUE_LENGTH, type FlowQueryResult } from "./flow-query";
+import { dateToNs, formatRfc3339Ns, parseDurationNs, parseFlowQuery, FLOW_QUERY_PARAMETERS, MAX_VALUE_LENGTH, type FlowQueryResult } from "./flow-query";
 import type { FlowFilterSpec } from "./flow-filter-spec";
 import type { LaneBy } from "./dns-timeline";
 
@@ -36,11 +36,19 @@ export interface DnsApiQuery {
   buckets: number;
 }
 
-export type DnsQueryResult = { ok: true; query: DnsApiQuery } | { ok: false; error: string; parameter: string };
+export type DnsQueryResult =
+  | { ok: true; query: DnsApiQuery }
+  | { ok: false; error: string; parameter: string; details?: Record<string, unknown> };
 
 export const DEFAULT_RANGE_NS = 15n * 60n * 1_000_000_000n;
 export const DEFAULT_DNS_LIMIT = 1000;
 export const MAX_DNS_LIMIT = 5000;
+/**
+ * Longest range the DNS view reads. Its minute bookkeeping walks every minute of the range, so 100
+ * years (52M minutes) would exhaust memory before the 1M-message limit could say anything; a month
+ * of DNS is far past that limit on any cluster that resolves names.
+ */
+export const MAX_DNS_SPAN_NS = 31n * 86_400n * 1_000_000_000n;
 const DNS_ONLY = ["workload", "query", "status", "timeout", "width", "lane", "buckets"] as const;
 const UNSUPPORTED = ["cursor", "last"];
 const FOR_ENDPOINT: Record<DnsEndpoint, readonly string[]> = {
@@ -111,6 +119,11 @@ export function parseDnsQuery(params: URLSearchParams, endpoint: DnsEndpoint, no
   const untilNs = flow.query.untilNs ?? nowNs;
   const sinceNs = flow.query.sinceNs ?? untilNs - DEFAULT_RANGE_NS;
   if (sinceNs >= untilNs) return fail("since", "the range is empty (since is not before until)");
+  if (untilNs - sinceNs > MAX_DNS_SPAN_NS) {
+    // fitsSince: what the page offers as a button, as for a range holding too many messages
+    const fitsSince = formatRfc3339Ns(untilNs - MAX_DNS_SPAN_NS);
+    return { ok: false, parameter: "since", error: "since: the DNS view covers at most 31 days; choose a later since", details: { fitsSince } };
+  }
 
   return {
     ok: true,

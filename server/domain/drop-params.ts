@@ -3,7 +3,7 @@
  * the same URL filters /flows and /drops alike) plus a few parameters of their own, validated here
  * with the same error convention (`{error, parameter}`, error starting with the parameter name).
  */
-import { parseDurationNs, parseFlowQuery, parseRfc3339Ns, dateToNs, type FlowQueryResult } from "./flow-query";
+import { FLOW_QUERY_PARAMETERS, parseDurationNs, parseFlowQuery, parseMomentNs, type FlowQueryResult } from "./flow-query";
 import { DROP_SORTS, type DropSort } from "./drop-group";
 
 export type ParamError = { ok: false; error: string; parameter: string };
@@ -16,7 +16,7 @@ export function parseWithOwn(params: URLSearchParams, own: readonly string[], no
     if (own.includes(k)) mine.set(k, [...(mine.get(k) ?? []), v]);
     else rest.append(k, v);
   }
-  return { flow: parseFlowQuery(rest, now), own: mine, explicitLimit: rest.has("limit") };
+  return { flow: parseFlowQuery(rest, now, [...FLOW_QUERY_PARAMETERS, ...own]), own: mine, explicitLimit: rest.has("limit") };
 }
 
 export function oneOf<T extends string>(own: Map<string, string[]>, name: string, allowed: readonly T[], fallback: T): { ok: true; value: T } | ParamError {
@@ -40,11 +40,8 @@ export function parseMoment(own: Map<string, string[]>, name: string, now = new 
   const vs = own.get(name);
   if (!vs || !vs.length) return { ok: false, parameter: name, error: `${name}: required (an RFC 3339 time like 2026-11-23T18:00:00Z)` };
   if (vs.length > 1) return { ok: false, parameter: name, error: `${name}: given more than once` };
-  const t = parseRfc3339Ns(vs[0]);
-  if (t.ok) return { ok: true, ns: t.value };
-  const d = parseDurationNs(vs[0]);
-  if (d.ok) return { ok: true, ns: dateToNs(now) - d.value };
-  return { ok: false, parameter: name, error: `${name}: ${JSON.stringify(vs[0])} is neither an RFC 3339 time nor a duration like 15m` };
+  const t = parseMomentNs(vs[0], now);
+  return t.ok ? { ok: true, ns: t.value } : { ok: false, parameter: name, error: `${name}: ${t.error}` };
 }
 
 export function parseWindow(own: Map<string, string[]>, name: string, fallbackNs: bigint, maxNs: bigint): { ok: true; ns: bigint } | ParamError {

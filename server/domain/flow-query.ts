@@ -17,6 +17,7 @@
 import { z } from "zod";
 import { DropReasonSchema, TrafficDirectionSchema, VerdictSchema } from "@/proto/gen/flow/flow_pb";
 import { formatCidr, parseCidr } from "./cidr";
+import { readCursor, splitCursor } from "./flow-cursor";
 import type {
   EventTypeMatch,
   FlowFilterSpec,
@@ -150,6 +151,31 @@ export function dateToNs(date: Date): bigint {
   return BigInt(date.getTime()) * NS_PER_MS;
 }
 
+/**
+ * The times a request can name. Flows are int64 nanoseconds (up to 2262) and none is older than
+ * 1970; stopping at 2200 leaves room for the windows and paddings the routes add, so no sum
+ * overflows PostgreSQL's bigint (or the map's int minutes). A since/until outside is an open end
+ * and is clamped (Go's zero time 0001-01-01 and 9999-12-31 are common ways to say "no bound"); a
+ * moment (`at`) outside is refused.
+ */
+export const MIN_TIME_NS = 0n;
+export const MAX_TIME_NS = BigInt(daysFromCivil(2200, 1, 1)) * NS_PER_DAY;
+
+export function clampTimeNs(ns: bigint): bigint {
+  return ns < MIN_TIME_NS ? MIN_TIME_NS : ns > MAX_TIME_NS ? MAX_TIME_NS : ns;
+}
+
+/** A moment: RFC 3339, or a duration back from `now`; within MIN_TIME_NS…MAX_TIME_NS. */
+export function parseMomentNs(text: string, now: Date): Parsed<bigint> {
+  const b = parseTimeBound(text);
+  if (!b.ok) return b;
+  const ns = b.value.kind === "time" ? b.value.ns : dateToNs(now) - b.value.ns;
+  if (ns < MIN_TIME_NS || ns > MAX_TIME_NS) {
+    return fail(`${q(text)} is outside ${formatRfc3339Ns(MIN_TIME_NS)} … ${formatRfc3339Ns(MAX_TIME_NS)}, the times flows can have`);
+  }
+  return ok(ns);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Value parsers: one string (already split at commas where the parameter allows) → typed value.
 // ---------------------------------------------------------------------------------------------
@@ -277,7 +303,7 @@ const TRACE_SUB_TYPES = [
 function parseEventType(s: string): Parsed<EventTypeMatch> {
   const [typeText, subText, ...extra] = s.toLowerCase().split(":");
   if (extra.length > 0) return fail(`${q(s)} has more than one ":"`);
-  const type = /^\d{1,3}$/.test(typeText) && Number(typeText) <= 255 ? Number(typeText) : EVENT_TYPES[typeText];
+  const type = /^\d{1,3}$/.test(typeText) && Number(typeText) <= 255 ? Number(typeText) : Object.hasOwn(EVENT_TYPES, typeText) ? EVENT_TYPES[typeText] : undefined;
   if (type === undefined) {
     return fail(`${q(s)} is not an event type; use one of ${Object.keys(EVENT_TYPES).join(", ")} or a number`);
   }
@@ -343,6 +369,7 @@ const CLASS_ESCAPES: Record<string, string> = { d: "0-9", w: "0-9A-Za-z_", s: " 
 export function toPortableRegex(source: string): Parsed<string> {
   const badEscape = (c: string) => /[A-Za-z0-9]/.test(c) && !"dDwWsStnrfv".includes(c);
   const differs = (c: string) => fail<string>(`uses \\${c}, which differs between JavaScript and PostgreSQL`);
+  if (source.includes("\0")) return fail("contains a NUL character, which PostgreSQL text cannot hold");
   let out = "";
   // Per open group: does its body repeat or alternate? lastGroup: the group that just closed.
   const stack: boolean[] = [false];
@@ -426,9 +453,15 @@ function parseHttpPath(s: string): Parsed<string> {
   return r.ok ? r : fail(`${q(s)} ${r.error}`);
 }
 
+/**
+ * A run of `*` means what one does; it is kept as one because the live matcher's regex backtracks
+ * through every split of the name among adjacent wildcards (20 of them take seconds per name).
+ */
+const oneStar = (p: string) => p.replace(/\*{2,}/g, "*");
+
 /** hubble's FQDN pattern alphabet; `*` is the wildcard. Stored lower-case without a trailing dot. */
 function parseFqdn(s: string): Parsed<string> {
-  const p = s.toLowerCase().replace(/\.$/, "");
+  const p = oneStar(s.toLowerCase().replace(/\.$/, ""));
   if (p === "" || !/^[-a-z0-9_.*]+$/.test(p) || p.endsWith(".")) {
     return fail(`${q(s)} is not a DNS name pattern (letters, digits, "-", "_", "." and * wildcards)`);
   }
@@ -437,7 +470,7 @@ function parseFqdn(s: string): Parsed<string> {
 
 /** `node`, `cluster/node`, with `*` wildcards (hubble's --node-name). Stored lower-case. */
 function parseNodeName(s: string): Parsed<string> {
-  const p = s.toLowerCase();
+  const p = oneStar(s.toLowerCase());
   if (!/^[-a-z0-9_.*]*(\/[-a-z0-9_.*]*)?$/.test(p) || p === "") {
     return fail(`${q(s)} is not a node name pattern like kind-worker*, or cluster/node`);
   }
@@ -469,8 +502,9 @@ function parseFormat(s: string): Parsed<FlowQuery["format"]> {
   return f === "json" || f === "jsonl" || f === "csv" ? ok(f) : fail(`${q(s)} is not one of json, jsonl, csv`);
 }
 
+/** Checked here, not first by the store: a filter that matches nothing never reads the cursor. */
 function parseCursor(s: string): Parsed<string> {
-  return /^[\x21-\x7e]+$/.test(s) ? ok(s) : fail(`${q(s)} is not a cursor from a previous page's "next"`);
+  return readCursor(splitCursor(s).cursor) ? ok(s) : fail(`${q(s)} is not a cursor from a previous page's "next"`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -611,18 +645,20 @@ function dedupe<T>(values: T[]): T[] {
 /**
  * Parses the query string of /api/flows or /api/live. Durations in since/until count back from
  * `now`. On error, `parameter` is the offending parameter and `error` starts with its name.
+ * `accepted`: what a route that takes other parameters too lists for an unknown one.
  */
-export function parseFlowQuery(params: URLSearchParams, now: Date = new Date()): FlowQueryResult {
-  const raw: Record<string, string[]> = {};
+export function parseFlowQuery(params: URLSearchParams, now: Date = new Date(), accepted: readonly string[] = FLOW_QUERY_PARAMETERS): FlowQueryResult {
+  // no prototype: "__proto__" or "constructor" are parameter names like any other (unknown ones)
+  const raw: Record<string, string[]> = Object.create(null);
   for (const key of new Set(params.keys())) {
     if (!CACHE_BUSTERS.has(key)) raw[key] = params.getAll(key);
   }
-  const unknown = Object.keys(raw).filter((k) => !(k in PARAMETERS));
+  const unknown = Object.keys(raw).filter((k) => !Object.hasOwn(PARAMETERS, k));
   if (unknown.length > 0) {
     return {
       ok: false,
       parameter: unknown[0],
-      error: `${unknown[0]}: unknown parameter; valid parameters are ${FLOW_QUERY_PARAMETERS.join(", ")}`,
+      error: `${unknown[0]}: unknown parameter; valid parameters are ${accepted.join(", ")}`,
     };
   }
   const parsed = paramsSchema.safeParse(raw);
@@ -655,8 +691,8 @@ export function parseFlowQuery(params: URLSearchParams, now: Date = new Date()):
   }
 
   const query: FlowQuery = { filter, limit: p.limit ?? DEFAULT_LIMIT, format: p.format ?? "json" };
-  if (sinceNs !== undefined) query.sinceNs = sinceNs;
-  if (untilNs !== undefined) query.untilNs = untilNs;
+  if (sinceNs !== undefined) query.sinceNs = clampTimeNs(sinceNs);
+  if (untilNs !== undefined) query.untilNs = clampTimeNs(untilNs);
   if (p.last !== undefined) query.last = p.last;
   if (p.cursor !== undefined) query.cursor = p.cursor;
   return { ok: true, query };

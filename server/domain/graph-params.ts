@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import type { FlowFilterSpec } from "./flow-filter-spec";
-import { dateToNs, parseDurationNs, parseFlowQuery } from "./flow-query";
+import { dateToNs, FLOW_QUERY_PARAMETERS, parseDurationNs, parseFlowQuery } from "./flow-query";
 
 export const LIVE_WINDOWS = ["5m", "15m", "1h"] as const;
 export const DEFAULT_WINDOW = "15m";
@@ -62,14 +62,14 @@ export function parseGraphParams(search: URLSearchParams, now: Date = new Date()
   if (o.data.only === "series" && !o.data.focus) return { ok: false, parameter: "only", error: "only: series needs focus (the element whose series to return)" };
   const l4: number[] = [];
   for (const p of protocols) {
-    const kinds = L4[p];
+    const kinds = Object.hasOwn(L4, p) ? L4[p] : undefined;
     if (!kinds) return { ok: false, parameter: "protocol", error: `protocol: ${JSON.stringify(p)} is not one of ${Object.keys(L4).join(", ")} (L7 protocols are not kept in the map's rollups)` };
     l4.push(...kinds);
   }
   const hasRange = rest.has("since") || rest.has("until");
   if (hasRange && o.data.window) return { ok: false, parameter: "window", error: "window: give either window (live) or since/until, not both" };
 
-  const parsed = parseFlowQuery(rest, now);
+  const parsed = parseFlowQuery(rest, now, [...FLOW_QUERY_PARAMETERS.filter((n) => !REFUSED.includes(n)), ...OWN]);
   if (!parsed.ok) return parsed;
   const nowNs = dateToNs(now);
   let sinceNs: bigint;

@@ -10,7 +10,7 @@ export const dynamic = "force-dynamic";
 /** GET /api/dns: paired DNS queries of a range, their search-path lookups and the timeline (docs/api.md). */
 export async function GET(request: Request): Promise<Response> {
   const parsed = parseDnsQuery(new URL(request.url).searchParams, "list");
-  if (!parsed.ok) return badRequest(parsed.error, parsed.parameter);
+  if (!parsed.ok) return badRequest(parsed.error, parsed.parameter, parsed.details);
   const rt = await runtimeOrUnavailable();
   if (rt instanceof Response) return rt;
   try {

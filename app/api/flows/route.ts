@@ -1,3 +1,4 @@
+import { splitCursor } from "@/server/domain/flow-cursor";
 import { parseFlowQuery } from "@/server/domain/flow-query";
 import { CSV_COLUMNS, csvLine, csvRow } from "@/server/domain/flow-csv";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
@@ -13,19 +14,17 @@ export async function GET(request: Request): Promise<Response> {
   const q = parsed.query;
   const rt = await runtimeOrUnavailable();
   if (rt instanceof Response) return rt;
-  const base = { filter: q.filter, sinceNs: q.sinceNs, untilNs: q.untilNs, cursor: q.cursor };
+  // With `last`, a cursor carries how many of the N newest are still to come (flow-cursor.ts);
+  // an export may continue from such a cursor too.
+  const counted = q.cursor === undefined ? undefined : splitCursor(q.cursor);
+  const left = q.last !== undefined && counted?.left !== undefined ? Math.min(q.last, counted.left) : q.last;
+  const base = { filter: q.filter, sinceNs: q.sinceNs, untilNs: q.untilNs, cursor: counted?.cursor };
 
   if (q.format === "json") {
-    // With `last`, a cursor carries how many of the N newest are still to come: "<cursor>.<left>"
-    // (base64url has no dots).
-    let cursor = q.cursor;
-    let left = q.last;
-    const counted = cursor && left !== undefined ? /^(.+)\.(\d{1,7})$/.exec(cursor) : null;
-    if (counted) [cursor, left] = [counted[1], Math.min(left!, Number(counted[2]))];
     if (left === 0) return Response.json({ flows: [], next: null }, { headers: noStore() });
     const limit = left !== undefined ? Math.min(q.limit, left) : q.limit;
     try {
-      const page = await rt.reader.page({ ...base, cursor, limit });
+      const page = await rt.reader.page({ ...base, limit });
       const rest = left === undefined ? undefined : left - page.items.length;
       const next = page.next === null || rest === 0 ? null : rest === undefined ? page.next : `${page.next}.${rest}`;
       return Response.json({ flows: page.items, next }, { headers: noStore() });
@@ -37,7 +36,7 @@ export async function GET(request: Request): Promise<Response> {
   const csv = q.format === "csv";
   const line = csv ? (item: FlowItem) => csvLine(csvRow(item)) : (item: FlowItem) => JSON.stringify(itemResponse(item)) + "\n";
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  return streamPages(rt.reader.all(base, q.last ?? Number.POSITIVE_INFINITY), line, {
+  return streamPages(rt.reader.all(base, left ?? Number.POSITIVE_INFINITY), line, {
     header: csv ? csvLine(CSV_COLUMNS) : undefined,
     failure: "reading flows failed",
     headers: noStore({

@@ -10,7 +10,7 @@ export const dynamic = "force-dynamic";
 /** GET /api/dns/summary: totals, status over time, latency by server, failing names, ndots findings. */
 export async function GET(request: Request): Promise<Response> {
   const parsed = parseDnsQuery(new URL(request.url).searchParams, "summary");
-  if (!parsed.ok) return badRequest(parsed.error, parsed.parameter);
+  if (!parsed.ok) return badRequest(parsed.error, parsed.parameter, parsed.details);
   const rt = await runtimeOrUnavailable();
   if (rt instanceof Response) return rt;
   try {

@@ -21,6 +21,7 @@ export async function GET(request: Request): Promise<Response> {
   const { flow, own } = parseWithOwn(new URL(request.url).searchParams, ["at", "window", "edges"], now);
   if (!flow.ok) return badRequest(flow.error, flow.parameter);
   const q = flow.query;
+  if (q.format !== "json") return badRequest("format: /api/policies/diff answers json only", "format");
   if (q.sinceNs !== undefined || q.untilNs !== undefined) {
     return badRequest("since: the windows come from at and window; leave since/until out", q.sinceNs !== undefined ? "since" : "until");
   }

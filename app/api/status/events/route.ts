@@ -1,10 +1,13 @@
-import { noStore, unavailable } from "@/server/http/responses";
+import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { getRuntime } from "@/server/runtime";
 
 export const dynamic = "force-dynamic";
 
 /** The lost events, gaps, node status changes and quarantined responses behind the status header's counters. */
-export async function GET(): Promise<Response> {
+export async function GET(request: Request): Promise<Response> {
+  // no parameters (the cache-busters aside): a limit or filter that did nothing would mislead
+  const unknown = [...new URL(request.url).searchParams.keys()].find((k) => k !== "_" && k !== "_rsc");
+  if (unknown !== undefined) return badRequest(`${unknown}: unknown parameter; /api/status/events takes none`, unknown);
   try {
     const rt = await getRuntime();
     const [recent, quarantined] = await Promise.all([rt.events.recent(100), rt.quarantine.page({ limit: 100 }, false)]);
