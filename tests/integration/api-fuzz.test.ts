@@ -5,13 +5,15 @@
  *   valid     queries built only from values the API documents → 200, the body read to its end
  *   one bad   a valid query plus one refused value (or an unknown or repeated parameter, or valid
  *             values of a list parameter mixed with a refused one) → 400 naming that parameter
+ *   sweep     every parameter (and unknown names) with each of NASTY's boundary values
  *   anything  boundary numbers, huge and odd text, %-escapes, repeats, unknown names, edge times,
  *             mixed with valid values → 200 read to its end, or 400 naming a parameter that was
  *             sent (or that the route requires); never 5xx, a thrown error, a hang, or a body
- *             that breaks off
+ *             that breaks off (/api/live: its first event, then the client goes away)
  *
- * A failure prints fast-check's seed and path; replay with FUZZ_SEED=<seed> FUZZ_PATH=<path>.
- * FUZZ_RUNS=<n> multiplies the runs (default sized for `npm test` on a slow shared machine).
+ * A failure prints fast-check's seed and path, and the request; replay that one property with
+ *   FUZZ_SEED=<seed> FUZZ_PATH=<path> npx vitest run --project integration tests/integration/api-fuzz.test.ts -t '<its name>'
+ * FUZZ_RUNS=<n> multiplies the runs (the default keeps the file near 20 s, 30 s on a loaded machine).
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
