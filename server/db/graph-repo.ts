@@ -7,7 +7,7 @@
  * FlowReader does, so /map and /flows agree on what a filter means.
  */
 import { GraphBuilder } from "@/server/domain/graph-build";
-import { graphContext, type GraphContext } from "@/server/domain/graph-context";
+import { graphContext, type GraphContext } from "@/server/domain/graph/graph-context";
 import { onMapElement } from "@/server/domain/graph-collapse";
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
 import { compileMatcher } from "@/server/domain/flow-match";

@@ -6,8 +6,8 @@
 import { allowedBy, deniedBy, policyName, type PolicyRef } from "@/server/domain/drop-group";
 import { flowPeers } from "@/server/domain/drop-peer";
 import { dropReasonName, dropReasonNumber } from "@/server/domain/drop-reasons";
-import type { EdgeObservation } from "@/server/domain/policy-diff";
-import type { ObservedConnection } from "@/server/domain/policy-suggest";
+import type { EdgeObservation } from "@/server/domain/policies/policy-diff";
+import type { ObservedConnection } from "@/server/domain/policies/policy-suggest";
 import type { Database } from "./connection";
 import { flowWhere, type CatalogEntry, type ContextCatalog, type RangeQuery } from "./drops-repo";
 import { SqlParams, splitSpec } from "./flow-sql";

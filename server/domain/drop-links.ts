@@ -7,7 +7,7 @@
 import { formatRfc3339Ns } from "./flow-query";
 import type { DropGroup } from "./drop-group";
 import type { Peer } from "./drop-peer";
-import { selectorLabels } from "./policy-rule";
+import { selectorLabels } from "./policies/policy-rule";
 
 function side(p: Peer, dir: "from" | "to", out: URLSearchParams): void {
   switch (p.kind) {

@@ -5,7 +5,7 @@
  * map folded from live flows equal to one read back from the rollups.
  */
 import { GraphBuilder, DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS, type BuildOptions, type GraphCounts } from "./graph-build";
-import { graphContext } from "./graph-context";
+import { graphContext } from "./graph/graph-context";
 import type { GraphResult } from "./graph-types";
 
 type J = Record<string, unknown>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { dropReasonInfo, dropReasonName, dropReasonNumber } from "@/server/domain/drop-reasons";
-import { dropWhy, whyText } from "@/server/domain/drop-why";
+import { dropWhy, whyText } from "@/server/domain/drops/drop-why";
 import { drop, endpoint, worldEndpoint, hostEndpoint, tcp } from "../fixtures/flow-builder";
 import { DropReason, TrafficDirection, Verdict, egress, groupOf, groupsOf } from "./drop-fixtures";
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { flowPeers } from "@/server/domain/drop-peer";
-import { diffEdges, summarizeDiff, type EdgeObservation } from "@/server/domain/policy-diff";
-import { suggestForNamespace, type ObservedConnection } from "@/server/domain/policy-suggest";
+import { diffEdges, summarizeDiff, type EdgeObservation } from "@/server/domain/policies/policy-diff";
+import { suggestForNamespace, type ObservedConnection } from "@/server/domain/policies/policy-suggest";
 import { endpoint, hostEndpoint, toItem, buildFlow, worldEndpoint, tcp, udp } from "../fixtures/flow-builder";
 import type { FlowOverrides } from "../fixtures/flow-builder";
 

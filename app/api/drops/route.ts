@@ -1,9 +1,9 @@
 import { DropsRepo, dropsRepoFor } from "@/server/db/drops-repo";
-import { GROUP_COLUMNS, RAW_COLUMNS, groupCsvRow, groupJsonl, rawCsvRow, rawJsonl, type ExportStamp } from "@/server/domain/drop-export";
+import { GROUP_COLUMNS, RAW_COLUMNS, groupCsvRow, groupJsonl, rawCsvRow, rawJsonl, type ExportStamp } from "@/server/domain/drops/drop-export";
 import { sortGroups } from "@/server/domain/drop-group";
 import { groupFlowsParams } from "@/server/domain/drop-links";
 import { oneOf, parseCount, parseSort, parseWithOwn } from "@/server/domain/drop-params";
-import { dropWhy } from "@/server/domain/drop-why";
+import { dropWhy } from "@/server/domain/drops/drop-why";
 import { csvLine } from "@/server/domain/flow-csv";
 import type { FlowItem } from "@/server/domain/flow-item";
 import { flowQueryToSearchParams } from "@/server/domain/flow-query";

@@ -2,7 +2,7 @@
 
 import Link from "next/link";
 import { useMemo } from "react";
-import { allowRuleFor } from "@/server/domain/policy-allow";
+import { allowRuleFor } from "@/server/domain/policies/policy-allow";
 import { policyName } from "@/server/domain/drop-group";
 import styles from "../drops.module.css";
 import type { DropGroupView } from "./drops-types";

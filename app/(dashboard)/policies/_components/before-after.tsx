@@ -2,7 +2,7 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { getJson, retryUnlessBadRequest } from "@/app/lib/api-client";
-import type { EdgeChange, EdgeDiff } from "@/server/domain/policy-diff";
+import type { EdgeChange, EdgeDiff } from "@/server/domain/policies/policy-diff";
 import styles from "../../drops/drops.module.css";
 import type { DiffResponse } from "./policies-types";
 

@@ -1,7 +1,7 @@
 import { dropsRepoFor } from "@/server/db/drops-repo";
 import { PoliciesRepo } from "@/server/db/policies-repo";
 import { oneOf, parseMoment, parseWindow, parseWithOwn } from "@/server/domain/drop-params";
-import { diffEdges, summarizeDiff } from "@/server/domain/policy-diff";
+import { diffEdges, summarizeDiff } from "@/server/domain/policies/policy-diff";
 import { formatRfc3339Ns } from "@/server/domain/flow-query";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";

@@ -2,7 +2,7 @@ import { dropsRepoFor } from "@/server/db/drops-repo";
 import { PoliciesRepo } from "@/server/db/policies-repo";
 import { parseWithOwn } from "@/server/domain/drop-params";
 import { dateToNs, formatRfc3339Ns } from "@/server/domain/flow-query";
-import { suggestForNamespace } from "@/server/domain/policy-suggest";
+import { suggestForNamespace } from "@/server/domain/policies/policy-suggest";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
 

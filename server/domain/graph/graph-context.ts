@@ -4,8 +4,8 @@
  * (is_reply, or the deprecated `reply`) counts on its request's edge instead of drawing a second,
  * reversed edge.
  */
-import { isNoise, nodeOf } from "./graph-node";
-import type { GraphNode, VerdictCounts } from "./graph-types";
+import { isNoise, nodeOf } from "../graph-node";
+import type { GraphNode, VerdictCounts } from "../graph-types";
 
 type J = Record<string, unknown>;
 const obj = (v: unknown): J => (v && typeof v === "object" && !Array.isArray(v) ? (v as J) : {});

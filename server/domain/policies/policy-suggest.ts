@@ -4,7 +4,7 @@
  * exactly the peers and ports it used. Every observed connection (forwarded or not) is then run
  * through the result, so the preview says which rule covers it or that it would be dropped.
  */
-import { peerKey, peerLabel, workloadName, type Peer } from "./drop-peer";
+import { peerKey, peerLabel, workloadName, type Peer } from "../drop-peer";
 import { peerSelector, portRules } from "./policy-allow";
 import { decideSide, type Connection, type SideDecision } from "./policy-coverage";
 import {

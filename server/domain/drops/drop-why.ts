@@ -3,10 +3,10 @@
  * are shown on /drops and written into the audit exports, so what a reviewer reads on screen is
  * what lands in the report.
  */
-import { formatRfc3339Ns } from "./flow-query";
-import { AUTH_REQUIRED, POLICY_DENIED, POLICY_DENY, dropReasonInfo } from "./drop-reasons";
-import { peerLabel, type Peer } from "./drop-peer";
-import { policyName, type DropGroup, type PolicyRef } from "./drop-group";
+import { formatRfc3339Ns } from "../flow-query";
+import { AUTH_REQUIRED, POLICY_DENIED, POLICY_DENY, dropReasonInfo } from "../drop-reasons";
+import { peerLabel, type Peer } from "../drop-peer";
+import { policyName, type DropGroup, type PolicyRef } from "../drop-group";
 
 export interface DropWhy {
   who: string;

@@ -4,12 +4,12 @@
  * times), so a file handed to someone else still says what it is. CSV quoting and formula
  * neutralising are flow-csv's.
  */
-import { CSV_COLUMNS, csvRow } from "./flow-csv";
-import type { FlowItem } from "./flow-item";
-import { groupDrops, policyName, sliceOfFlow, type DropGroup } from "./drop-group";
-import { peerLabel } from "./drop-peer";
+import { CSV_COLUMNS, csvRow } from "../flow-csv";
+import type { FlowItem } from "../flow-item";
+import { groupDrops, policyName, sliceOfFlow, type DropGroup } from "../drop-group";
+import { peerLabel } from "../drop-peer";
 import { dropWhy } from "./drop-why";
-import { formatRfc3339Ns, parseRfc3339Ns } from "./flow-query";
+import { formatRfc3339Ns, parseRfc3339Ns } from "../flow-query";
 
 export interface ExportStamp {
   /** RFC 3339 */

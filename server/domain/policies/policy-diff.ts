@@ -3,9 +3,9 @@
  * port) counted in a window before and a window after a moment, classified as became dropped,
  * became allowed, appeared, disappeared or unchanged — the learner's "what did my policy do".
  */
-import { peerKey, peerLabel, type Peer } from "./drop-peer";
-import { policyName, type PolicyRef } from "./drop-group";
-import { POLICY_REASONS, dropReasonName } from "./drop-reasons";
+import { peerKey, peerLabel, type Peer } from "../drop-peer";
+import { policyName, type PolicyRef } from "../drop-group";
+import { POLICY_REASONS, dropReasonName } from "../drop-reasons";
 
 export interface EdgeObservation {
   src: Peer;
