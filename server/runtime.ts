@@ -11,8 +11,10 @@ import { FlowReader } from "./db/flow-reader";
 import { FlowWriter } from "./db/flow-writer";
 import { dnsRepoFor } from "./db/dns-repo";
 import { graphRepoFor } from "./db/graph-repo";
+import { AgentEventsRepo } from "./db/agent-events-repo";
 import { applyMigrations } from "./db/migrate";
 import { RelayClient } from "./hubble/relay-client";
+import { AgentEventsIngest } from "./ingest/agent-events";
 import { IngestService } from "./ingest/ingest-service";
 import { LiveHub } from "./live/live-hub";
 import { logger } from "./log";
@@ -26,6 +28,8 @@ export interface Runtime {
   events: EventsRepo;
   ingest: IngestService;
   live: LiveHub;
+  /** agents' policy events for /policies' moments, where the server serves them */
+  agentEvents: { ingest: AgentEventsIngest; repo: AgentEventsRepo };
   relay: { address: string; mode: "relay" | "demo" };
   shutdown: () => Promise<void>;
 }
@@ -76,6 +80,9 @@ async function start(): Promise<Runtime> {
     initialHistory: config.FLOWLENS_INITIAL_HISTORY,
   });
   ingest.start();
+  const agentEventsRepo = new AgentEventsRepo(db);
+  const agentEvents = new AgentEventsIngest({ relay, repo: agentEventsRepo, log });
+  agentEvents.start();
   // the map's and the DNS page's first open after a start would otherwise decode every context and
   // read the last hour (map) or the last 15 minutes of DNS flows: read them in the background
   const warmTimer = setTimeout(async () => {
@@ -113,13 +120,25 @@ async function start(): Promise<Runtime> {
       clearTimeout(warmTimer);
       live.shutdown();
       await ingest.stop();
+      await agentEvents.stop();
       relay.close();
       await stopDemo?.();
       await db.close();
       log.info("flowlens stopped");
     })());
 
-  return { config, db, reader, writer, events, ingest, live, relay: { address, mode: stopDemo ? "demo" : "relay" }, shutdown };
+  return {
+    config,
+    db,
+    reader,
+    writer,
+    events,
+    ingest,
+    live,
+    agentEvents: { ingest: agentEvents, repo: agentEventsRepo },
+    relay: { address, mode: stopDemo ? "demo" : "relay" },
+    shutdown,
+  };
 }
 
 /** The process's runtime, started on first use. */

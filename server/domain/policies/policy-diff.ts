@@ -1,37 +1,35 @@
 /**
- * Before/after a policy change: the same connections (source workload → destination, protocol,
- * port) counted in a window before and a window after a moment, classified as became dropped,
- * became allowed, appeared, disappeared or unchanged — the learner's "what did my policy do".
+ * Before/after a policy change: each connection's outcome (server/domain/connections/outcome.ts)
+ * in a window before and a window after a moment, compared — the learner's "what did my policy
+ * do". Outcomes, not verdict counts: a denied connection still has FORWARDED flows at the client's
+ * egress, so comparing raw counts hid every policy that let a connection through.
  */
-import { peerKey, peerLabel, type Peer } from "../drop-peer";
-import { policyName, type PolicyRef } from "../drop-group";
-import { POLICY_REASONS, dropReasonName } from "../drop-reasons";
+import { serverLabel, type ConnectionOutcome, type ConnectionState, type EndTally } from "../connections/outcome";
+import { peerLabel, type Peer } from "../drop-peer";
 
-export interface EdgeObservation {
-  src: Peer;
-  dst: Peer;
-  protocol: string;
-  port?: number;
-  verdict: string;
-  /** drop reason name for drops */
-  reason?: string;
-  count: number;
-  /** allowed_by for forwarded flows, denied_by for drops */
-  policies: PolicyRef[];
-}
+export type EdgeChange = "became-dropped" | "became-allowed" | "appeared" | "disappeared" | "unchanged";
 
 export interface WindowState {
-  forwarded: number;
-  /** drops by a policy decision (POLICY_DENIED, POLICY_DENY, AUTH_REQUIRED) and AUDIT verdicts */
-  dropped: number;
-  /** drops for other reasons (conntrack, routing, unknown…): shown, but no policy change causes them */
+  /** the connection's outcome in this window; absent = not seen */
+  state: ConnectionState | "absent";
+  /** flows showing it arrived (replies, the server's end letting it in, …) */
+  delivered: number;
+  /** packets a policy denied (each counted once) */
+  denied: number;
+  replies: number;
+  audit: number;
+  /** drops no policy causes (conntrack, routing, unknown…): shown, but no policy change causes them */
   otherDrops: number;
+  /** what each end decided, with the policies that decided it */
+  egress: EndTally;
+  ingress: EndTally;
+  /** every policy named as allowing / denying, either end */
   allowedBy: string[];
   deniedBy: string[];
   reasons: string[];
+  /** /api/flows (and /flows) query listing this connection's flows in this window */
+  flows: string;
 }
-
-export type EdgeChange = "became-dropped" | "became-allowed" | "appeared" | "disappeared" | "unchanged";
 
 export interface EdgeDiff {
   key: string;
@@ -47,85 +45,91 @@ export interface EdgeDiff {
   after: WindowState;
 }
 
-const empty = (): WindowState => ({ forwarded: 0, dropped: 0, otherDrops: 0, allowedBy: [], deniedBy: [], reasons: [] });
-const add = (list: string[], v: string) => {
-  if (v && !list.includes(v)) list.push(v);
-};
-const POLICY_REASON_NAMES = new Set([...POLICY_REASONS].map(dropReasonName));
-const DROPS = new Set(["DROPPED", "AUDIT"]);
-const PASSES = new Set(["FORWARDED", "REDIRECTED"]);
+const emptyTally = (): EndTally => ({ allowed: 0, denied: 0, audit: 0, dropped: 0, allowedBy: [], deniedBy: [], reasons: [] });
+const uniq = (xs: string[]) => [...new Set(xs)];
 
-export function edgeKey(o: Pick<EdgeObservation, "src" | "dst" | "protocol" | "port">): string {
-  return `${peerKey(o.src)}|${peerKey(o.dst)}|${o.protocol}|${o.port ?? ""}`;
+function windowState(c: ConnectionOutcome | undefined, flows: string): WindowState {
+  if (!c) {
+    return { state: "absent", delivered: 0, denied: 0, replies: 0, audit: 0, otherDrops: 0, egress: emptyTally(), ingress: emptyTally(), allowedBy: [], deniedBy: [], reasons: [], flows };
+  }
+  const ends = [c.egress, c.ingress, c.unknown];
+  return {
+    state: c.state,
+    delivered: c.arrived,
+    denied: c.denied,
+    replies: c.replies,
+    audit: ends.reduce((s, t) => s + t.audit, 0),
+    otherDrops: ends.reduce((s, t) => s + t.dropped, 0),
+    egress: c.egress,
+    ingress: c.ingress,
+    allowedBy: uniq(ends.flatMap((t) => t.allowedBy)),
+    deniedBy: uniq(ends.flatMap((t) => t.deniedBy)),
+    reasons: uniq(ends.flatMap((t) => t.reasons)),
+    flows,
+  };
 }
 
-function classify(b: WindowState, a: WindowState): EdgeChange {
-  const seenB = b.forwarded + b.dropped + b.otherDrops > 0;
-  const seenA = a.forwarded + a.dropped + a.otherDrops > 0;
-  if (!seenB && seenA) return "appeared";
-  if (seenB && !seenA) return "disappeared";
-  if (b.dropped === 0 && b.forwarded > 0 && a.dropped > 0) return "became-dropped";
-  if (b.dropped > 0 && b.forwarded === 0 && a.forwarded > 0) return "became-allowed";
+/** Did anything get through / was anything denied: the two facts a policy change can flip. */
+export function classify(b: WindowState, a: WindowState): EdgeChange {
+  if (b.state === "absent" && a.state !== "absent") return "appeared";
+  if (b.state !== "absent" && a.state === "absent") return "disappeared";
+  const passedB = b.delivered > 0;
+  const passedA = a.delivered > 0;
+  const deniedB = b.denied > 0;
+  const deniedA = a.denied > 0;
+  // denied (or partly) before, delivered after with fewer denials: a policy now lets it through
+  if (deniedB && passedA && (!passedB || !deniedA)) return "became-allowed";
+  // delivered before, denied after (established connections may still get through a while)
+  if (passedB && deniedA && (!deniedB || !passedA)) return "became-dropped";
   return "unchanged";
 }
 
 const ORDER: EdgeChange[] = ["became-dropped", "became-allowed", "appeared", "disappeared", "unchanged"];
 
-/** An edge some policy decided (named allow/deny, or a policy drop) in either window. */
+/** A connection some policy decided (named allow/deny, a policy denial, audit) in either window. */
 export function policyDecided(e: EdgeDiff): boolean {
-  return [e.before, e.after].some((w) => w.allowedBy.length > 0 || w.deniedBy.length > 0 || w.dropped > 0);
+  return [e.before, e.after].some((w) => w.allowedBy.length > 0 || w.deniedBy.length > 0 || w.denied > 0 || w.audit > 0);
 }
 
 /**
- * Edges of both windows, what changed first. With `policyOnly` (the default) edges no policy
- * decided in either window are left out: endpoints no policy selects cannot change by a policy
- * edit, and their traffic coming and going would bury the edges that did.
+ * Connections of both windows, what changed first. With `policyOnly` (the default) connections no
+ * policy decided in either window are left out: endpoints no policy selects cannot change by a
+ * policy edit, and their traffic coming and going would bury the connections that did.
+ * `flowsQuery(c, window)` gives the evidence link of a connection in a window.
  */
-export function diffEdges(before: EdgeObservation[], after: EdgeObservation[], policyOnly = true): EdgeDiff[] {
-  const edges = new Map<string, EdgeDiff>();
-  const feed = (list: EdgeObservation[], side: "before" | "after") => {
-    for (const o of list) {
-      if (!DROPS.has(o.verdict) && !PASSES.has(o.verdict)) continue;
-      const key = edgeKey(o);
-      let e = edges.get(key);
-      if (!e) {
-        e = {
-          key,
-          src: o.src,
-          dst: o.dst,
-          srcLabel: peerLabel(o.src),
-          dstLabel: peerLabel(o.dst),
-          service: o.port !== undefined ? `${o.protocol}/${o.port}` : o.protocol || "no L4",
-          protocol: o.protocol,
-          port: o.port,
-          change: "unchanged",
-          before: empty(),
-          after: empty(),
-        };
-        edges.set(key, e);
-      }
-      const w = e[side];
-      if (DROPS.has(o.verdict) && o.verdict !== "AUDIT" && o.reason !== undefined && !POLICY_REASON_NAMES.has(o.reason)) {
-        w.otherDrops += o.count;
-        add(w.reasons, o.reason);
-      } else if (DROPS.has(o.verdict)) {
-        w.dropped += o.count;
-        for (const p of o.policies) add(w.deniedBy, policyName(p));
-        add(w.reasons, o.reason ?? "");
-      } else {
-        w.forwarded += o.count;
-        for (const p of o.policies) add(w.allowedBy, policyName(p));
-      }
-    }
-  };
-  feed(before, "before");
-  feed(after, "after");
-  const out = [...edges.values()].filter((e) => !policyOnly || policyDecided(e));
-  for (const e of out) e.change = classify(e.before, e.after);
+export function diffOutcomes(
+  before: ConnectionOutcome[],
+  after: ConnectionOutcome[],
+  flowsQuery: (c: ConnectionOutcome, window: "before" | "after") => string,
+  policyOnly = true,
+): EdgeDiff[] {
+  const b = new Map(before.map((c) => [c.key, c]));
+  const a = new Map(after.map((c) => [c.key, c]));
+  const out: EdgeDiff[] = [];
+  for (const key of new Set([...b.keys(), ...a.keys()])) {
+    const cb = b.get(key);
+    const ca = a.get(key);
+    const c = (ca ?? cb)!;
+    const e: EdgeDiff = {
+      key,
+      src: c.client,
+      dst: c.server,
+      srcLabel: peerLabel(c.client),
+      dstLabel: serverLabel(c),
+      service: c.service,
+      protocol: c.protocol,
+      port: c.port,
+      change: "unchanged",
+      before: windowState(cb, flowsQuery(c, "before")),
+      after: windowState(ca, flowsQuery(c, "after")),
+    };
+    e.change = classify(e.before, e.after);
+    if (!policyOnly || policyDecided(e)) out.push(e);
+  }
   return out.sort(
     (x, y) =>
       ORDER.indexOf(x.change) - ORDER.indexOf(y.change) ||
-      y.after.dropped + y.after.forwarded - (x.after.dropped + x.after.forwarded) ||
+      y.after.denied + y.after.delivered - (x.after.denied + x.after.delivered) ||
       x.key.localeCompare(y.key),
   );
 }
