@@ -79,9 +79,10 @@ async function start(): Promise<Runtime> {
     queueMax: config.FLOWLENS_QUEUE_MAX,
     initialHistory: config.FLOWLENS_INITIAL_HISTORY,
   });
+  const flowsUntil = await events.lastFlowTs();
   ingest.start();
   const agentEventsRepo = new AgentEventsRepo(db);
-  const agentEvents = new AgentEventsIngest({ relay, repo: agentEventsRepo, log });
+  const agentEvents = new AgentEventsIngest({ relay, repo: agentEventsRepo, log, firstSinceNs: flowsUntil });
   agentEvents.start();
   // the map's and the DNS page's first open after a start would otherwise decode every context and
   // read the last hour (map) or the last 15 minutes of DNS flows: read them in the background

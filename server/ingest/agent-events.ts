@@ -22,6 +22,12 @@ export interface AgentEventsOptions {
   backoffMs?: { initial: number; max: number };
   /** how long to wait before asking a server that said UNIMPLEMENTED again */
   retryUnimplementedMs?: number;
+  /**
+   * With no event stored yet: start here (the newest flow stored before this start) rather than
+   * at the oldest event the server holds — events older than the stored flows describe history
+   * these flows do not show (a restarted demo cluster even generates a new one)
+   */
+  firstSinceNs?: bigint | null;
 }
 
 const KEEP = new Set<number>([AgentEventType.AGENT_STARTED, AgentEventType.POLICY_UPDATED, AgentEventType.POLICY_DELETED]);
@@ -77,8 +83,8 @@ export class AgentEventsIngest {
       return this.retry(this.nextBackoff());
     }
     if (this.stopped) return;
-    // first start: whatever the server still holds; later: from the newest stored event on
-    const stream = this.o.relay.getAgentEvents({ sinceNs: since ?? 0n, follow: true });
+    // from the newest stored event on; the first time from where the stored flows end (or all)
+    const stream = this.o.relay.getAgentEvents({ sinceNs: since ?? this.o.firstSinceNs ?? 0n, follow: true });
     this.stream = stream;
     stream.on("metadata", () => {
       this.state = "following";

@@ -68,6 +68,8 @@ export const NAMES_WINDOW_NS = 5n * 60_000_000_000n;
 
 interface Switch extends NodeSwitch {
   at: bigint;
+  /** the node's last flow at the previous revision: the change happened in (since, at] */
+  since: bigint;
 }
 
 /** Revision changes of each node, in time order. */
@@ -88,7 +90,7 @@ export function nodeSwitches(sightings: readonly RevisionSighting[]): Switch[] {
         const seen = lastSeen.get(s.revision);
         const straggler = s.revision < cur && seen !== undefined && s.firstNs - seen <= STRAGGLER_NS;
         if (!straggler) {
-          out.push({ node, at: s.firstNs, atNs: s.firstNs.toString(), previous: cur.toString(), revision: s.revision.toString(), restart: s.revision < cur });
+          out.push({ node, at: s.firstNs, since: lastSeen.get(cur) ?? s.firstNs, atNs: s.firstNs.toString(), previous: cur.toString(), revision: s.revision.toString(), restart: s.revision < cur });
           cur = s.revision;
         }
       } else if (cur === undefined) cur = s.revision;
@@ -121,7 +123,14 @@ export function policyMoments(sightings: readonly RevisionSighting[], agentEvent
   const clusters: Cluster[] = [];
   for (const it of items) {
     let c = clusters.at(-1);
-    if (!c || it.at - c.start > MERGE_NS) clusters.push((c = { start: it.at, switches: [], events: [] }));
+    if (c && it.at - c.start <= MERGE_NS) {
+      // together with the moment before
+    } else if ("sw" in it && !it.sw.restart) {
+      // a quiet node shows a change only with its next flow: it belongs to a moment since its last
+      // flow at the previous revision, if there is one
+      c = [...clusters].reverse().find((x) => x.start >= it.sw.since && x.start <= it.at);
+      if (!c) clusters.push((c = { start: it.at, switches: [], events: [] }));
+    } else clusters.push((c = { start: it.at, switches: [], events: [] }));
     if ("sw" in it) c.switches.push(it.sw);
     else c.events.push(it.ev);
   }
@@ -153,7 +162,7 @@ function momentOf(c: Cluster, sightings: readonly RevisionSighting[]): RevisionM
     atNs: at.toString(),
     revision,
     previous,
-    nodes: c.switches.map(({ at: _at, ...s }) => s),
+    nodes: c.switches.map(({ at: _at, since: _since, ...s }) => s),
     restart: c.switches.some((s) => s.restart) || c.events.some((e) => e.kind === "agent-started"),
     gone: [...before].filter((n) => !after.has(n)).sort(),
     appeared: [...after].filter((n) => !before.has(n)).sort(),
