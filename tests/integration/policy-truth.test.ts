@@ -135,6 +135,12 @@ describe("policy truth on the demo cluster's traffic", () => {
     const scrapeGroups = d.groups.filter((x) => x.src.workload?.endsWith("prometheus-k8s") && x.dst.workload?.endsWith("/backend"));
     expect(scrapeEdge.verdicts.dropped).toBe(scrapeGroups.reduce((s, x) => s + x.count, 0));
 
+    // a view of the drop events alone counts every one of them, on both pages
+    const dropEvents = truth.pvDrops + truth.datapathDrops;
+    const gDrops = await json<GraphResponse>(await call(graphGET, `/api/graph?${qs({ ...RANGE, noise: "off", type: "drop" })}`));
+    expect(gDrops.edges.reduce((s, e) => s + e.verdicts.dropped, 0)).toBe(dropEvents);
+    expect((await json<{ total: number }>(await call(dropsGET, `/api/drops?${qs({ ...RANGE, type: "drop" })}`))).total).toBe(dropEvents);
+
     const grouped = parseCsv(await (await call(dropsGET, `/api/drops?${qs({ ...RANGE, format: "csv" })}`)).text());
     expect(grouped.slice(1).reduce((s, row) => s + Number(row[GROUP_COLUMNS.indexOf("count")]), 0)).toBe(packets);
     const raw = parseCsv(await (await call(dropsGET, `/api/drops?${qs({ ...RANGE, format: "csv", rows: "raw" })}`)).text());

@@ -6,7 +6,7 @@
  */
 import { CSV_COLUMNS, csvRow } from "../flow-csv";
 import type { FlowItem } from "../flow-item";
-import { groupDrops, policyName, sliceOfFlow, type DropGroup } from "../drop-group";
+import { groupDrops, sliceOfFlow, type DropGroup } from "../drop-group";
 import { peerLabel } from "../drop-peer";
 import { deniedByText, dropWhy, groupDestinationLabel } from "./drop-why";
 import { formatRfc3339Ns, parseRfc3339Ns } from "../flow-query";

@@ -3,6 +3,7 @@
 import { groupDestinationLabel } from "@/server/domain/drops/drop-why";
 import { peerLabel } from "@/server/domain/drop-peer";
 import { policyName } from "@/server/domain/drop-group";
+import { POLICY_REASONS } from "@/server/domain/drop-reasons";
 import styles from "../drops.module.css";
 import { defaultOrder, type DropsSort } from "../search-params";
 import type { DropGroupView } from "./drops-types";
@@ -90,9 +91,11 @@ export function DropsTable({
                 <span className={`badge ${g.verdict === "AUDIT" ? "tone-warn" : "tone-bad"}`}>{g.reasonName}</span>
                 {g.verdict === "AUDIT" ? <span className="tag">audit</span> : null}
               </td>
-              <td data-testid="group-policy">
+              <td data-testid="group-policy" data-named={g.deniedBy.length > 0}>
                 {g.deniedBy.length ? (
                   g.deniedBy.map(policyName).join(", ")
+                ) : !POLICY_REASONS.has(g.reason) ? (
+                  <span className="muted">not a policy decision</span>
                 ) : (
                   <span className="muted" title={g.selectedBy?.length ? `No flow names the policy; other flows show ${g.selectedBy.join(", ")} deciding this endpoint` : "No flow names the policy"}>
                     default deny{g.selectedBy?.length ? ` (${g.selectedBy.join(", ")})` : ""}

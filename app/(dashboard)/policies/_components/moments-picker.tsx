@@ -7,12 +7,14 @@ const iso = (ns: string) => new Date(Number(BigInt(ns) / 1_000_000n)).toISOStrin
 
 /** What changed at a moment: the agents' own words when they reported it, else what the flows show. */
 function changeText(m: RevisionMoment): string {
-  if (m.changes.length) return m.changes.map((c) => `${c.action === "deleted" ? "−" : "+"} ${c.policy} ${c.action}`).join("  ");
+  if (!m.nodes.length && !m.changes.length && m.restart) return `agents started; policies in force: ${m.appeared.join(", ") || "none seen yet"}`;
+  if (m.changes.length) return m.changes.map((c) => (c.action === "deleted" ? `− ${c.policy} deleted` : `+ ${c.policy} added or updated`)).join("  ");
   const label = [m.gone.length ? `− ${m.gone.join(", ")}` : "", m.appeared.length ? `+ ${m.appeared.join(", ")}` : ""].filter(Boolean).join("  ");
   return label || `${m.carried.length} policies carried over`;
 }
 
 function revisionText(m: RevisionMoment): string {
+  if (!m.revision && !m.previous) return "agent events";
   if (m.nodes.length > 1 && m.nodes.some((n) => n.revision !== m.revision)) {
     return m.nodes.map((n) => `${n.node} ${n.previous} → ${n.revision}`).join(", ");
   }
@@ -48,7 +50,7 @@ export function MomentsPicker({ moments, at, onPick }: { moments: RevisionMoment
           >
             <span className="mono small">
               {t} · {revisionText(m)}
-              {m.restart ? " · agent restarted" : ""}
+              {m.restart && m.nodes.length ? " · agent restarted" : ""}
             </span>
             <span className="small">{changeText(m)}</span>
           </button>
