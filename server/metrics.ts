@@ -3,7 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 
 function build() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "flowlens_process_" });
+  // prom-client's default names already start with process_/nodejs_: the prefix is only ours
+  collectDefaultMetrics({ register: registry, prefix: "flowlens_" });
   return {
     registry,
     flowsIngested: new Counter({ name: "flowlens_flows_ingested_total", help: "Flows written to the store", registers: [registry] }),

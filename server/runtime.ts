@@ -11,10 +11,12 @@ import { FlowReader } from "./db/flow-reader";
 import { FlowWriter } from "./db/flow-writer";
 import { dnsRepoFor } from "./db/dns-repo";
 import { graphRepoFor } from "./db/graph-repo";
+import { AgentEventsRepo } from "./db/agent-events-repo";
 import { applyMigrations } from "./db/migrate";
 import { QuarantineRepo } from "./db/quarantine-repo";
 import { StorageHealth } from "./db/storage-health";
 import { RelayClient } from "./hubble/relay-client";
+import { AgentEventsIngest } from "./ingest/agent-events";
 import { IngestService } from "./ingest/ingest-service";
 import { LiveHub } from "./live/live-hub";
 import { logger } from "./log";
@@ -31,6 +33,8 @@ export interface Runtime {
   health: StorageHealth;
   ingest: IngestService;
   live: LiveHub;
+  /** agents' policy events for /policies' moments, where the server serves them */
+  agentEvents: { ingest: AgentEventsIngest; repo: AgentEventsRepo };
   relay: { address: string; mode: "relay" | "demo" };
   shutdown: () => Promise<void>;
 }
@@ -85,7 +89,11 @@ async function start(): Promise<Runtime> {
     queueMax: config.FLOWLENS_QUEUE_MAX,
     initialHistory: config.FLOWLENS_INITIAL_HISTORY,
   });
+  const flowsUntil = await events.lastFlowTs();
   ingest.start();
+  const agentEventsRepo = new AgentEventsRepo(db);
+  const agentEvents = new AgentEventsIngest({ relay, repo: agentEventsRepo, log, firstSinceNs: flowsUntil });
+  agentEvents.start();
   // the map's and the DNS page's first open after a start would otherwise decode every context and
   // read the last hour (map) or the last 15 minutes of DNS flows: read them in the background
   const warmTimer = setTimeout(async () => {
@@ -124,13 +132,27 @@ async function start(): Promise<Runtime> {
       health.close();
       live.shutdown();
       await ingest.stop();
+      await agentEvents.stop();
       relay.close();
       await stopDemo?.();
       await db.close();
       log.info("flowlens stopped");
     })());
 
-  return { config, db, reader, writer, events, quarantine, health, ingest, live, relay: { address, mode: stopDemo ? "demo" : "relay" }, shutdown };
+  return {
+    config,
+    db,
+    reader,
+    writer,
+    events,
+    quarantine,
+    health,
+    ingest,
+    live,
+    agentEvents: { ingest: agentEvents, repo: agentEventsRepo },
+    relay: { address, mode: stopDemo ? "demo" : "relay" },
+    shutdown,
+  };
 }
 
 /** The process's runtime, started on first use. */

@@ -1,33 +1,26 @@
 /**
  * Dropped flows grouped for the audit view. Counting happens in SQL per (context, protocol, port,
- * HTTP request) — contexts are shared by many flows, so that GROUP BY is small — and the context
- * part (endpoints, policies, verdict, reason) is joined in memory from the decoded contexts, the
- * same way FlowReader filters: compileMatcher over distinct contexts → context ids.
+ * HTTP request, and the minute for contexts that are one half of a denied packet) — contexts are
+ * shared by many flows, so that GROUP BY is small — then the drop-event and policy-verdict halves of
+ * each denied packet are paired so it counts once (docs/adr/0005), and the context part (endpoints,
+ * policies, verdict, reason) is joined in memory from the decoded contexts, the same way FlowReader
+ * filters: compileMatcher over distinct contexts → context ids.
  */
-import { groupDrops, type DropGroup, type DropSlice } from "@/server/domain/drop-group";
-import { dropReasonName, dropReasonNumber } from "@/server/domain/drop-reasons";
+import { countDeniedOnce, PairedStream } from "@/server/domain/connections/denied-packets";
+import { observe } from "@/server/domain/connections/outcome";
+import { pairInfoOf } from "@/server/domain/connections/pair-cache";
+import { groupDrops, policyName, type DropGroup, type DropSlice } from "@/server/domain/drop-group";
+import { peerKey } from "@/server/domain/drop-peer";
+import { POLICY_REASONS, dropReasonName, dropReasonNumber } from "@/server/domain/drop-reasons";
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
 import type { Database } from "./connection";
 import type { DimensionRepo } from "./dimension-repo";
 import { contextCatalogFor, type CatalogEntry, type ContextCatalog } from "./context-catalog";
-import { HTTP_PATH_SQL, SqlParams, flowConditions, hasConditions, splitSpec } from "./flow-sql";
+import { MINUTE_SQL, SERVER_PORT_SQL, flowWhere, type RangeQuery } from "./connections-repo";
+import { HTTP_PATH_SQL, SqlParams, hasConditions, splitSpec } from "./flow-sql";
 
-export type { CatalogEntry, ContextCatalog };
-
-
-export interface RangeQuery {
-  filter: FlowFilterSpec;
-  sinceNs?: bigint;
-  untilNs?: bigint;
-}
-
-/** WHERE for flows of the given contexts, the per-flow filter part and the time range. */
-export function flowWhere(ids: number[], flowSpec: FlowFilterSpec, q: RangeQuery, p: SqlParams): string {
-  const where = [`f.ctx_id = ANY(${p.add(ids, "::int[]")})`, ...flowConditions(flowSpec, p)];
-  if (q.sinceNs !== undefined) where.push(`f.ts >= ${p.add(q.sinceNs.toString(), "::bigint")}`);
-  if (q.untilNs !== undefined) where.push(`f.ts < ${p.add(q.untilNs.toString(), "::bigint")}`);
-  return where.join(" AND ");
-}
+export type { CatalogEntry, ContextCatalog, RangeQuery };
+export { flowWhere };
 
 const DROPPED = 2;
 const AUDIT = 4;
@@ -36,6 +29,8 @@ export const DROP_VERDICTS = [DROPPED, AUDIT];
 
 interface SliceRow {
   ctx_id: number;
+  minute: number;
+  sport_server: number;
   l4: number;
   icmp_type: number | null;
   dport: number | null;
@@ -59,6 +54,8 @@ export interface DropsResult {
   timeline: DropTimeline;
 }
 
+const NS_PER_MINUTE = 60_000_000_000n;
+
 export class DropsRepo {
   constructor(
     private readonly db: Database,
@@ -70,9 +67,16 @@ export class DropsRepo {
     return filter.verdict?.length ? filter : { ...filter, verdict: DROP_VERDICTS };
   }
 
-  async grouped(q: RangeQuery, buckets = 60): Promise<DropsResult> {
-    const { context, flow } = splitSpec(DropsRepo.dropFilter(q.filter));
+  private readonly info = (id: number) => pairInfoOf(this.catalog.get(id)?.item.flow);
+
+  private async matching(filter: FlowFilterSpec): Promise<{ entries: CatalogEntry[]; flow: FlowFilterSpec; pairable: number[] }> {
+    const { context, flow } = splitSpec(DropsRepo.dropFilter(filter));
     const entries = hasConditions(context) ? await this.catalog.matching(context) : [];
+    return { entries, flow, pairable: entries.filter((e) => pairInfoOf(e.item.flow)).map((e) => e.id) };
+  }
+
+  async grouped(q: RangeQuery, buckets = 60): Promise<DropsResult> {
+    const { entries, flow, pairable } = await this.matching(q.filter);
     const ids = entries.map((e) => e.id);
     const emptyTimeline = { startNs: String(q.sinceNs ?? 0n), bucketNs: "0", buckets: 0, series: [] };
     if (!ids.length) return { groups: [], total: 0, timeline: emptyTimeline };
@@ -80,15 +84,21 @@ export class DropsRepo {
     const p = new SqlParams();
     const where = flowWhere(ids, flow, q, p);
     const rows = await this.db.query<SliceRow>(
-      `SELECT f.ctx_id, f.l4, CASE WHEN f.l4 IN (3, 4) THEN f.sport END AS icmp_type, f.dport,
+      `SELECT f.ctx_id, CASE WHEN f.ctx_id = ANY(${p.add(pairable, "::int[]")}) THEN ${MINUTE_SQL} ELSE 0 END AS minute,
+         ${SERVER_PORT_SQL} AS sport_server,
+         f.l4, CASE WHEN f.l4 IN (3, 4) THEN f.sport END AS icmp_type, f.dport,
          CASE WHEN f.l7_kind = 101 THEN upper(f.http_method) END AS http_method,
          CASE WHEN f.l7_kind = 101 THEN ${HTTP_PATH_SQL} END AS http_path,
          count(*)::int AS n, min(f.ts)::text AS first, max(f.ts)::text AS last
-       FROM flows f WHERE ${where}
-       GROUP BY 1, 2, 3, 4, 5, 6`,
+       FROM flows f JOIN flow_contexts c ON c.id = f.ctx_id WHERE ${where}
+       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`,
       p.values,
     );
-    const slices: DropSlice[] = rows.map((r) => {
+    const counted = countDeniedOnce(
+      rows.map((r) => ({ ...r, ctxId: r.ctx_id, port: r.sport_server, count: r.n })),
+      this.info,
+    );
+    const slices: DropSlice[] = counted.map((r) => {
       const e = this.catalog.get(r.ctx_id)!;
       return {
         flow: e.item.flow,
@@ -98,12 +108,13 @@ export class DropsRepo {
         icmpType: r.icmp_type,
         httpMethod: r.http_method,
         httpPath: r.http_path,
-        count: r.n,
+        count: r.count,
         firstNs: BigInt(r.first),
         lastNs: BigInt(r.last),
       };
     });
     const groups = groupDrops(slices);
+    await this.nameSelectingPolicies(groups, q);
     const total = slices.reduce((s, x) => s + x.count, 0);
     if (!slices.length) return { groups, total, timeline: emptyTimeline };
 
@@ -119,18 +130,24 @@ export class DropsRepo {
       { ...q, sinceNs: start, untilNs: end },
       tp,
     );
-    const trows = await this.db.query<{ b: number; ctx_id: number; n: number }>(
+    const trows = await this.db.query<{ b: number; ctx_id: number; minute: number; l4: number; port: number; n: number }>(
       `SELECT ((f.ts - ${tp.add(start.toString(), "::bigint")}) / ${tp.add(bucketNs.toString(), "::bigint")})::int AS b,
-         f.ctx_id, count(*)::int AS n
-       FROM flows f WHERE ${twhere} GROUP BY 1, 2`,
+         f.ctx_id, CASE WHEN f.ctx_id = ANY(${tp.add(pairable, "::int[]")}) THEN ${MINUTE_SQL} ELSE 0 END AS minute,
+         f.l4, ${SERVER_PORT_SQL} AS port, count(*)::int AS n
+       FROM flows f JOIN flow_contexts c ON c.id = f.ctx_id WHERE ${twhere} GROUP BY 1, 2, 3, 4, 5`,
       tp.values,
     );
+    // the same pairing as the groups, paired drop events taken from the earliest buckets first
+    const tcounted = countDeniedOnce(
+      trows.map((r) => ({ ...r, ctxId: r.ctx_id, count: r.n, order: r.b })),
+      this.info,
+    );
     const byReason = new Map<number, number[]>();
-    for (const r of trows) {
+    for (const r of tcounted) {
       const reason = dropReasonNumber(this.catalog.get(r.ctx_id)!.item.flow.drop_reason_desc as string | number);
       let counts = byReason.get(reason);
       if (!counts) byReason.set(reason, (counts = new Array<number>(buckets).fill(0)));
-      if (r.b >= 0 && r.b < buckets) counts[r.b] += r.n;
+      if (r.b >= 0 && r.b < buckets) counts[r.b] += r.count;
     }
     return {
       groups,
@@ -144,6 +161,60 @@ export class DropsRepo {
           .sort((a, b) => b.counts.reduce((s, x) => s + x, 0) - a.counts.reduce((s, x) => s + x, 0)),
       },
     };
+  }
+
+  /**
+   * For the raw export: which drop events are the second report of a packet whose policy-verdict
+   * event is exported as the packet (read newest first, like the export). Built from the same
+   * per-minute counts as grouped(), so the rows marked counted add up to its total.
+   */
+  async pairing(q: RangeQuery): Promise<PairedStream | null> {
+    const { flow, pairable } = await this.matching(q.filter);
+    if (!pairable.length) return null;
+    const p = new SqlParams();
+    const rows = await this.db.query<{ ctx_id: number; minute: number; l4: number; port: number; n: number }>(
+      `SELECT f.ctx_id, ${MINUTE_SQL} AS minute, f.l4, ${SERVER_PORT_SQL} AS port, count(*)::int AS n
+       FROM flows f JOIN flow_contexts c ON c.id = f.ctx_id WHERE ${flowWhere(pairable, flow, q, p)} GROUP BY 1, 2, 3, 4`,
+      p.values,
+    );
+    return new PairedStream(
+      rows.map((r) => ({ ctxId: r.ctx_id, minute: r.minute, l4: r.l4, port: r.port, count: r.n })),
+      this.info,
+    );
+  }
+
+  /**
+   * A drop without denied_by still happened because some policy selects the endpoint: name the
+   * policies other flows of the window show deciding that endpoint's ingress (or egress).
+   */
+  private async nameSelectingPolicies(groups: DropGroup[], q: RangeQuery): Promise<void> {
+    const unnamed = groups.filter((g) => !g.deniedBy.length && POLICY_REASONS.has(g.reason) && g.direction !== "UNKNOWN");
+    if (!unnamed.length) return;
+    const subjectKey = (g: DropGroup) => `${g.direction === "INGRESS" ? "ingress" : "egress"}|${peerKey(g.direction === "INGRESS" ? g.dst : g.src)}`;
+    const wanted = new Set(unnamed.map(subjectKey));
+    const named = new Map<number, { key: string; names: string[] }>();
+    for (const e of this.catalog.all()) {
+      const o = observe(e.item.flow);
+      if (o.end === "unknown") continue;
+      const names = [...o.allowedBy, ...o.deniedBy].map(policyName);
+      if (!names.length) continue;
+      const key = `${o.end}|${peerKey(o.end === "ingress" ? o.server : o.client)}`;
+      if (wanted.has(key)) named.set(e.id, { key, names });
+    }
+    if (!named.size) return;
+    const p = new SqlParams();
+    const where = [`ctx_id = ANY(${p.add([...named.keys()], "::int[]")})`];
+    if (q.sinceNs !== undefined) where.push(`minute >= ${p.add(Number(q.sinceNs / NS_PER_MINUTE), "::int")}`);
+    if (q.untilNs !== undefined) where.push(`minute <= ${p.add(Number((q.untilNs - 1n) / NS_PER_MINUTE), "::int")}`);
+    const seen = await this.db.query<{ ctx_id: number }>(`SELECT DISTINCT ctx_id FROM flow_rollups WHERE ${where.join(" AND ")}`, p.values);
+    const bySubject = new Map<string, Set<string>>();
+    for (const { ctx_id } of seen) {
+      const n = named.get(ctx_id)!;
+      let set = bySubject.get(n.key);
+      if (!set) bySubject.set(n.key, (set = new Set()));
+      for (const x of n.names) set.add(x);
+    }
+    for (const g of unnamed) g.selectedBy = [...(bySubject.get(subjectKey(g)) ?? [])].sort();
   }
 }
 

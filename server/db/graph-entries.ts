@@ -104,6 +104,7 @@ function addArrays(a: readonly number[], b: readonly number[]): number[] {
 /** adds b's counters into a's (the writer's upsert: sums, earliest first, latest last) */
 export function addCounts(a: GraphCounts, b: GraphCounts): void {
   a.flows += b.flows;
+  if (b.paired) a.paired = (a.paired ?? 0) + b.paired;
   if (b.firstNs < a.firstNs) a.firstNs = b.firstNs;
   if (b.lastNs > a.lastNs) a.lastNs = b.lastNs;
   if (b.l7 !== false) {

@@ -68,15 +68,20 @@ export class RecentRollups implements RollupListener {
    * null when no consistent copy could be made while the writer kept committing.
    */
   async range(fromMinute: number, toMinute: number): Promise<Entry[][] | null> {
+    return (await this.rangeByMinute(fromMinute, toMinute))?.map(([, list]) => list) ?? null;
+  }
+
+  /** range() with each list's minute (minutes without rows are left out) */
+  async rangeByMinute(fromMinute: number, toMinute: number): Promise<[number, Entry[]][] | null> {
     if (this.from === null || fromMinute < this.from) {
       await this.load(fromMinute);
       if (this.from === null || fromMinute < this.from) return null;
     }
     this.forgetBefore(fromMinute - KEEP_BEHIND);
-    const out: Entry[][] = [];
+    const out: [number, Entry[]][] = [];
     for (let m = fromMinute; m < toMinute; m++) {
       const held = this.minutes.get(m);
-      if (held) out.push([...held.values()]);
+      if (held) out.push([m, [...held.values()]]);
     }
     return out;
   }

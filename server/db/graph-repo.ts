@@ -6,8 +6,9 @@
  * (namespace, verdict, cluster, …) use the shared hubble matcher over those contexts, the same way
  * FlowReader does, so /map and /flows agree on what a filter means.
  */
+import { pairedDropEvents, type PairInfo } from "@/server/domain/connections/denied-packets";
 import { GraphBuilder } from "@/server/domain/graph-build";
-import { graphContext, type GraphContext } from "@/server/domain/graph-context";
+import { graphContext, type GraphContext } from "@/server/domain/graph/graph-context";
 import { onMapElement } from "@/server/domain/graph-collapse";
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
 import { compileMatcher } from "@/server/domain/flow-match";
@@ -16,7 +17,7 @@ import type { Database } from "./connection";
 import type { DimensionRepo } from "./dimension-repo";
 import { contextCatalogFor, type CatalogEntry, type ContextCatalog } from "./context-catalog";
 import { SqlParams, hasConditions } from "./flow-sql";
-import { NS_PER_MINUTE, mergeEntries, minuteOf, readPerMinute, readRange, type Entry } from "./graph-entries";
+import { NS_PER_MINUTE, entryKey, mergeEntries, minuteOf, readPerMinute, readRange, type Entry } from "./graph-entries";
 import { segmentOf, type Segment } from "./graph-segment";
 import { RecentRollups } from "./graph-recent";
 import type { RollupFeed } from "./rollup-feed";
@@ -158,7 +159,7 @@ export class GraphRepo {
   private gen = 0;
   /** the settled part folded into nodes/edges, per query: a refresh adds only the tail to a copy */
   private readonly folded = new Map<string, { source: string; builder: GraphBuilder; flows: number }>();
-  private matched: { key: string; size: number; ids: Set<number> | null } | undefined;
+  private matched: { key: string; size: number; ids: Set<number> | null; verdictKeys?: Set<string> } | undefined;
   private prefetching: Promise<void> | null = null;
   /** segment reads done from SQL (for tests and the bench) */
   sqlReads = 0;
@@ -206,7 +207,9 @@ export class GraphRepo {
 
   async graph(q: GraphQuery): Promise<GraphResponse> {
     const { fromMinute, toMinute, window } = windowOf(q);
-    const [, segs] = await Promise.all([this.catalog.refresh(), this.segments(fromMinute, toMinute)]);
+    // pairing a denied packet's two events while building segments needs their contexts decoded
+    await this.catalog.refresh();
+    const segs = await this.segments(fromMinute, toMinute);
     const allowed = this.allowedContexts(q.filter);
     const l4 = q.l4?.length ? new Set(q.l4) : null;
     const queryKey = JSON.stringify([q.filter, q.l4 ?? [], q.hideNoise ?? true, fromMinute, segs.settledUntil]);
@@ -225,14 +228,18 @@ export class GraphRepo {
       }
       return g ?? null;
     };
+    // a paired drop event is left out only when its policy-verdict half is on the map too
+    const verdictKeys = allowed ? this.verdictKeys(allowed) : null;
+    const unpaired = (g: GraphContext, paired: number) => (paired > 0 && (!verdictKeys || (g.pair && verdictKeys.has(g.pair.key))) ? paired : 0);
     const fold = async (b: GraphBuilder, entries: readonly Entry[]): Promise<number> => {
       let flows = 0;
       for (let i = 0; i < entries.length; i++) {
         const { ctxId, counts } = entries[i];
         const g = !allowed && !l4 ? (this.catalog.graphOf(ctxId) ?? (await contextOf(ctxId, counts.l4))) : await contextOf(ctxId, counts.l4);
         if (!g) continue;
-        b.add(g, counts);
-        flows += counts.flows;
+        const drop = unpaired(g, counts.paired ?? 0);
+        b.add(g, drop ? { ...counts, flows: counts.flows - drop } : counts);
+        flows += counts.flows - drop;
       }
       return flows;
     };
@@ -244,8 +251,9 @@ export class GraphRepo {
         // the usual case without an await: a known context and no filter
         const g = !allowed && !l4 ? (catalog.graphOf(id) ?? (await contextOf(id, s.l4[i]))) : await contextOf(id, s.l4[i]);
         if (!g) continue;
-        b.addColumns(g, s.l4[i], s.port[i], s.flows[i], s.firstMs[i], s.firstSub[i], s.lastMs[i], s.lastSub[i], s.httpReq[i], s.dnsReq[i], s.l7, s.l7At[i]);
-        flows += s.flows[i];
+        const n = s.flows[i] - unpaired(g, s.paired[i]);
+        b.addColumns(g, s.l4[i], s.port[i], n, s.firstMs[i], s.firstSub[i], s.lastMs[i], s.lastSub[i], s.httpReq[i], s.dnsReq[i], s.l7, s.l7At[i]);
+        if (n > 0) flows += n;
       }
       return flows;
     };
@@ -272,6 +280,18 @@ export class GraphRepo {
     return out;
   }
 
+  /** pairing keys of the policy-verdict halves among the allowed contexts (cached with them) */
+  private verdictKeys(allowed: Set<number>): Set<string> {
+    if (this.matched?.ids === allowed && this.matched.verdictKeys) return this.matched.verdictKeys;
+    const keys = new Set<string>();
+    for (const id of allowed) {
+      const pair = this.catalog.graphOf(id)?.pair;
+      if (pair?.side === "verdict") keys.add(pair.key);
+    }
+    if (this.matched?.ids === allowed) this.matched.verdictKeys = keys;
+    return keys;
+  }
+
   /** contexts a filter lets through (null: all); contexts are only ever added, so the catalog size keys it */
   private allowedContexts(filter: FlowFilterSpec): Set<number> | null {
     const key = JSON.stringify(filter);
@@ -289,7 +309,7 @@ export class GraphRepo {
    * refresh of an open page.
    */
   private async segments(fromMinute: number, toMinute: number): Promise<Segments> {
-    if (!this.useCache) return { settled: [segmentOf(await this.read(fromMinute, toMinute))], settledKey: "", settledUntil: toMinute, tail: [] };
+    if (!this.useCache) return { settled: [segmentOf(await this.readPaired(fromMinute, toMinute))], settledKey: "", settledUntil: toMinute, tail: [] };
     const newest = await this.db.query<{ m: number | null }>("SELECT max(minute) AS m FROM flow_rollups");
     const settledBefore = newest[0]?.m == null ? fromMinute : Math.min(toMinute, newest[0].m - SETTLE_MINUTES + 1);
     const out: Segment[] = [];
@@ -325,7 +345,7 @@ export class GraphRepo {
         if (fresh(`m:${mm}`)) use(`m:${mm}`);
         else if (this.recent?.holds(mm)) {
           // a minute that just settled: the in-memory copy has it
-          put(`m:${mm}`, segmentOf(this.recent.peek(mm)));
+          put(`m:${mm}`, segmentOf(await this.paired(this.recent.peek(mm), mm)));
           use(`m:${mm}`);
         } else missingMinutes.push(mm);
       }
@@ -334,14 +354,17 @@ export class GraphRepo {
       this.sqlReads++;
       const byMinute = await readPerMinute(this.db, "minute = ANY($1::int[])", [missingMinutes]);
       for (const mm of missingMinutes) {
-        put(`m:${mm}`, segmentOf(byMinute.get(mm) ?? []));
+        put(`m:${mm}`, segmentOf(await this.paired(byMinute.get(mm) ?? [], mm)));
         use(`m:${mm}`);
       }
     }
     this.prefetchHead(fromMinute, cachedUntil, present, fresh, put);
     const tail = Math.max(fromMinute, cachedUntil);
     let tailLists: Entry[][] = [];
-    if (tail < toMinute) tailLists = (await this.recent?.range(tail, toMinute)) ?? [await this.read(tail, toMinute)];
+    if (tail < toMinute) {
+      const held = await this.recent?.rangeByMinute(tail, toMinute);
+      tailLists = held ? await Promise.all(held.map(([m, list]) => this.paired(list, m))) : [await this.readPaired(tail, toMinute)];
+    }
     return { settled: out, settledKey: `${fromMinute}:${cachedUntil}:${used.join(",")}`, settledUntil: tail, tail: tailLists };
   }
 
@@ -364,7 +387,7 @@ export class GraphRepo {
     this.prefetching = (async () => {
       try {
         const byMinute = await readPerMinute(this.db, "minute = ANY($1::int[])", [minutes]);
-        for (const m of minutes) put(`m:${m}`, segmentOf(byMinute.get(m) ?? []));
+        for (const m of minutes) put(`m:${m}`, segmentOf(await this.paired(byMinute.get(m) ?? [], m)));
       } catch {
         // only an optimisation: the refresh that needs these minutes reads them itself
       } finally {
@@ -378,10 +401,10 @@ export class GraphRepo {
     const recent = this.recent;
     if (recent && recent.holds(block)) {
       const minutes: Entry[][] = [];
-      for (let m = block; m < block + BLOCK_MINUTES; m++) minutes.push(recent.peek(m));
+      for (let m = block; m < block + BLOCK_MINUTES; m++) minutes.push(await this.paired(recent.peek(m), m));
       return segmentOf(mergeEntries(minutes));
     }
-    return segmentOf(await this.read(block, block + BLOCK_MINUTES));
+    return segmentOf(await this.readPaired(block, block + BLOCK_MINUTES));
   }
 
   /** distinct minutes in [from, to) that have rollups, by a loose index scan on the primary key */
@@ -395,6 +418,56 @@ export class GraphRepo {
       [fromMinute, toMinute],
     );
     return rows.map((r) => r.m);
+  }
+
+  /** the pairing key of a context, decoding contexts stored since the last refresh */
+  private async pairKnown(ids: Iterable<number>): Promise<(id: number) => PairInfo | undefined> {
+    for (const id of ids) {
+      if (!this.catalog.get(id)) {
+        await this.catalog.refresh();
+        break;
+      }
+    }
+    return (id) => this.catalog.graphOf(id)?.pair;
+  }
+
+  /**
+   * One minute's entries with the drop events of packets whose policy-verdict event is counted
+   * marked as `paired` (docs/adr/0005): the map counts a denied packet once, as /drops does. They
+   * are taken out when folding, unless the filter leaves out the policy-verdict half.
+   */
+  private async paired(entries: readonly Entry[], minute: number): Promise<Entry[]> {
+    const info = await this.pairKnown(entries.map((e) => e.ctxId));
+    if (!entries.some((e) => info(e.ctxId))) return entries as Entry[];
+    const sub = pairedDropEvents(
+      entries.map((e) => ({ ctxId: e.ctxId, minute, l4: e.counts.l4, port: e.counts.port, count: e.counts.flows })),
+      info,
+    );
+    return entries.map((e, i) => (sub[i] ? { ctxId: e.ctxId, counts: { ...e.counts, paired: sub[i] } } : e));
+  }
+
+  /** [from, to) summed, paired per minute: the pairable contexts' minutes are read apart */
+  private async readPaired(fromMinute: number, toMinute: number): Promise<Entry[]> {
+    const entries = await this.read(fromMinute, toMinute);
+    const info = await this.pairKnown(entries.map((e) => e.ctxId));
+    const pairable = [...new Set(entries.filter((e) => info(e.ctxId)).map((e) => e.ctxId))];
+    if (!pairable.length) return entries;
+    const perMinute = await readPerMinute(this.db, "minute >= $1::int AND minute < $2::int AND ctx_id = ANY($3::int[])", [fromMinute, toMinute, pairable]);
+    const sub = new Map<string, number>();
+    for (const [minute, list] of perMinute) {
+      const n = pairedDropEvents(
+        list.map((e) => ({ ctxId: e.ctxId, minute, l4: e.counts.l4, port: e.counts.port, count: e.counts.flows })),
+        info,
+      );
+      list.forEach((e, i) => {
+        if (n[i]) sub.set(entryKey(e.ctxId, e.counts.l4, e.counts.port), (sub.get(entryKey(e.ctxId, e.counts.l4, e.counts.port)) ?? 0) + n[i]);
+      });
+    }
+    if (!sub.size) return entries;
+    return entries.map((e) => {
+      const n = sub.get(entryKey(e.ctxId, e.counts.l4, e.counts.port));
+      return n ? { ctxId: e.ctxId, counts: { ...e.counts, paired: n } } : e;
+    });
   }
 
   private read(fromMinute: number, toMinute: number): Promise<Entry[]> {
@@ -418,6 +491,20 @@ export class GraphRepo {
         p.values,
       );
       for (const r of rows) counts[Math.floor((r.minute - fromMinute) / per)] += Number(r.n);
+      // a denied packet counts once here too: take out the paired drop events of each minute
+      const info = await this.pairKnown(on);
+      const pairable = on.filter((id) => info(id));
+      if (pairable.length) {
+        const perMinute = await readPerMinute(this.db, "minute >= $1::int AND minute < $2::int AND ctx_id = ANY($3::int[])", [fromMinute, toMinute, pairable]);
+        for (const [minute, list] of perMinute) {
+          const kept = q.l4?.length ? list.filter((e) => q.l4!.includes(e.counts.l4)) : list;
+          const n = pairedDropEvents(
+            kept.map((e) => ({ ctxId: e.ctxId, minute, l4: e.counts.l4, port: e.counts.port, count: e.counts.flows })),
+            info,
+          );
+          counts[Math.floor((minute - fromMinute) / per)] -= n.reduce((a, b) => a + b, 0);
+        }
+      }
     }
     return { startNs: (BigInt(fromMinute) * NS_PER_MINUTE).toString(), bucketNs: (BigInt(per) * NS_PER_MINUTE).toString(), counts };
   }

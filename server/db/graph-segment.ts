@@ -13,6 +13,8 @@ export interface Segment {
   l4: Int32Array;
   port: Int32Array;
   flows: Float64Array;
+  /** of flows, paired drop events (GraphCounts.paired) */
+  paired: Float64Array;
   /** first/last seen split into ms and ns within the ms (no BigInt per row when folding) */
   firstMs: Float64Array;
   firstSub: Int32Array;
@@ -40,6 +42,7 @@ export function segmentOf(entries: readonly Entry[]): Segment {
     l4: new Int32Array(n),
     port: new Int32Array(n),
     flows: new Float64Array(n),
+    paired: new Float64Array(n),
     firstMs: new Float64Array(n),
     firstSub: new Int32Array(n),
     lastMs: new Float64Array(n),
@@ -56,6 +59,7 @@ export function segmentOf(entries: readonly Entry[]): Segment {
     s.l4[i] = c.l4;
     s.port[i] = c.port;
     s.flows[i] = c.flows;
+    s.paired[i] = c.paired ?? 0;
     [s.firstMs[i], s.firstSub[i]] = splitNs(c.firstNs);
     [s.lastMs[i], s.lastSub[i]] = splitNs(c.lastNs);
     s.httpReq[i] = c.httpRequests;

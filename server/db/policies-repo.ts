@@ -1,41 +1,33 @@
 /**
- * Policies as Hubble names them in allowed_by / denied_by: which flows each allowed and denied over
- * time, the moments a new policy revision first appeared (what /policies offers for before/after),
- * and the connections of a window (for before/after and the namespace suggestion).
+ * Policies as Hubble names them in allowed_by / denied_by: which flows each allowed and which
+ * packets each denied over time (a denied packet counted once, docs/adr/0005), the revisions seen,
+ * and the moments a policy changed — every change of a node's revision in flows, repeats after an
+ * agent restart included, plus the agents' own policy events where the Relay serves them.
  */
+import { countDeniedOnce } from "@/server/domain/connections/denied-packets";
+import { pairInfoOf } from "@/server/domain/connections/pair-cache";
 import { allowedBy, deniedBy, policyName, type PolicyRef } from "@/server/domain/drop-group";
-import { flowPeers } from "@/server/domain/drop-peer";
-import { dropReasonName, dropReasonNumber } from "@/server/domain/drop-reasons";
-import type { EdgeObservation } from "@/server/domain/policy-diff";
-import type { ObservedConnection } from "@/server/domain/policy-suggest";
+import { policyMoments, type AgentPolicyEvent, type RevisionMoment, type RevisionSighting } from "@/server/domain/policies/policy-moments";
 import type { Database } from "./connection";
-import { flowWhere, type CatalogEntry, type ContextCatalog, type RangeQuery } from "./drops-repo";
-import { SqlParams, splitSpec } from "./flow-sql";
+import { MINUTE_SQL, SERVER_PORT_SQL, contextsFor, flowWhere, type RangeQuery } from "./connections-repo";
+import type { ContextCatalog } from "./context-catalog";
+import { SqlParams } from "./flow-sql";
+
+export type { RevisionMoment };
 
 export interface PolicySeries {
   key: string;
   name: string;
   namespace?: string;
   kind?: string;
+  /** flows it allowed */
   allowed: number;
+  /** packets it denied (or audited), each counted once */
   denied: number;
   allowedSeries: number[];
   deniedSeries: number[];
   /** revisions seen in the range, oldest first, with the first and last flow naming each */
   revisions: { revision: string; firstNs: string; lastNs: string }[];
-}
-
-export interface RevisionMoment {
-  /** ns of the first flow carrying the new revision */
-  atNs: string;
-  revision: string;
-  previous: string;
-  /** named by flows at the previous revision shortly before the moment, and by none since */
-  gone: string[];
-  /** named by flows at this revision but not at the previous one */
-  appeared: string[];
-  /** named at both (their revision moved with the repository) */
-  carried: string[];
 }
 
 export interface PoliciesResult {
@@ -44,50 +36,55 @@ export interface PoliciesResult {
   buckets: number;
   policies: PolicySeries[];
   moments: RevisionMoment[];
+  /** whether the agents' policy events were available to find moments (a Relay does not serve them) */
+  agentEvents: boolean;
 }
 
-const VERDICT_NAMES: Record<number, string> = { 1: "FORWARDED", 2: "DROPPED", 4: "AUDIT", 5: "REDIRECTED" };
-const EDGE_VERDICTS = [1, 2, 4, 5];
-
-/** How recently before a moment a policy must have been named to count as gone by it. */
-const GONE_WINDOW_NS = 5n * 60_000_000_000n;
-
 const policyKey = (p: PolicyRef) => `${p.kind ?? ""}|${p.namespace ?? ""}|${p.name}`;
-const L4_NAMES = ["", "TCP", "UDP", "ICMPv4", "ICMPv6", "SCTP"];
+const NS_PER_MINUTE = 60_000_000_000n;
+
+/** Where the agents' policy events come from (the agent-events store), if anywhere. */
+export interface AgentEventSource {
+  available(): Promise<boolean>;
+  policyEvents(sinceNs?: bigint, untilNs?: bigint): Promise<AgentPolicyEvent[]>;
+}
 
 export class PoliciesRepo {
   constructor(
     private readonly db: Database,
     private readonly catalog: ContextCatalog,
+    private readonly agentEvents?: AgentEventSource,
   ) {}
 
-  private async contexts(q: RangeQuery, extra: (e: CatalogEntry) => boolean): Promise<{ entries: CatalogEntry[]; flow: RangeQuery["filter"] }> {
-    const { context, flow } = splitSpec(q.filter);
-    return { entries: await this.catalog.matching(context, extra), flow };
-  }
-
   async overview(q: RangeQuery, buckets = 48): Promise<PoliciesResult> {
-    const { entries, flow } = await this.contexts(q, (e) => allowedBy(e.item.flow).length + deniedBy(e.item.flow).length > 0);
-    const empty: PoliciesResult = { startNs: String(q.sinceNs ?? 0n), bucketNs: "0", buckets: 0, policies: [], moments: [] };
+    const { entries, flow } = await contextsFor(this.catalog, q.filter, (e) => allowedBy(e.item.flow).length + deniedBy(e.item.flow).length > 0);
+    const [moments, agentEvents] = await Promise.all([this.moments(entries.map((e) => e.id), q), this.agentEvents?.available() ?? false]);
+    const empty: PoliciesResult = { startNs: String(q.sinceNs ?? 0n), bucketNs: "0", buckets: 0, policies: [], moments, agentEvents };
     if (!entries.length) return empty;
     const ids = entries.map((e) => e.id);
+    const pairable = entries.filter((e) => pairInfoOf(e.item.flow)).map((e) => e.id);
 
     const p = new SqlParams();
-    const spans = await this.db.query<{ ctx_id: number; first: string; last: string; n: number }>(
-      `SELECT f.ctx_id, min(f.ts)::text AS first, max(f.ts)::text AS last, count(*)::int AS n
-       FROM flows f WHERE ${flowWhere(ids, flow, q, p)} GROUP BY 1`,
+    const spans = await this.db.query<{ first: string; last: string }>(
+      `SELECT min(f.ts)::text AS first, max(f.ts)::text AS last FROM flows f WHERE ${flowWhere(ids, flow, q, p)} HAVING count(*) > 0`,
       p.values,
     );
     if (!spans.length) return empty;
-    const start = q.sinceNs ?? spans.reduce((m, s) => (BigInt(s.first) < m ? BigInt(s.first) : m), BigInt(spans[0].first));
-    const end = q.untilNs ?? spans.reduce((m, s) => (BigInt(s.last) > m ? BigInt(s.last) : m), BigInt(spans[0].last)) + 1n;
+    const start = q.sinceNs ?? BigInt(spans[0].first);
+    const end = q.untilNs ?? BigInt(spans[0].last) + 1n;
     const bucketNs = ((end > start ? end - start : 1n) + BigInt(buckets) - 1n) / BigInt(buckets) || 1n;
     const tp = new SqlParams();
-    const seen = spans.map((s) => s.ctx_id);
-    const rows = await this.db.query<{ b: number; ctx_id: number; n: number }>(
-      `SELECT ((f.ts - ${tp.add(start.toString(), "::bigint")}) / ${tp.add(bucketNs.toString(), "::bigint")})::int AS b, f.ctx_id, count(*)::int AS n
-       FROM flows f WHERE ${flowWhere(seen, flow, { ...q, sinceNs: start, untilNs: end }, tp)} GROUP BY 1, 2`,
+    const rows = await this.db.query<{ b: number; ctx_id: number; minute: number; l4: number; port: number; n: number; first: string; last: string }>(
+      `SELECT ((f.ts - ${tp.add(start.toString(), "::bigint")}) / ${tp.add(bucketNs.toString(), "::bigint")})::int AS b, f.ctx_id,
+         CASE WHEN f.ctx_id = ANY(${tp.add(pairable, "::int[]")}) THEN ${MINUTE_SQL} ELSE 0 END AS minute,
+         f.l4, ${SERVER_PORT_SQL} AS port, count(*)::int AS n, min(f.ts)::text AS first, max(f.ts)::text AS last
+       FROM flows f JOIN flow_contexts c ON c.id = f.ctx_id
+       WHERE ${flowWhere(ids, flow, { ...q, sinceNs: start, untilNs: end }, tp)} GROUP BY 1, 2, 3, 4, 5`,
       tp.values,
+    );
+    const counted = countDeniedOnce(
+      rows.map((r) => ({ ...r, ctxId: r.ctx_id, count: r.n, order: r.b })),
+      (id) => pairInfoOf(this.catalog.get(id)?.item.flow),
     );
 
     const series = new Map<string, PolicySeries & { revs: Map<string, { first: bigint; last: bigint }> }>();
@@ -111,99 +108,82 @@ export class PoliciesRepo {
       }
       return s;
     };
-    for (const r of rows) {
-      const f = this.catalog.get(r.ctx_id)!.item.flow;
+    const span = (s: ReturnType<typeof entry>, rev: string, first: bigint, last: bigint) => {
+      const sp = s.revs.get(rev);
+      if (!sp) s.revs.set(rev, { first, last });
+      else {
+        if (first < sp.first) sp.first = first;
+        if (last > sp.last) sp.last = last;
+      }
+    };
+    for (const r of counted) {
       if (r.b < 0 || r.b >= buckets) continue;
+      const f = this.catalog.get(r.ctx_id)!.item.flow;
+      const first = BigInt(r.first);
+      const last = BigInt(r.last);
       for (const ref of allowedBy(f)) {
         const s = entry(ref);
-        s.allowed += r.n;
-        s.allowedSeries[r.b] += r.n;
+        s.allowed += r.count;
+        s.allowedSeries[r.b] += r.count;
+        span(s, ref.revision ?? "0", first, last);
       }
       for (const ref of deniedBy(f)) {
         const s = entry(ref);
-        s.denied += r.n;
-        s.deniedSeries[r.b] += r.n;
-      }
-    }
-    // revision spans: the first and last flow naming each (policy, revision)
-    const byRevision = new Map<string, { first: bigint; names: Set<string>; lastByName: Map<string, bigint> }>();
-    for (const sp of spans) {
-      const f = this.catalog.get(sp.ctx_id)!.item.flow;
-      const first = BigInt(sp.first);
-      const last = BigInt(sp.last);
-      for (const ref of [...allowedBy(f), ...deniedBy(f)]) {
-        const rev = ref.revision ?? "0";
-        const s = entry(ref);
-        const span = s.revs.get(rev);
-        if (!span) s.revs.set(rev, { first, last });
-        else {
-          if (first < span.first) span.first = first;
-          if (last > span.last) span.last = last;
-        }
-        let r = byRevision.get(rev);
-        if (!r) byRevision.set(rev, (r = { first, names: new Set(), lastByName: new Map() }));
-        if (first < r.first) r.first = first;
-        const n = policyName(ref);
-        r.names.add(n);
-        if ((r.lastByName.get(n) ?? -1n) < last) r.lastByName.set(n, last);
+        s.denied += r.count;
+        s.deniedSeries[r.b] += r.count;
+        span(s, ref.revision ?? "0", first, last);
       }
     }
     const policies = [...series.values()].map(({ revs, ...s }) => ({
       ...s,
       revisions: [...revs]
-        .sort((a, b) => (BigInt(a[0]) < BigInt(b[0]) ? -1 : 1))
+        .sort((a, b) => (a[1].first < b[1].first ? -1 : a[1].first > b[1].first ? 1 : 0))
         .map(([revision, v]) => ({ revision, firstNs: v.first.toString(), lastNs: v.last.toString() })),
     }));
     policies.sort((a, b) => b.denied + b.allowed - (a.denied + a.allowed) || a.key.localeCompare(b.key));
-
-    // a moment = the first flow of a newer revision; compared with the revision before it
-    const revs = [...byRevision].sort((a, b) => (BigInt(a[0]) < BigInt(b[0]) ? -1 : 1));
-    const moments: RevisionMoment[] = [];
-    for (let i = 1; i < revs.length; i++) {
-      const [prevRev, prev] = revs[i - 1];
-      const [rev, cur] = revs[i];
-      moments.push({
-        atNs: cur.first.toString(),
-        revision: rev,
-        previous: prevRev,
-        // a policy without traffic for a while is not "gone" because of this change
-        gone: [...prev.names].filter((n) => !cur.names.has(n) && cur.first - prev.lastByName.get(n)! <= GONE_WINDOW_NS).sort(),
-        appeared: [...cur.names].filter((n) => !prev.names.has(n)).sort(),
-        carried: [...cur.names].filter((n) => prev.names.has(n)).sort(),
-      });
-    }
-    return { startNs: start.toString(), bucketNs: bucketNs.toString(), buckets, policies, moments };
+    return { startNs: start.toString(), bucketNs: bucketNs.toString(), buckets, policies, moments, agentEvents };
   }
 
-  /** Connections (not replies) of a window, with their verdict and deciding policies. */
-  async connections(q: RangeQuery): Promise<(EdgeObservation & ObservedConnection)[]> {
-    const { entries, flow } = await this.contexts({ ...q, filter: { ...q.filter, verdict: q.filter.verdict ?? EDGE_VERDICTS } }, (e) => e.item.flow.is_reply !== true);
-    if (!entries.length) return [];
+  /**
+   * Revision changes per node from the per-minute rollups of the contexts that name policies
+   * (first/last flow of each context per minute), merged with the agents' policy events.
+   */
+  private async moments(ids: number[], q: RangeQuery): Promise<RevisionMoment[]> {
+    const events = (await this.agentEvents?.policyEvents(q.sinceNs, q.untilNs)) ?? [];
+    const ns = q.filter.namespace;
+    // a namespace filter keeps the events of that namespace's policies (and agent restarts)
+    const kept = ns?.length ? events.filter((e) => !e.policy || ns.some((n) => e.policy!.startsWith(`${n}/`))) : events;
+    if (!ids.length) return policyMoments([], kept);
     const p = new SqlParams();
-    const rows = await this.db.query<{ ctx_id: number; l4: number; icmp_type: number | null; dport: number | null; n: number }>(
-      `SELECT f.ctx_id, f.l4, CASE WHEN f.l4 IN (3, 4) THEN f.sport END AS icmp_type, f.dport, count(*)::int AS n
-       FROM flows f WHERE ${flowWhere(entries.map((e) => e.id), flow, q, p)} GROUP BY 1, 2, 3, 4`,
+    const where = [`ctx_id = ANY(${p.add(ids, "::int[]")})`];
+    if (q.sinceNs !== undefined) where.push(`minute >= ${p.add(Number(q.sinceNs / NS_PER_MINUTE), "::int")}`);
+    if (q.untilNs !== undefined) where.push(`minute <= ${p.add(Number((q.untilNs - 1n) / NS_PER_MINUTE), "::int")}`);
+    const rows = await this.db.query<{ ctx_id: number; first: string; last: string }>(
+      `SELECT ctx_id, min(first_ts)::text AS first, max(last_ts)::text AS last FROM flow_rollups WHERE ${where.join(" AND ")} GROUP BY minute, ctx_id`,
       p.values,
     );
-    return rows.map((r) => {
-      const f = this.catalog.get(r.ctx_id)!.item.flow;
-      const { src, dst } = flowPeers(f);
-      const v = f.verdict;
-      const verdict = typeof v === "number" ? (VERDICT_NAMES[v] ?? String(v)) : (v ?? "VERDICT_UNKNOWN");
-      const dropped = verdict === "DROPPED" || verdict === "AUDIT";
-      const ported = r.l4 === 1 || r.l4 === 2 || r.l4 === 5;
-      const o: EdgeObservation & ObservedConnection = {
-        src,
-        dst,
-        protocol: L4_NAMES[r.l4] ?? String(r.l4),
-        verdict,
-        count: r.n,
-        policies: dropped ? deniedBy(f) : allowedBy(f),
-      };
-      if (ported && r.dport !== null) o.port = r.dport;
-      if (!ported && r.l4 !== 0) o.icmpType = r.icmp_type ?? 0;
-      if (dropped) o.reason = dropReasonName(dropReasonNumber(f.drop_reason_desc as string | number));
-      return o;
-    });
+    const sightings = new Map<string, RevisionSighting & { set: Set<string> }>();
+    for (const r of rows) {
+      const e = this.catalog.get(r.ctx_id);
+      if (!e) continue;
+      const first = BigInt(r.first);
+      const last = BigInt(r.last);
+      if ((q.sinceNs !== undefined && last < q.sinceNs) || (q.untilNs !== undefined && first >= q.untilNs)) continue;
+      const f = e.item.flow;
+      const node = (typeof f.node_name === "string" && f.node_name) || e.item.node_name || "";
+      for (const ref of [...allowedBy(f), ...deniedBy(f)]) {
+        if (ref.revision === undefined || !/^\d+$/.test(ref.revision)) continue;
+        const key = `${node}|${ref.revision}|${Number(first / NS_PER_MINUTE)}`;
+        let s = sightings.get(key);
+        if (!s) sightings.set(key, (s = { node, revision: BigInt(ref.revision), firstNs: first, lastNs: last, names: [], set: new Set() }));
+        if (first < s.firstNs) s.firstNs = first;
+        if (last > s.lastNs) s.lastNs = last;
+        s.set.add(policyName(ref));
+      }
+    }
+    return policyMoments(
+      [...sightings.values()].map(({ set, ...s }) => ({ ...s, names: [...set] })),
+      kept,
+    );
   }
 }

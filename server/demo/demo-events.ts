@@ -3,7 +3,9 @@
  * not depend on how much traffic was generated:
  * - node outages: Relay loses a node (node_status NODE_UNAVAILABLE, its flows stop) and gets it
  *   back a little later (NODE_CONNECTED);
- * - lost events: an agent's perf ring or Hubble ring overflowed (lost_events with a count);
+ * - lost events: an agent's perf ring or Hubble ring overflowed (lost_events with a count) —
+ *   simulated numbers (about 8 % of the flow rate), no generated flow is withheld; the status
+ *   header says so in demo mode;
  * - upstream DNS trouble: for a while external names answer SERVFAIL;
  * - agent events: agent start, and POLICY_UPDATED / POLICY_DELETED plus endpoint regenerations
  *   when the policy schedule changes something.

@@ -54,6 +54,12 @@ export interface DropGroup {
   /** HTTP requests seen in the group (L7 drops), at most 10 distinct */
   http: { method: string; path: string }[];
   deniedBy: PolicyRef[];
+  /**
+   * Set when no flow of the group names a policy: the policies other flows of the window show
+   * deciding the dropping endpoint's ingress/egress (so selecting it); empty when none is known.
+   */
+  selectedBy?: string[];
+  /** denied packets (a drop event and the policy-verdict event of the same packet count once) */
   count: number;
   /** ns since the epoch, as text (bigint does not survive JSON) */
   firstNs: string;
@@ -63,12 +69,15 @@ export interface DropGroup {
   /** pod names seen on each side, at most 10 */
   srcPods: string[];
   dstPods: string[];
+  /** every IP the destination was seen at (a DNS name resolves to several), at most 64 */
+  dstIps: string[];
 }
 
 type J = Record<string, unknown>;
 const L4_NAMES: L4Name[] = ["", "TCP", "UDP", "ICMPv4", "ICMPv6", "SCTP"];
 const PORTED = new Set([1, 2, 5]);
 const MAX_LIST = 10;
+const MAX_IPS = 64;
 
 export function directionOf(v: unknown): Direction {
   if (v === "INGRESS" || v === 1) return "INGRESS";
@@ -76,7 +85,7 @@ export function directionOf(v: unknown): Direction {
   return "UNKNOWN";
 }
 
-function policyList(v: unknown): PolicyRef[] {
+export function policyList(v: unknown): PolicyRef[] {
   if (!Array.isArray(v)) return [];
   return (v as J[]).map((p) => {
     const r: PolicyRef = { name: String(p.name ?? "") };
@@ -149,6 +158,7 @@ export function groupDrops(slices: Iterable<DropSlice>): DropGroup[] {
         clusters: [],
         srcPods: [],
         dstPods: [],
+        dstIps: [],
         first: s.firstNs,
         last: s.lastNs,
       };
@@ -169,13 +179,14 @@ export function groupDrops(slices: Iterable<DropSlice>): DropGroup[] {
     for (const c of [src.cluster, dst.cluster]) pushLimited(g.clusters, c, (x) => x === c);
     pushLimited(g.srcPods, src.pod, (x) => x === src.pod);
     pushLimited(g.dstPods, dst.pod, (x) => x === dst.pod);
+    if (dst.ip && g.dstIps.length < MAX_IPS && !g.dstIps.includes(dst.ip)) g.dstIps.push(dst.ip);
     if (s.httpMethod || s.httpPath) {
       const h = { method: (s.httpMethod ?? "").toUpperCase(), path: s.httpPath ?? "" };
       pushLimited(g.http, h, (x) => x.method === h.method && x.path === h.path);
     }
   }
   return [...groups.values()]
-    .map(({ first, last, ...g }) => ({ ...g, firstNs: first.toString(), lastNs: last.toString() }))
+    .map(({ first, last, ...g }) => ({ ...g, dstIps: g.dstIps.sort(), firstNs: first.toString(), lastNs: last.toString() }))
     .sort((a, b) => b.count - a.count || (BigInt(b.lastNs) > BigInt(a.lastNs) ? 1 : -1));
 }
 

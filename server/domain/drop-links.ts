@@ -7,9 +7,10 @@
 import { formatRfc3339Ns } from "./flow-query";
 import type { DropGroup } from "./drop-group";
 import type { Peer } from "./drop-peer";
-import { selectorLabels } from "./policy-rule";
+import { selectorLabels } from "./policies/policy-rule";
 
-function side(p: Peer, dir: "from" | "to", out: URLSearchParams): void {
+/** One side of a flow as /api/flows parameters (`from-…` or `to-…`). */
+export function peerParams(p: Peer, dir: "from" | "to", out: URLSearchParams): void {
   switch (p.kind) {
     case "pod": {
       if (p.namespace) out.append(`${dir}-namespace`, p.namespace);
@@ -42,8 +43,8 @@ export function groupFlowsParams(g: DropGroup): URLSearchParams {
   out.append("verdict", g.verdict);
   if (g.reason !== 0) out.append("drop-reason-desc", g.reasonName);
   if (g.direction !== "UNKNOWN") out.append("traffic-direction", g.direction.toLowerCase());
-  side(g.src, "from", out);
-  side(g.dst, "to", out);
+  peerParams(g.src, "from", out);
+  peerParams(g.dst, "to", out);
   if (g.protocol) out.append("protocol", g.protocol.toLowerCase());
   if (g.port !== undefined) out.append("to-port", String(g.port));
   return out;

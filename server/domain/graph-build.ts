@@ -3,7 +3,7 @@
  * is decoded once by the caller (graphContext); this class only adds numbers, so building a graph
  * costs one pass over the counters whatever the window length.
  */
-import { edgeId, type GraphContext } from "./graph-context";
+import { edgeId, type GraphContext } from "./graph/graph-context";
 import { histogramPercentileMs } from "./graph-latency";
 import { isNoise } from "./graph-node";
 import type { EdgeState, GraphEdge, GraphNode, GraphResult, PortCount } from "./graph-types";
@@ -26,6 +26,11 @@ export interface GraphCounts {
   latencyHist: readonly number[];
   /** false when every L7 counter is zero: lets the fold skip 39 array additions (most traffic) */
   l7?: boolean;
+  /**
+   * of `flows`, drop events whose packet is counted by its policy-verdict event (docs/adr/0005);
+   * the reader leaves them out, the builder counts `flows` as given
+   */
+  paired?: number;
 }
 
 const L4_NAMES: Record<number, string> = { 0: "none", 1: "TCP", 2: "UDP", 3: "ICMPv4", 4: "ICMPv6", 5: "SCTP" };

@@ -5,7 +5,8 @@
  * map folded from live flows equal to one read back from the rollups.
  */
 import { GraphBuilder, DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS, type BuildOptions, type GraphCounts } from "./graph-build";
-import { graphContext } from "./graph-context";
+import { pairedDropEvents } from "./connections/denied-packets";
+import { graphContext } from "./graph/graph-context";
 import type { GraphResult } from "./graph-types";
 
 type J = Record<string, unknown>;
@@ -82,9 +83,22 @@ export function addFlow(b: GraphBuilder, flow: J): void {
   b.add(ctx, flowCounts(flow, ctx.reply));
 }
 
-/** A whole graph from flows (tests; a client folding live items uses addFlow). */
+/**
+ * A whole graph from flows (tests; a client folding live items uses addFlow), a denied packet's
+ * drop event and policy-verdict event counted once as the rollups count them: per packet key,
+ * minute, L4 kind and port, the oldest paired drop events are left out.
+ */
 export function graphFromFlows(flows: J[], opts?: BuildOptions): GraphResult {
+  const items = flows.map((flow) => {
+    const ctx = graphContext(flow);
+    return { flow, ctx, counts: flowCounts(flow, ctx.reply) };
+  });
+  const byTime = items.map((_, i) => i).sort((a, b) => (items[a].counts.firstNs < items[b].counts.firstNs ? -1 : items[a].counts.firstNs > items[b].counts.firstNs ? 1 : a - b));
+  const rows = byTime.map((i) => ({ ctxId: i, minute: Number(items[i].counts.firstNs / 60_000_000_000n), l4: items[i].counts.l4, port: items[i].counts.port, count: 1 }));
+  const paired = pairedDropEvents(rows, (i) => items[i].ctx.pair);
   const b = new GraphBuilder(opts);
-  for (const f of flows) addFlow(b, f);
+  byTime.forEach((i, k) => {
+    if (!paired[k]) b.add(items[i].ctx, items[i].counts);
+  });
   return b.result();
 }

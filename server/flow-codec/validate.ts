@@ -4,7 +4,7 @@
  * decoder refuses anything else), nested messages recursively. Unknown fields pass as they are.
  * The ingest runs this on the per-flow bytes readers decode on every read (the L7 record and the
  * leftover fields), where a full decode (protobuf-es fromBinary builds every field of a Flow)
- * cost about as much again as the whole split; see docs/adr/0005.
+ * cost about as much again as the whole split; see docs/adr/0006.
  *
  * Where a known field arrives with an unexpected wire type, the reader's own decoder is the
  * judge (it is asked, once, for that message), so both agree by construction.

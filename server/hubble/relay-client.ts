@@ -8,9 +8,11 @@ import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import {
+  GetAgentEventsRequestSchema,
   GetFlowsRequestSchema,
   GetNodesRequestSchema,
   ServerStatusRequestSchema,
+  type GetAgentEventsResponse,
   type GetNodesResponse,
   type ServerStatusResponse,
 } from "@/proto/gen/observer/observer_pb";
@@ -75,6 +77,18 @@ export class RelayClient {
         : {}),
     });
     return (this.client.getFlowsRaw as (r: unknown) => grpc.ClientReadableStream<Buffer>)(msg);
+  }
+
+  /**
+   * GetAgentEvents, decoded (a few events a minute). A Relay answers UNIMPLEMENTED; an agent's
+   * own Hubble server (and the demo cluster) serve them.
+   */
+  getAgentEvents(req: { sinceNs?: bigint; follow: boolean }): grpc.ClientReadableStream<GetAgentEventsResponse> {
+    const msg = create(GetAgentEventsRequestSchema, {
+      follow: req.follow,
+      ...(req.sinceNs !== undefined ? { since: create(TimestampSchema, { seconds: req.sinceNs / 1_000_000_000n, nanos: Number(req.sinceNs % 1_000_000_000n) }) } : {}),
+    });
+    return (this.client.getAgentEvents as (r: unknown) => grpc.ClientReadableStream<GetAgentEventsResponse>)(msg);
   }
 
   private unary<T>(name: "serverStatus" | "getNodes", req: unknown, timeoutMs: number): Promise<T> {

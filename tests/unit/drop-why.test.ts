@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { dropReasonInfo, dropReasonName, dropReasonNumber } from "@/server/domain/drop-reasons";
-import { dropWhy, whyText } from "@/server/domain/drop-why";
+import { deniedByText, dropWhy, whyText } from "@/server/domain/drops/drop-why";
 import { drop, endpoint, worldEndpoint, hostEndpoint, tcp } from "../fixtures/flow-builder";
 import { DropReason, TrafficDirection, Verdict, egress, groupOf, groupsOf } from "./drop-fixtures";
 
@@ -44,7 +44,14 @@ describe("why texts", () => {
   it("POLICY_DENIED without a named policy is a default deny", () => {
     const g = groupOf(drop({ reason: DropReason.POLICY_DENIED }, { source: web, destination: api, l4: tcp(40000, 9090, { SYN: true }) }));
     expect(g.deniedBy).toEqual([]);
-    expect(whyText(g)).toMatch(/^default deny: shop\/Deployment\/backend is selected by an ingress policy and no rule allows this peer on TCP\/9090/);
+    expect(whyText(g)).toMatch(/^default deny: shop\/Deployment\/backend is selected by an ingress policy \(no flow names the policy\) and no rule allows this peer on TCP\/9090/);
+    // the export's denied_by cell says so instead of staying empty
+    expect(deniedByText(g)).toBe("no policy name in the flow");
+    // other flows of the window name the policies deciding backend's ingress
+    const known = { ...g, selectedBy: ["shop/default-deny", "shop/frontend-to-backend"] };
+    expect(whyText(known)).toMatch(/other flows show shop\/default-deny, shop\/frontend-to-backend deciding its ingress/);
+    expect(deniedByText(known)).toBe("no policy name in the flow; selected by shop/default-deny shop/frontend-to-backend");
+    expect(deniedByText(groupOf(drop({ reason: DropReason.CT_MAP_INSERTION_FAILED }, { source: web, destination: api })))).toBe("not a policy decision");
   });
 
   it("AUDIT says it would have been dropped", () => {
@@ -67,7 +74,8 @@ describe("why texts", () => {
     const gs = groupsOf(a, b);
     expect(gs).toHaveLength(1);
     const w = dropWhy(gs[0]);
-    expect(w.who).toMatch(/^shop\/Deployment\/frontend \(pod frontend-/);
+    // WHO names every pod the group saw, as srcPods lists them
+    expect(w.who).toMatch(/^shop\/Deployment\/frontend \(2 pods: frontend-\S+, frontend-other, identity/);
     expect(w.what).toBe("TCP/8080 from shop/Deployment/frontend to shop/Deployment/backend, dropped");
     expect(w.when).toBe("2 times between 2026-11-23T18:00:00Z and 2026-11-23T18:05:00Z");
     expect(w.where).toMatch(/^on nodes kind-worker, kind-worker2 \(cluster default\), at shop\/Deployment\/backend's ingress$/);

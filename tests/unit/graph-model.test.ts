@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { DropReason, Verdict } from "@/proto/gen/flow/flow_pb";
 import { histogramPercentileMs } from "@/server/domain/graph-latency";
-import { graphContext } from "@/server/domain/graph-context";
+import { graphContext } from "@/server/domain/graph/graph-context";
 import { GraphBuilder } from "@/server/domain/graph-build";
 import { addFlow, graphFromFlows } from "@/server/domain/graph-flow";
 import { nodeOf, podBaseName } from "@/server/domain/graph-node";

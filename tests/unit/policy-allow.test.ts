@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { allowRuleFor, type AllowSuggestion } from "@/server/domain/policy-allow";
-import { selectorLabels, policyNameFrom } from "@/server/domain/policy-rule";
+import { allowRuleFor, type AllowSuggestion } from "@/server/domain/policies/policy-allow";
+import { selectorLabels, policyNameFrom } from "@/server/domain/policies/policy-rule";
 import { drop, endpoint, hostEndpoint, tcp, udp, worldEndpoint } from "../fixtures/flow-builder";
 import { DropReason, egress, groupOf } from "./drop-fixtures";
 import { FlowType, L7FlowType } from "@/proto/gen/flow/flow_pb";

@@ -99,6 +99,12 @@ export function StatusEventsPanel({
           </a>
         </p>
       )}
+      {tab === "lost" && status.data?.relay.state === "demo" && (
+        <p className="small tone-text-warn" data-testid="lost-simulated">
+          Simulated: the built-in demo cluster reports lost events (about 8 % of its flow rate) so this view has something to show; every flow it
+          generates is delivered and stored.
+        </p>
+      )}
       {tab === "nodes" && status.data && (
         <ul className="plain-list">
           {status.data.nodes.map((n) => (

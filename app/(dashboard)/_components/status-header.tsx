@@ -93,10 +93,14 @@ function StatusItems({
         className={`status-item status-button${ingest.lostEvents > 0 ? " tone-text-warn" : ""}`}
         aria-expanded={openTab === "lost"}
         data-testid="status-lost-events"
-        title="Flows the agents' ring buffers dropped before they reached Flowlens"
+        title={
+          relay.state === "demo"
+            ? "Simulated: the built-in demo cluster reports lost events like a busy agent does, but every flow it generates is delivered"
+            : "Flows the agents' ring buffers dropped before they reached Flowlens"
+        }
         onClick={() => onOpen("lost")}
       >
-        <strong>{formatCompact(ingest.lostEvents)}</strong> lost
+        <strong>{formatCompact(ingest.lostEvents)}</strong> lost{relay.state === "demo" ? <span className="muted"> (simulated)</span> : null}
       </button>
       <button
         type="button"

@@ -39,8 +39,12 @@ export function DropsClient({ initialState }: { initialState: DropsUrlState }) {
     <div className={styles.page} data-testid="drops-page">
       <FilterBar state={state.flows} error={error} applying={navigating} onApply={onApply} />
       <div className="toolbar">
-        <span className="row-count" data-testid="drops-summary">
-          {data ? `${data.total.toLocaleString()} denied flows in ${data.groupCount.toLocaleString()} groups` : query.isPending ? "Loading…" : ""}
+        <span
+          className="row-count"
+          data-testid="drops-summary"
+          title="A packet a policy denies is reported twice (policy verdict and drop event); it counts once here, on the map and in the exports"
+        >
+          {data ? `${data.total.toLocaleString()} denied packets in ${data.groupCount.toLocaleString()} groups` : query.isPending ? "Loading…" : ""}
         </span>
         <span className="toolbar-spacer" />
         <span className="muted small">Audit export:</span>

@@ -45,7 +45,11 @@ export function PoliciesClient({ initialState }: { initialState: PoliciesUrlStat
 
       <section className={styles.section}>
         <h2>Before / after a policy change</h2>
-        <p className="small muted">Pick a moment a policy revision changed; connections in the {state.window} before and after it are compared.</p>
+        <p className="small muted" data-testid="moments-source">
+          Pick a moment a policy changed; each connection&apos;s outcome in the {state.window} before and after it is compared. Moments are the changes of each
+          node&apos;s policy revision in flows (an agent restart starts the revisions over; those changes are listed again)
+          {q.data ? (q.data.agentEvents ? " and the agents' own policy events." : ". The agents' policy events are not available (Hubble Relay does not serve them).") : "."}
+        </p>
         {q.data && <MomentsPicker moments={q.data.moments} at={shownAt} onPick={(at) => go({ ...state, at })} />}
         <form
           className={styles.row}

@@ -1,9 +1,10 @@
 import { DropsRepo, dropsRepoFor } from "@/server/db/drops-repo";
-import { GROUP_COLUMNS, RAW_COLUMNS, groupCsvRow, groupJsonl, rawCsvRow, rawJsonl, type ExportStamp } from "@/server/domain/drop-export";
+import type { PairedStream } from "@/server/domain/connections/denied-packets";
+import { GROUP_COLUMNS, RAW_COLUMNS, groupCsvRow, groupJsonl, itemTimeNs, rawCsvRow, rawJsonl, type ExportStamp } from "@/server/domain/drops/drop-export";
 import { sortGroups } from "@/server/domain/drop-group";
 import { groupFlowsParams } from "@/server/domain/drop-links";
 import { oneOf, parseCount, parseSort, parseWithOwn } from "@/server/domain/drop-params";
-import { dropWhy } from "@/server/domain/drop-why";
+import { dropWhy } from "@/server/domain/drops/drop-why";
 import { csvLine } from "@/server/domain/flow-csv";
 import type { FlowItem } from "@/server/domain/flow-item";
 import { flowQueryToSearchParams } from "@/server/domain/flow-query";
@@ -46,7 +47,15 @@ export async function GET(request: Request): Promise<Response> {
   const repo = dropsRepoFor(rt);
   const range = { filter, sinceNs: q.sinceNs, untilNs: q.untilNs };
 
-  if (rowsKind.value === "raw") return rawExport(rt.reader.all(range, q.last ?? Number.POSITIVE_INFINITY), q.format === "csv", stamp);
+  if (rowsKind.value === "raw") {
+    let pairing: PairedStream | null;
+    try {
+      pairing = await repo.pairing(range);
+    } catch (e) {
+      return queryInputError(e) ?? unavailable(e, "reading drops failed");
+    }
+    return rawExport(rt.reader.all(range, q.last ?? Number.POSITIVE_INFINITY), q.format === "csv", stamp, pairing);
+  }
 
   let result;
   try {
@@ -107,8 +116,12 @@ function download<T>(head: string, rows: T[], line: (r: T) => string, csv: boole
   return new Response(stream, { headers: headers(csv, "grouped", stamp) });
 }
 
-/** Streams every denied flow page by page (the store is read as the client reads). */
-function rawExport(pages: AsyncGenerator<FlowItem[]>, csv: boolean, stamp: ExportStamp): Promise<Response> {
-  const line = csv ? (i: FlowItem) => csvLine(rawCsvRow(i, stamp)) : (i: FlowItem) => JSON.stringify(rawJsonl(i, stamp)) + "\n";
+/**
+ * Streams every denied flow page by page (the store is read as the client reads), newest first;
+ * each row says whether it is the counted report of its packet.
+ */
+function rawExport(pages: AsyncGenerator<FlowItem[]>, csv: boolean, stamp: ExportStamp, pairing: PairedStream | null): Promise<Response> {
+  const paired = (i: FlowItem) => pairing?.paired(i.flow, itemTimeNs(i)) ?? false;
+  const line = csv ? (i: FlowItem) => csvLine(rawCsvRow(i, stamp, paired(i))) : (i: FlowItem) => JSON.stringify(rawJsonl(i, stamp, paired(i))) + "\n";
   return streamPages(pages, line, { header: csv ? csvLine(RAW_COLUMNS) : undefined, headers: headers(csv, "raw", stamp), failure: "reading drops failed" });
 }

@@ -8,8 +8,9 @@ export const dynamic = "force-dynamic";
 
 /**
  * GET /api/policies: every policy named in allowed_by / denied_by within the range (the /api/flows
- * filter set), with allowed and denied counts per time bucket, the revisions seen, and the moments
- * a new revision first appeared (what before/after offers).
+ * filter set), with allowed flows and denied packets (each counted once) per time bucket, the
+ * revisions seen, and the moments a policy changed: every change of a node's revision in flows
+ * (repeats after an agent restart included) and the agents' policy events where served.
  */
 export async function GET(request: Request): Promise<Response> {
   const { flow, own } = parseWithOwn(new URL(request.url).searchParams, ["buckets"]);
@@ -20,7 +21,9 @@ export async function GET(request: Request): Promise<Response> {
   const rt = await runtimeOrUnavailable();
   if (rt instanceof Response) return rt;
   try {
-    const repo = new PoliciesRepo(rt.db, dropsRepoFor(rt).catalog);
+    const { ingest, repo: events } = rt.agentEvents;
+    const agentSource = { available: async () => ingest.available() || (await events.count()) > 0, policyEvents: events.policyEvents.bind(events) };
+    const repo = new PoliciesRepo(rt.db, dropsRepoFor(rt).catalog, agentSource);
     const q = flow.query;
     return Response.json(await repo.overview({ filter: q.filter, sinceNs: q.sinceNs, untilNs: q.untilNs }, buckets.value), { headers: noStore() });
   } catch (e) {

@@ -1,7 +1,9 @@
 "use client";
 
+import { groupDestinationLabel } from "@/server/domain/drops/drop-why";
 import { peerLabel } from "@/server/domain/drop-peer";
 import { policyName } from "@/server/domain/drop-group";
+import { POLICY_REASONS } from "@/server/domain/drop-reasons";
 import styles from "../drops.module.css";
 import { defaultOrder, type DropsSort } from "../search-params";
 import type { DropGroupView } from "./drops-types";
@@ -13,7 +15,7 @@ const COLUMNS: { sort: DropsSort | null; label: string }[] = [
   { sort: null, label: "Dir" },
   { sort: "reason", label: "Reason" },
   { sort: "policy", label: "Denied by" },
-  { sort: "count", label: "Flows" },
+  { sort: "count", label: "Packets" },
   { sort: "first", label: "First seen" },
   { sort: "last", label: "Last seen" },
   { sort: null, label: "Nodes / clusters" },
@@ -82,14 +84,24 @@ export function DropsTable({
               }}
             >
               <td title={g.srcPods.join("\n")}>{peerLabel(g.src)}</td>
-              <td title={g.dstPods.join("\n")}>{peerLabel(g.dst)}</td>
+              <td title={[...g.dstPods, ...g.dstIps].join("\n")}>{groupDestinationLabel(g)}</td>
               <td className="mono">{service(g)}</td>
               <td>{g.direction === "UNKNOWN" ? "?" : g.direction.toLowerCase()}</td>
               <td>
                 <span className={`badge ${g.verdict === "AUDIT" ? "tone-warn" : "tone-bad"}`}>{g.reasonName}</span>
                 {g.verdict === "AUDIT" ? <span className="tag">audit</span> : null}
               </td>
-              <td data-testid="group-policy">{g.deniedBy.length ? g.deniedBy.map(policyName).join(", ") : <span className="muted">default deny</span>}</td>
+              <td data-testid="group-policy" data-named={g.deniedBy.length > 0}>
+                {g.deniedBy.length ? (
+                  g.deniedBy.map(policyName).join(", ")
+                ) : !POLICY_REASONS.has(g.reason) ? (
+                  <span className="muted">not a policy decision</span>
+                ) : (
+                  <span className="muted" title={g.selectedBy?.length ? `No flow names the policy; other flows show ${g.selectedBy.join(", ")} deciding this endpoint` : "No flow names the policy"}>
+                    default deny{g.selectedBy?.length ? ` (${g.selectedBy.join(", ")})` : ""}
+                  </span>
+                )}
+              </td>
               <td className="mono" data-testid="group-count">
                 {g.count}
               </td>

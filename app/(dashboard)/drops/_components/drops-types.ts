@@ -1,6 +1,6 @@
 /** What /api/drops answers (format=json). */
 import type { DropGroup } from "@/server/domain/drop-group";
-import type { DropWhy } from "@/server/domain/drop-why";
+import type { DropWhy } from "@/server/domain/drops/drop-why";
 import type { DropTimeline } from "@/server/db/drops-repo";
 
 export type DropGroupView = DropGroup & { why: DropWhy; flows: string };

@@ -2,7 +2,7 @@
 
 import Link from "next/link";
 import { useMemo } from "react";
-import { allowRuleFor } from "@/server/domain/policy-allow";
+import { allowRuleFor } from "@/server/domain/policies/policy-allow";
 import { policyName } from "@/server/domain/drop-group";
 import styles from "../drops.module.css";
 import type { DropGroupView } from "./drops-types";
@@ -23,7 +23,7 @@ export function GroupDetail({ group, onClose }: { group: DropGroupView; onClose:
     <section className={styles.detail} data-testid="drop-detail" aria-label="Drop group details">
       <header className={styles.detailHead}>
         <h2>
-          {group.reasonName} · {group.count} flow{group.count === 1 ? "" : "s"}
+          {group.reasonName} · {group.count} {group.count === 1 ? "packet" : "packets"}
         </h2>
         <Link className="button small" href={`/flows?${group.flows}`} data-testid="group-flows-link">
           Open these flows
@@ -40,6 +40,14 @@ export function GroupDetail({ group, onClose }: { group: DropGroupView; onClose:
           </div>
         ))}
       </dl>
+      {group.deniedBy.length === 0 && group.selectedBy !== undefined && (
+        <p className="small" data-testid="detail-selected-by">
+          No flow of this group names a policy.{" "}
+          {group.selectedBy.length
+            ? `Policies other flows of this range show deciding this endpoint's ${group.direction === "EGRESS" ? "egress" : "ingress"}: ${group.selectedBy.join(", ")}.`
+            : "No other flow of this range names one either."}
+        </p>
+      )}
       {group.deniedBy.length > 0 && (
         <p className="small">
           Denied by:{" "}

@@ -15,8 +15,8 @@ export function PoliciesTable({ policies, dropsQuery }: { policies: PolicySeries
             <th>Policy</th>
             <th>Kind</th>
             <th>Revisions</th>
-            <th>Allowed</th>
-            <th>Denied</th>
+            <th title="Flows the policy allowed">Allowed flows</th>
+            <th title="Packets the policy denied (a policy verdict and its drop event count once)">Denied packets</th>
             <th>Over time</th>
             <th />
           </tr>

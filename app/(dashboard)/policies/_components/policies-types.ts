@@ -1,6 +1,6 @@
 /** What /api/policies, /api/policies/diff and /api/policies/suggest answer. */
-import type { EdgeChange, EdgeDiff } from "@/server/domain/policy-diff";
-import type { Suggestion } from "@/server/domain/policy-suggest";
+import type { EdgeChange, EdgeDiff } from "@/server/domain/policies/policy-diff";
+import type { Suggestion } from "@/server/domain/policies/policy-suggest";
 
 export type { PoliciesResult, PolicySeries, RevisionMoment } from "@/server/db/policies-repo";
 

@@ -47,11 +47,21 @@ export function SuggestionPanel({ namespace, namespaces, query, onNamespace }: {
         <p className="muted">Reading the namespace's traffic…</p>
       ) : q.isError ? (
         <p className="error-text">{(q.error as Error).message}</p>
+      ) : q.data.message ? (
+        <p className="banner" data-testid="suggest-empty">
+          {q.data.message}
+        </p>
       ) : (
         <>
           <p className="small muted">
-            From forwarded traffic since {q.data.since}. {q.data.policies.length} policies; preview of {q.data.coverage.length} observed connections below.
+            From traffic delivered since {q.data.since} (a reply, or the destination letting it in; traffic a policy denied gets no rule, even where it
+            left its source). {q.data.policies.length} policies; preview of {q.data.coverage.length} observed connections below.
           </p>
+          {q.data.warnings.map((w) => (
+            <p key={w} className="small tone-text-warn" data-testid="suggest-warning">
+              {w}
+            </p>
+          ))}
           <YamlBlock
             title={`All ${format === "cilium" ? "CiliumNetworkPolicies" : "NetworkPolicies"} (kubectl apply -f -)`}
             yaml={format === "cilium" ? q.data.ciliumYaml : q.data.kubernetesYaml}
@@ -78,7 +88,7 @@ export function SuggestionPanel({ namespace, namespaces, query, onNamespace }: {
                 <th>To</th>
                 <th>Service</th>
                 <th>Observed</th>
-                <th>Flows</th>
+                <th>Delivered / denied</th>
                 <th>With these policies</th>
               </tr>
             </thead>
@@ -89,7 +99,9 @@ export function SuggestionPanel({ namespace, namespaces, query, onNamespace }: {
                   <td>{c.dst}</td>
                   <td className="mono">{c.service}</td>
                   <td>{c.observed}</td>
-                  <td className="mono">{c.count}</td>
+                  <td className="mono">
+                    {c.delivered} / {c.denied}
+                  </td>
                   <td className={c.outcome === "dropped" ? "tone-text-bad" : c.outcome === "allowed" ? "tone-text-ok" : "muted"}>
                     {c.outcome === "allowed"
                       ? `allowed by ${c.sides.map((s) => (s.unenforced ? `${s.direction}: not enforced` : s.rule)).join(" + ")}`

@@ -1,7 +1,8 @@
+import { ConnectionsRepo } from "@/server/db/connections-repo";
 import { dropsRepoFor } from "@/server/db/drops-repo";
-import { PoliciesRepo } from "@/server/db/policies-repo";
+import { connectionFlowsQuery } from "@/server/domain/connections/links";
 import { oneOf, parseMoment, parseWindow, parseWithOwn } from "@/server/domain/drop-params";
-import { diffEdges, summarizeDiff } from "@/server/domain/policy-diff";
+import { diffOutcomes, summarizeDiff } from "@/server/domain/policies/policy-diff";
 import { formatRfc3339Ns } from "@/server/domain/flow-query";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
@@ -12,9 +13,10 @@ const MINUTE = 60_000_000_000n;
 
 /**
  * GET /api/policies/diff?at=<time>&window=2m (+ the /api/flows filters, without since/until):
- * connections in [at − window, at) against [at, at + window), classified as became dropped,
- * became allowed, appeared, disappeared, unchanged. edges=policy (default) keeps the connections a
- * policy decided in either window; edges=all keeps every one.
+ * each connection's outcome (delivered, denied, mixed) in [at − window, at) against [at, at + window),
+ * classified as became dropped, became allowed, appeared, disappeared, unchanged, with what each
+ * end decided and the /flows query of its flows in each window. edges=policy (default) keeps the
+ * connections a policy decided in either window; edges=all keeps every one.
  */
 export async function GET(request: Request): Promise<Response> {
   const now = new Date();
@@ -34,14 +36,16 @@ export async function GET(request: Request): Promise<Response> {
   const rt = await runtimeOrUnavailable();
   if (rt instanceof Response) return rt;
   try {
-    const repo = new PoliciesRepo(rt.db, dropsRepoFor(rt).catalog);
+    const repo = new ConnectionsRepo(rt.db, dropsRepoFor(rt).catalog);
     const before = { from: at.ns - window.ns, to: at.ns };
     const after = { from: at.ns, to: at.ns + window.ns };
     const [b, a] = await Promise.all([
-      repo.connections({ filter: q.filter, sinceNs: before.from, untilNs: before.to }),
-      repo.connections({ filter: q.filter, sinceNs: after.from, untilNs: after.to }),
+      repo.outcomes({ filter: q.filter, sinceNs: before.from, untilNs: before.to }),
+      repo.outcomes({ filter: q.filter, sinceNs: after.from, untilNs: after.to }),
     ]);
-    const edges = diffEdges(b, a, scope.value === "policy");
+    const link = (c: Parameters<typeof connectionFlowsQuery>[0], w: "before" | "after") =>
+      w === "before" ? connectionFlowsQuery(c, before.from, before.to) : connectionFlowsQuery(c, after.from, after.to);
+    const edges = diffOutcomes(b, a, link, scope.value === "policy");
     const span = (w: { from: bigint; to: bigint }) => ({ since: formatRfc3339Ns(w.from), until: formatRfc3339Ns(w.to) });
     return Response.json(
       { at: formatRfc3339Ns(at.ns), before: span(before), after: span(after), summary: summarizeDiff(edges), edges },

@@ -1,8 +1,8 @@
+import { ConnectionsRepo } from "@/server/db/connections-repo";
 import { dropsRepoFor } from "@/server/db/drops-repo";
-import { PoliciesRepo } from "@/server/db/policies-repo";
 import { oneOf, parseWithOwn } from "@/server/domain/drop-params";
 import { dateToNs, formatRfc3339Ns } from "@/server/domain/flow-query";
-import { suggestForNamespace } from "@/server/domain/policy-suggest";
+import { suggestForNamespace } from "@/server/domain/policies/policy-suggest";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
 
@@ -12,9 +12,10 @@ const HOUR = 3_600_000_000_000n;
 
 /**
  * GET /api/policies/suggest?namespace=shop&since=1h: a least-privilege policy set for one
- * namespace from its forwarded traffic in the range (default the last hour), with the preview of
+ * namespace from its delivered traffic in the range (default the last hour), with the preview of
  * every observed connection against it. format=yaml answers the CiliumNetworkPolicy stream
- * (`&kind=kubernetes` the NetworkPolicy one) for kubectl.
+ * (`&kind=kubernetes` the NetworkPolicy one) for kubectl. A namespace without traffic in the range
+ * answers `message` and no policies (format=yaml: 404 with the message as a YAML comment).
  */
 export async function GET(request: Request): Promise<Response> {
   const now = new Date();
@@ -37,9 +38,11 @@ export async function GET(request: Request): Promise<Response> {
   const rt = await runtimeOrUnavailable();
   if (rt instanceof Response) return rt;
   try {
-    const repo = new PoliciesRepo(rt.db, dropsRepoFor(rt).catalog);
-    const observed = await repo.connections({ filter: q.filter, sinceNs, untilNs: q.untilNs });
-    const s = suggestForNamespace(ns[0], observed);
+    const repo = new ConnectionsRepo(rt.db, dropsRepoFor(rt).catalog);
+    const s = suggestForNamespace(ns[0], await repo.outcomes({ filter: q.filter, sinceNs, untilNs: q.untilNs }));
+    if (yaml && s.message) {
+      return new Response(`# ${s.message}\n`, { status: 404, headers: noStore({ "Content-Type": "application/yaml; charset=utf-8" }) });
+    }
     if (yaml) {
       return new Response(kindValue === "kubernetes" ? s.kubernetesYaml : s.ciliumYaml, {
         headers: noStore({ "Content-Type": "application/yaml; charset=utf-8" }),

@@ -1,10 +1,12 @@
 /**
- * A complete least-privilege policy set for one namespace from the traffic it was observed to
- * forward: namespace-wide default deny, DNS egress to kube-dns, then one policy per workload with
- * exactly the peers and ports it used. Every observed connection (forwarded or not) is then run
- * through the result, so the preview says which rule covers it or that it would be dropped.
+ * A complete least-privilege policy set for one namespace from the traffic that was delivered:
+ * namespace-wide default deny, DNS egress to kube-dns, then one policy per workload with exactly
+ * the peers and ports its delivered connections used. A connection a policy denied (even one
+ * whose packets left the client's egress as FORWARDED) gets no rule. Every observed connection is
+ * then run through the result, so the preview says which rule covers it or that it stays dropped.
  */
-import { peerKey, peerLabel, workloadName, type Peer } from "./drop-peer";
+import { serverLabel, type ConnectionOutcome, type ConnectionState } from "../connections/outcome";
+import { peerKey, peerLabel, workloadName, type Peer } from "../drop-peer";
 import { peerSelector, portRules } from "./policy-allow";
 import { decideSide, type Connection, type SideDecision } from "./policy-coverage";
 import {
@@ -17,18 +19,18 @@ import {
   type PolicyPlan,
 } from "./policy-rule";
 
-export interface ObservedConnection extends Connection {
-  /** FORWARDED, DROPPED, AUDIT… (the flows' verdict) */
-  verdict: string;
-  count: number;
-}
-
 export interface CoverageRow {
   src: string;
   dst: string;
   service: string;
-  observed: string;
+  /** what was observed: delivered, denied, both (mixed), or neither confirmed */
+  observed: ConnectionState;
+  /** flows of the connection */
   count: number;
+  /** flows showing it arrived / packets a policy denied */
+  delivered: number;
+  denied: number;
+  /** with the suggested policies */
   outcome: "allowed" | "dropped" | "not-in-namespace";
   sides: SideDecision[];
 }
@@ -41,33 +43,39 @@ export interface Suggestion {
   /** all policies as one YAML stream each, for `kubectl apply -f -` */
   ciliumYaml: string;
   kubernetesYaml: string;
+  /** set instead of policies when the namespace had no traffic in the range: why nothing is suggested */
+  message?: string;
+  /** about the suggestion as a whole (e.g. traffic seen but none delivered) */
+  warnings: string[];
 }
 
 const isKubeDns = (p: Peer) =>
   p.kind === "pod" && p.namespace === "kube-system" && p.labels.some((l) => /(^|:)k8s-app=kube-dns$/.test(l));
 
-const isDnsPort = (c: Connection) => c.port === 53 && (c.protocol === "UDP" || c.protocol === "TCP");
+const isDnsPort = (c: Pick<Connection, "port" | "protocol">) => c.port === 53 && (c.protocol === "UDP" || c.protocol === "TCP");
 
-function service(c: Connection): string {
-  if (c.protocol === "ICMPv4" || c.protocol === "ICMPv6") return `${c.protocol} type ${c.icmpType ?? 0}`;
-  return c.port !== undefined ? `${c.protocol}/${c.port}` : c.protocol || "no L4";
-}
+/** What delivered traffic needs: it arrived (a reply, or the server's end let it in). */
+export const delivered = (c: ConnectionOutcome) => c.arrived > 0;
 
-/** One row per connection and verdict: contexts differ by pod and node, the preview should not. */
-function mergeObserved(list: ObservedConnection[]): ObservedConnection[] {
-  const out = new Map<string, ObservedConnection>();
-  for (const c of list) {
-    const key = `${peerKey(c.src)}|${peerKey(c.dst)}|${c.protocol}|${c.port ?? ""}|${c.icmpType ?? ""}|${c.verdict}`;
-    const hit = out.get(key);
-    if (hit) hit.count += c.count;
-    else out.set(key, { ...c });
-  }
-  return [...out.values()].sort((a, b) => b.count - a.count);
-}
-
-export function suggestForNamespace(namespace: string, observedAll: ObservedConnection[]): Suggestion {
-  const observed = mergeObserved(observedAll);
+export function suggestForNamespace(namespace: string, outcomes: ConnectionOutcome[]): Suggestion {
   const inNs = (p: Peer) => p.kind === "pod" && p.namespace === namespace;
+  const touching = outcomes.filter((c) => inNs(c.client) || inNs(c.server));
+  if (!touching.length) {
+    return {
+      namespace,
+      plans: [],
+      policies: [],
+      coverage: [],
+      ciliumYaml: "",
+      kubernetesYaml: "",
+      message: `No traffic to or from a pod of namespace "${namespace}" was seen in this range, so there is nothing to base a policy on. Check the namespace's name, or widen the range.`,
+      warnings: [],
+    };
+  }
+  const warnings: string[] = [];
+  if (!touching.some(delivered)) {
+    warnings.push(`Nothing to or from ${namespace} was delivered in this range (all of it was denied or its arrival was not seen): the set below allows only DNS.`);
+  }
   const plans: PolicyPlan[] = [
     {
       name: "default-deny",
@@ -102,8 +110,8 @@ export function suggestForNamespace(namespace: string, observedAll: ObservedConn
   // one plan per workload; rules merged per peer so ports of one peer share one rule
   const byWorkload = new Map<string, PolicyPlan>();
   const ruleKeys = new Map<string, AllowRule>();
-  const addRule = (subject: Peer, direction: "ingress" | "egress", other: Peer, c: Connection) => {
-    const sel = peerSelector(other, direction);
+  const addRule = (subject: Peer, direction: "ingress" | "egress", other: Peer, c: ConnectionOutcome) => {
+    const sel = peerSelector(other, direction, direction === "egress" ? c.serverIps : other.ip ? [other.ip] : []);
     if (!sel.ok) return;
     const wkey = peerKey(subject);
     let plan = byWorkload.get(wkey);
@@ -115,10 +123,13 @@ export function suggestForNamespace(namespace: string, observedAll: ObservedConn
     }
     for (const w of sel.warnings) if (!plan.warnings.includes(w)) plan.warnings.push(w);
     const ports = portRules({ protocol: c.protocol as never, port: c.port, icmp: c.icmpType !== undefined ? { type: c.icmpType, code: 0 } : undefined });
-    const rkey = `${wkey}|${direction}|${JSON.stringify(sel.selector)}`;
+    // a DNS name is one peer whatever IPs it resolved to: its rule collects them all
+    const selKey = sel.selector.kind === "fqdn" ? `fqdn:${sel.selector.name}` : JSON.stringify(sel.selector);
+    const rkey = `${wkey}|${direction}|${selKey}`;
     const existing = ruleKeys.get(rkey);
     if (existing) {
       for (const p of ports) if (!existing.ports.some((x) => x.protocol === p.protocol && x.port === p.port && x.icmpType === p.icmpType)) existing.ports.push(p);
+      if (existing.peer?.kind === "fqdn" && sel.selector.kind === "fqdn") existing.peer.ips = [...new Set([...existing.peer.ips, ...sel.selector.ips])].sort();
       return;
     }
     if (!ports.length) plan.warnings.push(`${peerLabel(other)}: traffic without a port was observed; the rule allows every port to that peer.`);
@@ -128,26 +139,29 @@ export function suggestForNamespace(namespace: string, observedAll: ObservedConn
     plan.rules.push(rule);
   };
 
-  for (const c of observed) {
-    if (c.verdict !== "FORWARDED" && c.verdict !== "REDIRECTED") continue;
-    if (inNs(c.src) && !(isKubeDns(c.dst) && isDnsPort(c))) addRule(c.src, "egress", c.dst, c);
-    if (inNs(c.dst) && c.src.kind !== "host") addRule(c.dst, "ingress", c.src, c);
+  for (const c of touching) {
+    if (!delivered(c)) continue;
+    if (inNs(c.client) && !(isKubeDns(c.server) && isDnsPort(c))) addRule(c.client, "egress", c.server, c);
+    if (inNs(c.server) && c.client.kind !== "host") addRule(c.server, "ingress", c.client, c);
   }
   for (const plan of [...byWorkload.values()].sort((a, b) => a.name.localeCompare(b.name))) {
     for (const r of plan.rules) r.ports.sort((a, b) => (a.port ?? 0) - (b.port ?? 0));
     plans.push(plan);
   }
 
-  const coverage: CoverageRow[] = observed.map((c) => {
+  const coverage: CoverageRow[] = touching.map((c) => {
+    const conn: Connection = { src: c.client, dst: c.server, protocol: c.protocol, port: c.port, icmpType: c.icmpType };
     const sides: SideDecision[] = [];
-    if (inNs(c.src)) sides.push(decideSide(plans, c, "egress"));
-    if (inNs(c.dst)) sides.push(decideSide(plans, c, "ingress"));
+    if (inNs(c.client)) sides.push(decideSide(plans, conn, "egress"));
+    if (inNs(c.server)) sides.push(decideSide(plans, conn, "ingress"));
     return {
-      src: peerLabel(c.src),
-      dst: peerLabel(c.dst),
-      service: service(c),
-      observed: c.verdict,
-      count: c.count,
+      src: peerLabel(c.client),
+      dst: serverLabel(c),
+      service: c.service,
+      observed: c.state,
+      count: c.flows,
+      delivered: c.arrived,
+      denied: c.denied,
       outcome: !sides.length ? "not-in-namespace" : sides.every((s) => s.allowed) ? "allowed" : "dropped",
       sides,
     };
@@ -171,5 +185,6 @@ export function suggestForNamespace(namespace: string, observedAll: ObservedConn
     coverage,
     ciliumYaml: policies.map((p) => p.ciliumYaml).join("---\n"),
     kubernetesYaml: policies.flatMap((p) => (p.kubernetesYaml ? [p.kubernetesYaml] : [])).join("---\n"),
+    warnings,
   };
 }

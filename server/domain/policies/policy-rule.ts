@@ -175,7 +175,9 @@ function npPeer(rule: AllowRule, policyNs: string, notes: string[]): Record<stri
         notes.push(`NetworkPolicy cannot name ${p.name}: no IP of it was observed, so this rule is left out.`);
         return null;
       }
-      notes.push(`NetworkPolicy has no DNS names: ${p.name} is allowed by the IPs observed (${p.ips.join(", ")}), which may change.`);
+      notes.push(
+        `NetworkPolicy has no DNS names: ${p.name} is allowed by every IP it was seen at (${p.ips.join(", ")}). DNS answers change: when ${p.name} moves to another IP this rule stops matching — prefer the CiliumNetworkPolicy (toFQDNs).`,
+      );
       return p.ips.map(ipBlock);
     case "entity":
       if (p.entity === "world") {

@@ -4,8 +4,10 @@
  * (is_reply, or the deprecated `reply`) counts on its request's edge instead of drawing a second,
  * reversed edge.
  */
-import { isNoise, nodeOf } from "./graph-node";
-import type { GraphNode, VerdictCounts } from "./graph-types";
+import { isReply, observationOf, showsArrival } from "../connections/observation";
+import { pairInfo, type PairInfo } from "../connections/denied-packets";
+import { isNoise, nodeOf } from "../graph-node";
+import type { GraphNode, VerdictCounts } from "../graph-types";
 
 type J = Record<string, unknown>;
 const obj = (v: unknown): J => (v && typeof v === "object" && !Array.isArray(v) ? (v as J) : {});
@@ -20,11 +22,14 @@ export interface GraphContext {
   reply: boolean;
   verdict: keyof VerdictCounts;
   /**
-   * A forwarded flow seen arriving: a reply, or observed on the destination's ingress. A denied
-   * connection between nodes is still FORWARDED at the source node (to-overlay) before the
-   * destination drops it, so "all dropped" must mean "nothing got through", not "no FORWARDED".
+   * The flow shows the connection arrived (server/domain/connections/observation.ts): a reply, or
+   * the server's ingress letting it in. A denied connection between nodes is still FORWARDED at
+   * the source node (to-overlay) before the destination drops it, so "all dropped" must mean
+   * "nothing got through", not "no FORWARDED".
    */
   delivered: boolean;
+  /** one half of a denied packet (drop event or policy verdict): the map counts the packet once */
+  pair?: PairInfo;
   /** drop reason name (or number as text) of a DROPPED/ERROR context */
   dropReason?: string;
   allowedBy: string[];
@@ -67,19 +72,19 @@ export function graphContext(flow: J): GraphContext {
   const ip = obj(flow.IP);
   const src = nodeOf(flow.source, text(ip.source), strs(flow.source_names));
   const dst = nodeOf(flow.destination, text(ip.destination), strs(flow.destination_names));
-  const reply = flow.is_reply === true || (flow.is_reply === undefined && flow.reply === true);
+  const reply = isReply(flow);
   const verdict = verdictGroup(flow.verdict);
-  const dir = flow.traffic_direction;
-  const ingress = dir === "INGRESS" || dir === 1;
   const ctx: GraphContext = {
     from: reply ? dst : src,
     to: reply ? src : dst,
     reply,
     verdict,
-    delivered: verdict !== "dropped" && verdict !== "error" && (reply || ingress),
+    delivered: showsArrival(observationOf(flow)),
     allowedBy: [...new Set([...policyNames(flow.ingress_allowed_by), ...policyNames(flow.egress_allowed_by)])],
     deniedBy: [...new Set([...policyNames(flow.ingress_denied_by), ...policyNames(flow.egress_denied_by)])],
   };
+  const pair = pairInfo(flow);
+  if (pair) ctx.pair = pair;
   ctx.edge = edgeId(ctx.from, ctx.to);
   ctx.noise = isNoise(ctx.from) || isNoise(ctx.to);
   if (verdict === "dropped" || verdict === "error") {

@@ -4,9 +4,10 @@
  * namespace, DNS name, CIDR or entity), the port and protocol, and HTTP method + path when the
  * dropped flow was HTTP. Never widens a peer without a warning that says so.
  */
-import { AUTH_REQUIRED, POLICY_DENY, POLICY_REASONS, dropReasonInfo } from "./drop-reasons";
-import { peerLabel, workloadName, type Peer } from "./drop-peer";
-import { policyName, type DropGroup } from "./drop-group";
+import { AUTH_REQUIRED, POLICY_DENY, POLICY_REASONS, dropReasonInfo } from "../drop-reasons";
+import { peerLabel, workloadName, type Peer } from "../drop-peer";
+import { policyName, type DropGroup } from "../drop-group";
+import { groupDestinationLabel } from "../drops/drop-why";
 import {
   policyNameFrom,
   selectorLabels,
@@ -24,8 +25,11 @@ export type PeerMapping = { ok: true; selector: PeerSelector; warnings: string[]
 const hostIps = (p: Peer) => (p.ip ? [p.ip] : []);
 const single = (ip: string) => (ip.includes(":") ? `${ip}/128` : `${ip}/32`);
 
-/** How a policy names this peer, as narrowly as the observation allows. */
-export function peerSelector(p: Peer, direction: "ingress" | "egress"): PeerMapping {
+/**
+ * How a policy names this peer, as narrowly as the observation allows. `ips`: every IP the peer
+ * was seen at (a DNS name resolves to several; a NetworkPolicy needs all of them).
+ */
+export function peerSelector(p: Peer, direction: "ingress" | "egress", ips: readonly string[] = hostIps(p)): PeerMapping {
   switch (p.kind) {
     case "pod": {
       if (!p.namespace) return { ok: false, reason: "the peer pod has no namespace in the flow" };
@@ -38,7 +42,7 @@ export function peerSelector(p: Peer, direction: "ingress" | "egress"): PeerMapp
     case "world":
       if (direction === "egress" && p.names.length) {
         // toFQDNs is egress only; several names for one IP are all observed names of it
-        return { ok: true, selector: { kind: "fqdn", name: p.names[0], ips: hostIps(p) }, warnings: [] };
+        return { ok: true, selector: { kind: "fqdn", name: p.names[0], ips: [...new Set(ips)].sort() }, warnings: [] };
       }
       if (p.ip) return { ok: true, selector: { kind: "cidr", cidr: single(p.ip) }, warnings: [] };
       return {
@@ -102,7 +106,8 @@ export function allowRuleFor(g: DropGroup): AllowResult {
   if (subject.kind !== "pod" || !subject.namespace) {
     return { ok: false, reason: `the endpoint that dropped it (${peerLabel(subject)}) is not a pod: that needs a host firewall policy (CiliumClusterwideNetworkPolicy with nodeSelector).` };
   }
-  const peer = peerSelector(other, direction);
+  // the DNS name's every IP the group saw (a NetworkPolicy cannot name it)
+  const peer = peerSelector(other, direction, direction === "egress" && g.dstIps?.length ? g.dstIps : other.ip ? [other.ip] : []);
   if (!peer.ok) return { ok: false, reason: peer.reason };
   warnings.push(...peer.warnings);
   const subjectLabels = selectorLabels(subject.labels);
@@ -144,7 +149,7 @@ export function allowRuleFor(g: DropGroup): AllowResult {
     subject: subjectLabels,
     rules,
     warnings,
-    description: `Allows ${peerLabel(g.src)} → ${peerLabel(g.dst)} ${ports.length ? portText : ""} (dropped ${g.count}× as ${g.reasonName}).`.replace(/ +/g, " "),
+    description: `Allows ${peerLabel(g.src)} → ${groupDestinationLabel(g)} ${ports.length ? portText : ""} (${g.count} ${g.count === 1 ? "packet" : "packets"} denied as ${g.reasonName}).`.replace(/ +/g, " "),
   };
   const cilium = toCiliumNetworkPolicy(plan);
   const k8s = toNetworkPolicy(plan);
