@@ -28,6 +28,7 @@ export const ROUTES = [
   "/api/policies/suggest",
   "/api/status",
   "/api/status/events",
+  "/api/quarantine",
   "/api/dns",
   "/api/dns/summary",
 ] as const;

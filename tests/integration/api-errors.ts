@@ -190,7 +190,9 @@ export function errorTests(): void {
       const started = Date.now();
       const res = await call(ROUTES[route], `${route}?${query}`);
       const text = await res.text();
-      expect(res.status, text.slice(0, 300)).toBe(200);
+      // a suggestion for a namespace without traffic in the range is a YAML comment saying so (404)
+      const nothingToSuggest = route === "/api/policies/suggest" && res.status === 404 && text.startsWith("# No traffic");
+      if (!nothingToSuggest) expect(res.status, text.slice(0, 300)).toBe(200);
       expect(Date.now() - started).toBeLessThan(5000);
     });
 

@@ -81,10 +81,10 @@ export function liveAndStatusTests(env: ApiEnv): void {
       await env.settle();
       const s = await status();
       expect(s.relay).toEqual({ address: env.relay.address, state: "connected" });
-      expect(s.storage).toEqual({ kind: env.kind, flows: await storedCount(env.rt.db) });
+      expect(s.storage).toEqual({ kind: env.kind, flows: await storedCount(env.rt.db), state: "ok" });
       expect(s.storage.flows).toBe(env.rt.ingest.stored);
       expect(s.ingest.flowsPerSecond).toBeGreaterThan(0);
-      expect(s.ingest).toMatchObject({ lostEvents: 0, gaps: 0 });
+      expect(s.ingest).toMatchObject({ lostEvents: 0, gaps: 0, quarantined: 0 });
       expect(s.nodes).toContainEqual({ name: "kind-worker", state: "NODE_CONNECTED" });
       expect(s.nodes).toContainEqual({ name: "kind-worker2", state: "NODE_CONNECTED" });
       expect(s.nodes.map((n) => n.name)).toEqual(s.nodes.map((n) => n.name).sort((a, b) => a.localeCompare(b)));
@@ -117,14 +117,14 @@ export function liveAndStatusTests(env: ApiEnv): void {
       const res = await call(statusEventsGET, "/api/status/events");
       expect(res.status).toBe(200);
       const ev = (await res.json()) as {
-        lostEvents: { nodeName: string; numLost: number; cpu: number; source: number }[];
+        lostEvents: { nodeName: string; numLost: string; cpu: number; source: number }[];
         gaps: unknown[];
         nodeStatus: { state: number; nodeNames: string[]; message: string | null }[];
       };
       expect(ev.lostEvents).toHaveLength(1);
       expect(ev.lostEvents[0]).toMatchObject({
         nodeName: "kind-worker",
-        numLost: 1234,
+        numLost: "1234", // uint64: a string, as in hubble's JSON
         cpu: 2,
         source: LostEventSource.PERF_EVENT_RING_BUFFER,
       });
