@@ -45,7 +45,7 @@ async function start(): Promise<Runtime> {
   if (repaired) log.info({ rollups: repaired }, "recounted the newest rollups from stored flows");
   const reader = new FlowReader(db, writer.dimensions);
   const events = new EventsRepo(db);
-  const live = new LiveHub();
+  const live = new LiveHub({ budgetPerSecond: config.FLOWLENS_LIVE_RATE, queueBytes: config.FLOWLENS_LIVE_QUEUE_MB * 1024 * 1024 });
 
   let stopDemo: (() => Promise<void>) | undefined;
   let address = config.HUBBLE_SERVER ?? "";
