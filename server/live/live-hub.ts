@@ -1,22 +1,35 @@
 /**
  * Fan-out of newly stored flows to open /api/live streams. Flows are turned into hubble JSON only
- * while someone listens, and at most `budgetPerSecond` of them: past that, the rest of a batch is
+ * while someone listens, and only as many per second as the process can spare: live viewers come
+ * after the ingest. The budget starts at `budgetPerSecond` and follows the event loop's
+ * utilisation: above `busy` it shrinks, below `idle` it grows back. Rows over the budget are
  * announced to every viewer as a `rate` skip instead of the server falling behind. Each converted
  * flow is serialised once, on first match, and shared by every viewer it matches; each viewer
  * holds a bounded number of bytes for its client (live-viewer.ts).
  */
-import type { FlowItem } from "@/server/domain/flow-item";
+import { performance, type EventLoopUtilization } from "node:perf_hooks";
+import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
 import type { FlowRow } from "@/server/flow-codec/split-flow";
 import { LiveFlowConverter, type LiveFlow } from "./live-flow";
 import { LiveViewer, type LiveBatch, type LiveViewerOptions, type LiveViewerStats } from "./live-viewer";
 
 export interface LiveHubOptions extends LiveViewerOptions {
-  /** flows converted for live viewers per second, across all of them */
+  /** at most this many flows converted for live viewers per second, across all of them */
   budgetPerSecond: number;
+  /** the budget never goes below this while the process is busy */
+  minPerSecond: number;
+  /** event loop utilisation (0…1) above which the budget shrinks, and below which it grows */
+  busy: number;
+  idle: number;
+  /** the event loop's utilisation since the previous call; default: performance.eventLoopUtilization */
+  utilisation?: () => number;
 }
 
 export const LIVE_DEFAULTS: LiveHubOptions = {
   budgetPerSecond: 20_000, // FLOWLENS_LIVE_RATE
+  minPerSecond: 500,
+  busy: 0.85,
+  idle: 0.7,
   // a whole batch (up to 5,000 flows, ~7 MB for a catch-all filter) arrives at once; FLOWLENS_LIVE_QUEUE_MB
   queueBytes: 8 * 1024 * 1024,
   streamBytes: 64 * 1024,
@@ -29,6 +42,18 @@ export interface LiveHubStats {
   /** rows the hub converted / left unconverted since it started */
   converted: number;
   unconverted: number;
+  /** the budget now (flows per second) */
+  budget: number;
+}
+
+function eventLoopUtilisation(): () => number {
+  let last: EventLoopUtilization = performance.eventLoopUtilization();
+  return () => {
+    const now = performance.eventLoopUtilization();
+    const u = performance.eventLoopUtilization(now, last).utilization;
+    last = now;
+    return u;
+  };
 }
 
 export class LiveHub {
@@ -40,32 +65,46 @@ export class LiveHub {
   private converted = 0;
   private unconverted = 0;
   private timer?: NodeJS.Timeout;
+  private budget: number;
+  private utilisation?: () => number;
 
   constructor(opts: Partial<LiveHubOptions> = {}) {
     this.opts = { ...LIVE_DEFAULTS, ...opts };
+    this.budget = this.opts.budgetPerSecond;
   }
 
   get listeners(): number {
     return this.viewers.size;
   }
 
-  /** A new viewer of the flows matching `match`; its `stream` is the SSE body. Closes on `signal`. */
-  open(match: (item: FlowItem) => boolean, signal?: AbortSignal, onClose?: () => void): LiveViewer {
-    const viewer = new LiveViewer(match, this.opts, (v) => {
+  /** A new viewer of the flows matching `filter`; its `stream` is the SSE body. Closes on `signal`. */
+  open(filter: FlowFilterSpec, signal?: AbortSignal, onClose?: () => void): LiveViewer {
+    const viewer = new LiveViewer(filter, this.opts, (v) => {
       this.viewers.delete(v);
       if (this.viewers.size === 0) this.stopTimer();
       onClose?.();
     });
     this.viewers.add(viewer);
-    this.timer ??= setInterval(() => this.tick(), 1000).unref();
+    if (!this.timer) {
+      this.utilisation = this.opts.utilisation ?? eventLoopUtilisation();
+      this.utilisation(); // from now on
+      this.timer = setInterval(() => this.tick(), 1000).unref();
+    }
     if (signal?.aborted) viewer.close();
     else signal?.addEventListener("abort", () => viewer.close(), { once: true });
     return viewer;
   }
 
-  private tick(): void {
-    const now = Date.now();
+  /** Every second while someone listens: adapt the budget, ping, close stalled viewers. */
+  tick(now = Date.now()): void {
+    this.adapt(this.utilisation?.() ?? 0);
     for (const v of [...this.viewers]) v.tick(now);
+  }
+
+  private adapt(u: number): void {
+    const { budgetPerSecond: max, minPerSecond: min, busy, idle } = this.opts;
+    if (u > busy) this.budget = Math.max(min, Math.floor(this.budget * 0.7));
+    else if (u < idle) this.budget = Math.min(max, Math.ceil(this.budget * 1.25 + min));
   }
 
   private stopTimer(): void {
@@ -80,32 +119,36 @@ export class LiveHub {
       this.windowStart = now;
       this.usedInWindow = 0;
     }
-    const take = Math.min(Math.max(0, this.opts.budgetPerSecond - this.usedInWindow), rows.length);
+    const take = Math.min(Math.max(0, this.budget - this.usedInWindow), rows.length);
     this.usedInWindow += take;
     const flows: LiveFlow[] = [];
+    const batch: LiveBatch = { flows };
+    const skip = (ts: bigint) => {
+      const u = (batch.unconverted ??= { count: 0, firstNs: ts, lastNs: ts });
+      u.count++;
+      if (ts < u.firstNs) u.firstNs = ts;
+      if (ts > u.lastNs) u.lastNs = ts;
+    };
     // newest rows are the most useful when we cannot convert all of them
     const from = rows.length - take;
-    for (let i = from; i < rows.length; i++) flows.push(this.converter.convert(rows[i]));
-    const batch: LiveBatch = { flows };
-    if (from > 0) {
-      let firstNs = rows[0].ts;
-      let lastNs = firstNs;
-      for (let i = 1; i < from; i++) {
-        const ts = rows[i].ts;
-        if (ts < firstNs) firstNs = ts;
-        if (ts > lastNs) lastNs = ts;
+    for (let i = 0; i < from; i++) skip(rows[i].ts);
+    for (let i = from; i < rows.length; i++) {
+      try {
+        flows.push(this.converter.convert(rows[i]));
+      } catch {
+        // stored all the same; hubble's JSON cannot express it (a time past year 9999, an Any)
+        skip(rows[i].ts);
       }
-      batch.unconverted = { count: from, firstNs, lastNs };
     }
-    this.converted += take;
-    this.unconverted += from;
+    this.converted += flows.length;
+    this.unconverted += rows.length - flows.length;
     for (const v of [...this.viewers]) v.offer(batch, now);
   }
 
   /** open viewers in the order they opened */
   stats(): LiveHubStats {
     const viewers = [...this.viewers].map((v) => v.stats());
-    return { viewers, converted: this.converted, unconverted: this.unconverted };
+    return { viewers, converted: this.converted, unconverted: this.unconverted, budget: this.budget };
   }
 
   shutdown(): void {

@@ -12,6 +12,8 @@
  * (unknown whether it matches). Each announcement carries the stored times of the first and last
  * flow it covers, so a client can read them back from /api/flows.
  */
+import { hasConditions, splitSpec, type FlowFilterSpec } from "@/server/domain/flow-filter-spec";
+import { compileMatcher } from "@/server/domain/flow-match";
 import { formatRfc3339Ns } from "@/server/domain/flow-query";
 import type { FlowItem } from "@/server/domain/flow-item";
 import type { LiveFlow } from "./live-flow";
@@ -65,6 +67,37 @@ interface SkipEntry {
 }
 type Entry = LiveFlow | SkipEntry;
 
+/**
+ * The filter as two halves of the one matcher: conditions on the context (namespace, labels,
+ * verdict, IPs, names, node…) hold for every flow of a context, so they are evaluated once per
+ * context and remembered; only conditions on the flow's own fields (ports, protocol, L7, uuid) run
+ * per flow. Same answer as compileMatcher(filter), which ANDs the same conditions.
+ */
+export class LiveMatcher {
+  private readonly context?: (item: FlowItem) => boolean;
+  private readonly flow?: (item: FlowItem) => boolean;
+  private readonly byContext = new Map<number, boolean>();
+
+  constructor(filter: FlowFilterSpec) {
+    const { context, flow } = splitSpec(filter);
+    if (hasConditions(context)) this.context = compileMatcher(context);
+    if (hasConditions(flow)) this.flow = compileMatcher(flow);
+  }
+
+  matches(f: LiveFlow): boolean {
+    if (this.context) {
+      let hit = this.byContext.get(f.ctx.id);
+      if (hit === undefined) {
+        if (this.byContext.size >= 50_000) this.byContext.clear();
+        hit = this.context(f.item);
+        this.byContext.set(f.ctx.id, hit);
+      }
+      if (!hit) return false;
+    }
+    return !this.flow || this.flow(f.item);
+  }
+}
+
 /** Larger writes are split: what the HTTP layer holds outside our buffers is a chunk or two. */
 const MAX_CHUNK = 64 * 1024;
 const PING = Buffer.from(": ping\n\n", "utf8");
@@ -93,13 +126,15 @@ export class LiveViewer {
   /** last time the stream had room (the client was taking data, or nothing waited) */
   private lastRoomAt: number;
   private lastWriteAt: number;
+  private readonly matcher: LiveMatcher;
 
   constructor(
-    private readonly match: (item: FlowItem) => boolean,
+    filter: FlowFilterSpec,
     private readonly opts: LiveViewerOptions,
     private readonly onClose: (viewer: LiveViewer) => void,
     now = Date.now(),
   ) {
+    this.matcher = new LiveMatcher(filter);
     this.lastRoomAt = now;
     this.lastWriteAt = now;
     this.stream = new ReadableStream<Uint8Array>(
@@ -144,7 +179,7 @@ export class LiveViewer {
       tail.rate = merge(tail.rate, batch.unconverted);
     }
     for (const f of batch.flows) {
-      if (!this.match(f.item)) continue;
+      if (!this.matcher.matches(f)) continue;
       const size = f.frame.length;
       if (this.queuedBytes + size <= this.opts.queueBytes) {
         this.queue.push(f);

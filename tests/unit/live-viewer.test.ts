@@ -8,11 +8,15 @@ import { toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { DropReason } from "@/proto/gen/flow/flow_pb";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
-import { compileMatcher } from "@/server/domain/flow-match";
+import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
 import type { FlowItem } from "@/server/domain/flow-item";
 import { formatRfc3339Ns, parseFlowQuery, parseRfc3339Ns } from "@/server/domain/flow-query";
 import { splitResponse, type FlowRow } from "@/server/flow-codec/split-flow";
+import { LiveFlowConverter } from "@/server/live/live-flow";
 import { LiveHub } from "@/server/live/live-hub";
+import { LiveMatcher } from "@/server/live/live-viewer";
+import { compileMatcher } from "@/server/domain/flow-match";
+import { recordedResponses } from "../fixtures/recorded-flows";
 import { SseReader } from "../fixtures/api-harness";
 import { buildFlow, drop, endpoint, responseOf } from "../fixtures/flow-builder";
 import { waitFor } from "../fixtures/test-pipeline";
@@ -33,10 +37,10 @@ function rows(n: number, from = 0): FlowRow[] {
   });
 }
 
-function matcher(query: string): (item: FlowItem) => boolean {
+function matcher(query: string): FlowFilterSpec {
   const p = parseFlowQuery(new URLSearchParams(query));
   if (!p.ok) throw new Error(p.error);
-  return compileMatcher(p.query.filter);
+  return p.query.filter;
 }
 
 interface Skip {
@@ -53,6 +57,42 @@ function read(sse: SseReader) {
 }
 
 const ns = (t: string) => (parseRfc3339Ns(t) as { ok: true; value: bigint }).value;
+
+describe("LiveMatcher (context conditions once per context)", () => {
+  it("answers as compileMatcher on recorded and built flows, for context, per-flow and mixed filters", () => {
+    const conv = new LiveFlowConverter();
+    const recorded = recordedResponses().map((r) => (splitResponse(Buffer.from(toBinary(GetFlowsResponseSchema, r))) as { row: FlowRow }).row);
+    const flows = [...recorded, ...rows(200)].map((r) => conv.convert(r));
+    const queries = [
+      "",
+      "namespace=bookinfo",
+      "namespace=shop&verdict=DROPPED",
+      "label=app%3Dreviews",
+      "protocol=dns",
+      "port=9080",
+      "namespace=bookinfo&to-port=9080",
+      "from-label=app%3Dproductpage&protocol=http&http-status=2%2B",
+      "verdict=REDIRECTED&protocol=tcp",
+      "node-name=*worker*&port=53",
+      "ip=10.0.0.0%2F8&from-port=15020",
+      "http-path=%5E%2Fdetails",
+      "fqdn=*.svc.cluster.local",
+    ];
+    const hits: number[] = [];
+    for (const q of queries) {
+      const filter = matcher(q);
+      const live = new LiveMatcher(filter);
+      const plain = compileMatcher(filter);
+      const want = flows.map((f) => plain(f.item));
+      // the second pass answers from the per-context memory
+      for (let pass = 0; pass < 2; pass++) expect(flows.map((f) => live.matches(f)), q).toEqual(want);
+      if (q) hits.push(want.filter(Boolean).length);
+    }
+    // the filters select: none matches everything, most match something
+    expect(hits.every((n) => n < flows.length)).toBe(true);
+    expect(hits.filter((n) => n > 0).length).toBeGreaterThan(9);
+  });
+});
 
 describe("LiveHub and LiveViewer", () => {
   it("a reading viewer gets exactly the matching flows, in order, and no skips", async () => {
@@ -145,6 +185,37 @@ describe("LiveHub and LiveViewer", () => {
     // announced before the flows: it is about older flows
     expect(sse.events.findIndex((e) => e.event === "skipped")).toBeLessThan(sse.events.findIndex((e) => e.event === "flow"));
     expect(hub.stats()).toMatchObject({ converted: 300, unconverted: 700 });
+    hub.shutdown();
+  });
+
+  it("the budget follows the event loop: a busy process converts less and says so", async () => {
+    let load = 0.95;
+    const hub = new LiveHub({ budgetPerSecond: 4000, minPerSecond: 100, utilisation: () => load });
+    const sse = new SseReader(hub.open(matcher("")).stream);
+    const budgets: number[] = [];
+    for (let i = 0; i < 12; i++) hub.tick(), budgets.push(hub.stats().budget);
+    expect(budgets[0]).toBeLessThan(4000);
+    expect(budgets.at(-1)).toBe(100);
+    hub.publish(rows(300));
+    await waitFor(() => read(sse).flows.length === 100 && read(sse).skips.length === 1, "100 flows and a skip", 5000);
+    expect(read(sse).skips[0]).toMatchObject({ count: 200, reason: "rate" });
+    // once the process is idle again the budget grows back to its maximum
+    load = 0.2;
+    for (let i = 0; i < 30; i++) hub.tick();
+    expect(hub.stats().budget).toBe(4000);
+    hub.shutdown();
+  });
+
+  it("a flow hubble's JSON cannot express is announced, not thrown into the ingest", async () => {
+    const hub = new LiveHub();
+    const sse = new SseReader(hub.open(matcher("")).stream);
+    const ok = rows(3);
+    // a time after year 9999: stored as it came, but toJson refuses it
+    const bad = splitResponse(Buffer.from(toBinary(GetFlowsResponseSchema, responseOf(buildFlow({ time: 400_000_000_000n * 1_000_000_000n })))));
+    if (bad.kind !== "flow") throw new Error(bad.kind);
+    expect(() => hub.publish([ok[0], bad.row, ok[1], ok[2]])).not.toThrow();
+    await waitFor(() => read(sse).flows.length === 3 && read(sse).skips.length === 1, "3 flows and a skip", 5000);
+    expect(read(sse).skips[0]).toMatchObject({ count: 1, reason: "rate" });
     hub.shutdown();
   });
 
