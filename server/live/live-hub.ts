@@ -9,6 +9,7 @@
  */
 import { performance, type EventLoopUtilization } from "node:perf_hooks";
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
+import { metrics } from "@/server/metrics";
 import type { FlowRow } from "@/server/flow-codec/split-flow";
 import { LiveFlowConverter, type LiveFlow } from "./live-flow";
 import { LiveViewer, type LiveBatch, type LiveViewerOptions, type LiveViewerStats } from "./live-viewer";
@@ -105,6 +106,7 @@ export class LiveHub {
     const { budgetPerSecond: max, minPerSecond: min, busy, idle } = this.opts;
     if (u > busy) this.budget = Math.max(min, Math.floor(this.budget * 0.7));
     else if (u < idle) this.budget = Math.min(max, Math.ceil(this.budget * 1.25 + min));
+    metrics().liveBudget.set(this.budget);
   }
 
   private stopTimer(): void {

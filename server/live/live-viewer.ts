@@ -16,6 +16,7 @@ import { hasConditions, splitSpec, type FlowFilterSpec } from "@/server/domain/f
 import { compileMatcher } from "@/server/domain/flow-match";
 import { formatRfc3339Ns } from "@/server/domain/flow-query";
 import type { FlowItem } from "@/server/domain/flow-item";
+import { metrics } from "@/server/metrics";
 import type { LiveFlow } from "./live-flow";
 
 export type SkipReason = "rate" | "slow";
@@ -202,14 +203,14 @@ export class LiveViewer {
       const room = this.room();
       const parts: Buffer[] = [];
       let size = 0;
+      let flows = 0;
       while (this.head < this.queue.length && size < MAX_CHUNK && size < room) {
         const e = this.queue[this.head++];
         if ("item" in e) {
           const frame = e.frame;
           parts.push(frame);
           size += frame.length;
-          this.sent++;
-          this.queuedFlows--;
+          flows++;
           this.queuedBytes -= frame.length;
         } else {
           for (const reason of ["slow", "rate"] as const) {
@@ -219,10 +220,14 @@ export class LiveViewer {
             parts.push(frame);
             size += frame.length;
             this.announced[reason] += span.count;
+            metrics().liveSkipped.inc({ reason }, span.count);
           }
         }
       }
       if (parts.length) this.write(parts.length === 1 ? parts[0] : Buffer.concat(parts, size));
+      this.sent += flows;
+      this.queuedFlows -= flows;
+      if (flows) metrics().liveSent.inc(flows);
     }
     if (this.head === this.queue.length) {
       this.queue = [];
