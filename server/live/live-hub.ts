@@ -59,6 +59,7 @@ function eventLoopUtilisation(): () => number {
 
 export class LiveHub {
   private readonly viewers = new Set<LiveViewer>();
+  private readonly requests = new Map<LiveViewer, object | undefined>();
   private readonly converter = new LiveFlowConverter();
   private readonly opts: LiveHubOptions;
   private windowStart = 0;
@@ -78,14 +79,22 @@ export class LiveHub {
     return this.viewers.size;
   }
 
-  /** A new viewer of the flows matching `filter`; its `stream` is the SSE body. Closes on `signal`. */
-  open(filter: FlowFilterSpec, signal?: AbortSignal, onClose?: () => void): LiveViewer {
+  /**
+   * A new viewer of the flows matching `filter`; its `stream` is the SSE body. Closes when
+   * `request.signal` aborts. Pass the Request itself, not only its signal: a Request's signal
+   * follows the caller's through a weak reference to the Request's own controller, so if nothing
+   * held the Request it could be collected while the stream is open and the abort never reach us.
+   */
+  open(filter: FlowFilterSpec, request?: { readonly signal: AbortSignal }, onClose?: () => void): LiveViewer {
+    const signal = request?.signal;
     const viewer = new LiveViewer(filter, this.opts, (v) => {
       this.viewers.delete(v);
+      this.requests.delete(v);
       if (this.viewers.size === 0) this.stopTimer();
       onClose?.();
     });
     this.viewers.add(viewer);
+    this.requests.set(viewer, request);
     if (!this.timer) {
       this.utilisation = this.opts.utilisation ?? eventLoopUtilisation();
       this.utilisation(); // from now on

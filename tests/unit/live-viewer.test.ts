@@ -252,9 +252,9 @@ describe("LiveHub and LiveViewer", () => {
   it("an aborted request closes its viewer", async () => {
     const hub = new LiveHub();
     const ac = new AbortController();
-    hub.open(matcher(""), ac.signal);
+    hub.open(matcher(""), ac);
     const closed: string[] = [];
-    hub.open(matcher(""), AbortSignal.abort(), () => closed.push("pre-aborted"));
+    hub.open(matcher(""), { signal: AbortSignal.abort() }, () => closed.push("pre-aborted"));
     expect(hub.listeners).toBe(1);
     ac.abort();
     expect(hub.listeners).toBe(0);

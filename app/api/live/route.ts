@@ -15,7 +15,7 @@ export async function GET(request: Request): Promise<Response> {
   if (rt instanceof Response) return rt;
   // bounded per viewer: a client that does not keep up is told what it skipped (server/live/live-viewer.ts)
   metrics().liveClients.inc();
-  const viewer = rt.live.open(parsed.query.filter, request.signal, () => metrics().liveClients.dec());
+  const viewer = rt.live.open(parsed.query.filter, request, () => metrics().liveClients.dec());
   return new Response(viewer.stream, {
     headers: {
       "Content-Type": "text/event-stream; charset=utf-8",
