@@ -66,6 +66,10 @@ const schema = z.object({
   FLOWLENS_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(5000),
   FLOWLENS_FLUSH_MS: z.coerce.number().int().min(10).max(60_000).default(250),
   FLOWLENS_QUEUE_MAX: z.coerce.number().int().min(100).default(50_000),
+  /** flows per second turned into JSON for /api/live streams, all of them together */
+  FLOWLENS_LIVE_RATE: z.coerce.number().int().min(0).default(20_000),
+  /** MiB of flows one /api/live stream may have waiting before its flows are skipped */
+  FLOWLENS_LIVE_QUEUE_MB: z.coerce.number().int().min(1).max(1024).default(8),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

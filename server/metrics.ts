@@ -40,6 +40,18 @@ function build() {
       registers: [registry],
     }),
     liveClients: new Gauge({ name: "flowlens_live_clients", help: "Open /api/live streams", registers: [registry] }),
+    liveBudget: new Gauge({
+      name: "flowlens_live_budget",
+      help: "Flows per second the live fan-out converts now (shrinks while the process is busy)",
+      registers: [registry],
+    }),
+    liveSent: new Counter({ name: "flowlens_live_flows_sent_total", help: "Flows written to /api/live streams", registers: [registry] }),
+    liveSkipped: new Counter({
+      name: "flowlens_live_flows_skipped_total",
+      help: "Flows announced to /api/live streams as skipped: slow (the stream's queue was full) or rate (not converted)",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
   };
 }
 

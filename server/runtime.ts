@@ -58,7 +58,7 @@ async function start(): Promise<Runtime> {
   const events = new EventsRepo(db);
   const quarantine = new QuarantineRepo(db);
   const health = new StorageHealth(db);
-  const live = new LiveHub();
+  const live = new LiveHub({ budgetPerSecond: config.FLOWLENS_LIVE_RATE, queueBytes: config.FLOWLENS_LIVE_QUEUE_MB * 1024 * 1024 });
 
   let stopDemo: (() => Promise<void>) | undefined;
   let address = config.HUBBLE_SERVER ?? "";

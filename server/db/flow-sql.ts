@@ -6,21 +6,7 @@
  */
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
 
-export const FLOW_LEVEL_KEYS = ["port", "fromPort", "toPort", "protocol", "httpStatus", "httpMethod", "httpPath", "uuid"] as const;
-
-export function splitSpec(spec: FlowFilterSpec): { context: FlowFilterSpec; flow: FlowFilterSpec } {
-  const context: FlowFilterSpec = { ...spec };
-  const flow: FlowFilterSpec = {};
-  for (const k of FLOW_LEVEL_KEYS) {
-    if (spec[k] !== undefined) (flow as Record<string, unknown>)[k] = spec[k];
-    delete context[k];
-  }
-  return { context, flow };
-}
-
-export function hasConditions(spec: FlowFilterSpec): boolean {
-  return Object.values(spec).some((v) => Array.isArray(v) && v.length > 0);
-}
+export { FLOW_LEVEL_KEYS, hasConditions, splitSpec } from "@/server/domain/flow-filter-spec";
 
 const L4_PORTED = "f.l4 IN (1, 2, 5)"; // TCP, UDP, SCTP
 const PROTOCOLS: Record<string, string> = {

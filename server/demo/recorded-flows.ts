@@ -1,9 +1,12 @@
 /**
- * Real recorded Hubble flows (shared/data/hubble-otel, from cilium/hubble-otel's testdata) mixed
- * into the demo: each file is replayed re-timed to "now", keeping its flows' order and spacing and
- * everything else verbatim (they have no uuid: the ingest keys them by hash). Dense files come
- * out as short bursts; between files the replay pauses so the long-run rate stays at or below
- * `ratePerSec` (sparse files, like the ICMP one, play at their own slower pace): about 2/s.
+ * Real recorded Hubble flows (samples/hubble-otel in this repository, from cilium/hubble-otel's
+ * testdata; license in its NOTICE.md) mixed into the demo: each file is replayed re-timed to "now",
+ * keeping its flows' order and spacing and everything else verbatim (they have no uuid: the ingest
+ * keys them by hash). Dense files come out as short bursts; between files the replay pauses so the
+ * long-run rate stays at or below `ratePerSec` (sparse files, like the ICMP one, play at their own
+ * slower pace): about 2/s.
+ *
+ * This is the one reader of those files: the tests read them through `readRecordedLines` too.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -13,6 +16,9 @@ import { GetFlowsResponseSchema, type GetFlowsResponse } from "@/proto/gen/obser
 import { nsToTimestamp, timestampToNs } from "@/server/hubble/relay-server-ring";
 import { msToNs } from "./demo-flow-builder";
 
+/** Where the samples live inside the repository. */
+export const RECORDED_FLOWS_SUBDIR = path.join("samples", "hubble-otel");
+
 export interface RecordedFile {
   name: string;
   /** in file order (which is time order) */
@@ -21,13 +27,46 @@ export interface RecordedFile {
   lastNs: bigint;
 }
 
-/** FLOWLENS_SAMPLE_DIR, else <repo>/../shared/data/hubble-otel (repo found from this file or cwd). */
+export interface RecordedLine {
+  file: string;
+  /** 0-based line number among the file's non-empty lines */
+  index: number;
+  /** one GetFlowsResponse in hubble's JSON form, trimmed */
+  text: string;
+}
+
+/**
+ * FLOWLENS_SAMPLE_DIR, else <repo>/samples/hubble-otel. The repository is found from this file
+ * (tsx, vitest) or, inside a Next.js bundle where this file's URL points into .next, from the
+ * working directory (`npm start` runs in the repository).
+ */
 export function recordedFlowsDir(): string {
   if (process.env.FLOWLENS_SAMPLE_DIR) return path.resolve(process.env.FLOWLENS_SAMPLE_DIR);
   const candidates = [path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../.."), process.cwd()].map((root) =>
-    path.resolve(root, "../shared/data/hubble-otel"),
+    path.resolve(root, RECORDED_FLOWS_SUBDIR),
   );
   return candidates.find((d) => fs.existsSync(/* turbopackIgnore: true */ d)) ?? candidates[0];
+}
+
+/** The *.json files of `dir`, sorted by name. Throws when the directory is missing. */
+export function recordedFileNames(dir = recordedFlowsDir()): string[] {
+  return fs
+    .readdirSync(/* turbopackIgnore: true */ dir)
+    .filter((f) => f.endsWith(".json"))
+    .sort();
+}
+
+/** Every non-empty line of one file, or of all files in name order; repeats kept. Throws when missing. */
+export function readRecordedLines(dir = recordedFlowsDir(), file?: string): RecordedLine[] {
+  const names = file ? [file] : recordedFileNames(dir);
+  return names.flatMap((name) =>
+    fs
+      .readFileSync(/* turbopackIgnore: true */ path.join(dir, name), "utf8")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l)
+      .map((text, index) => ({ file: name, index, text })),
+  );
 }
 
 /** Loads every *.json file (one GetFlowsResponse per line); lines seen in an earlier file are skipped. */
@@ -37,24 +76,26 @@ export function loadRecordedFiles(dir = recordedFlowsDir(), log: (msg: string) =
     return [];
   }
   const seen = new Set<string>();
-  const files: RecordedFile[] = [];
-  for (const name of fs.readdirSync(/* turbopackIgnore: true */ dir).filter((f) => f.endsWith(".json")).sort()) {
-    const responses: GetFlowsResponse[] = [];
-    for (const line of fs.readFileSync(/* turbopackIgnore: true */ path.join(dir, name), "utf8").split("\n")) {
-      const text = line.trim();
-      if (!text || seen.has(text)) continue;
-      seen.add(text);
-      try {
-        const resp = fromJsonString(GetFlowsResponseSchema, text);
-        if (timeNs(resp) !== undefined) responses.push(resp);
-      } catch (err) {
-        log(`demo: skipping a line of ${name}: ${(err as Error).message}`);
-      }
+  const byFile = new Map<string, GetFlowsResponse[]>();
+  for (const { file, text } of readRecordedLines(dir)) {
+    if (seen.has(text)) continue;
+    seen.add(text);
+    try {
+      const resp = fromJsonString(GetFlowsResponseSchema, text);
+      if (timeNs(resp) === undefined) continue;
+      const list = byFile.get(file) ?? [];
+      list.push(resp);
+      byFile.set(file, list);
+    } catch (err) {
+      log(`demo: skipping a line of ${file}: ${(err as Error).message}`);
     }
-    if (responses.length === 0) continue;
-    files.push({ name, responses, firstNs: timeNs(responses[0])!, lastNs: timeNs(responses[responses.length - 1])! });
   }
-  return files;
+  return [...byFile].map(([name, responses]) => ({
+    name,
+    responses,
+    firstNs: timeNs(responses[0])!,
+    lastNs: timeNs(responses[responses.length - 1])!,
+  }));
 }
 
 function timeNs(r: GetFlowsResponse): bigint | undefined {

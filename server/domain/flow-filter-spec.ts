@@ -81,6 +81,27 @@ export interface FlowFilterSpec {
   uuid?: string[];
 }
 
+/**
+ * The conditions on a flow's own fields (ports, protocol, L7, uuid); every other condition depends
+ * only on its context (endpoints, verdict, IPs, names, node…), so it can be evaluated once per
+ * distinct context — for stored flows (server/db) and live ones (server/live) alike.
+ */
+export const FLOW_LEVEL_KEYS = ["port", "fromPort", "toPort", "protocol", "httpStatus", "httpMethod", "httpPath", "uuid"] as const;
+
+export function splitSpec(spec: FlowFilterSpec): { context: FlowFilterSpec; flow: FlowFilterSpec } {
+  const context: FlowFilterSpec = { ...spec };
+  const flow: FlowFilterSpec = {};
+  for (const k of FLOW_LEVEL_KEYS) {
+    if (spec[k] !== undefined) (flow as Record<string, unknown>)[k] = spec[k];
+    delete context[k];
+  }
+  return { context, flow };
+}
+
+export function hasConditions(spec: FlowFilterSpec): boolean {
+  return Object.values(spec).some((v) => Array.isArray(v) && v.length > 0);
+}
+
 export interface FlowQuery {
   filter: FlowFilterSpec;
   /** nanoseconds since the epoch, inclusive */

@@ -27,6 +27,8 @@ export async function freePort(): Promise<number> {
 
 export interface AppServer {
   url: string;
+  /** process id of scripts/start.mjs (the server runs under it) */
+  pid: number;
   logs: () => string;
   /** SIGTERM; resolves with the exit code */
   stop(): Promise<number | null>;
@@ -75,6 +77,7 @@ export async function startApp(extraEnv: Record<string, string> = {}, opts: Star
   }
   return {
     url,
+    pid: child.pid!,
     logs: () => out,
     stop: () =>
       new Promise((resolve) => {

@@ -1,13 +1,10 @@
-import { readFileSync, readdirSync } from "node:fs";
-import path from "node:path";
 import { create, fromBinary, fromJsonString, toBinary, toJson } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
 import { DropReason, FlowSchema, TCPSchema, Verdict } from "@/proto/gen/flow/flow_pb";
 import { splitResponse, type FlowRow } from "@/server/flow-codec/split-flow";
 import { rebuildResponseBytes, storedFlowOf } from "@/server/flow-codec/rebuild-flow";
-
-const SAMPLES = path.resolve(import.meta.dirname, "../../../shared/data/hubble-otel");
+import { recordedLines } from "../fixtures/recorded-flows";
 
 function roundTrip(bytes: Buffer) {
   const split = splitResponse(bytes);
@@ -19,9 +16,7 @@ function roundTrip(bytes: Buffer) {
 }
 
 describe("split and rebuild", () => {
-  const lines = readdirSync(SAMPLES)
-    .filter((f) => f.endsWith(".json"))
-    .flatMap((f) => readFileSync(path.join(SAMPLES, f), "utf8").split("\n").filter((l) => l.trim()));
+  const lines = recordedLines();
 
   it("gives back every recorded flow exactly, in hubble's JSON form", () => {
     expect(lines.length).toBeGreaterThan(1900);

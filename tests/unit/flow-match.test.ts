@@ -1,5 +1,3 @@
-import { readFileSync, readdirSync } from "node:fs";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { DropReason, IPVersion, TrafficDirection, Verdict, type Flow } from "@/proto/gen/flow/flow_pb";
 import type { FlowItem } from "@/server/domain/flow-item";
@@ -17,6 +15,7 @@ import {
   udp,
   worldEndpoint,
 } from "@/tests/fixtures/flow-builder";
+import { readRecordedLines } from "../fixtures/recorded-flows";
 
 function matcher(qs: string) {
   const r = parseFlowQuery(new URLSearchParams(qs));
@@ -344,15 +343,7 @@ describe("shared regex helpers (the SQL compiler uses the same strings)", () => 
 });
 
 describe("recorded flows (cilium/hubble-otel testdata)", () => {
-  const dir = path.resolve(import.meta.dirname, "../../../shared/data/hubble-otel");
-  const items: FlowItem[] = readdirSync(dir)
-    .filter((f) => f.endsWith(".json"))
-    .flatMap((f) =>
-      readFileSync(path.join(dir, f), "utf8")
-        .split("\n")
-        .filter((l) => l.trim())
-        .map((line, i) => ({ key: `${f}:${i}`, ...JSON.parse(line) }) as FlowItem),
-    );
+  const items: FlowItem[] = readRecordedLines().map(({ file, index, text }) => ({ key: `${file}:${index}`, ...JSON.parse(text) }) as FlowItem);
 
   // the naive reference reads the raw JSON, untyped on purpose
   type J = Record<string, any>;

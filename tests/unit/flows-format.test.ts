@@ -19,7 +19,7 @@ import { endpointFilter, relatedLinks } from "@/app/(dashboard)/flows/format";
 import { describeRecord } from "@/app/lib/event-record";
 import { formatCompact, formatCount, formatRate } from "@/app/lib/format-number";
 
-// Shapes taken from /work/shared/data/hubble-otel (hubble observe -o json), trimmed.
+// Shapes taken from samples/hubble-otel (hubble observe -o json), trimmed.
 const tcpToHost: FlowJson = {
   time: "2021-06-16T16:52:13.136834446Z",
   verdict: "FORWARDED",

@@ -1,5 +1,5 @@
 /**
- * Recorded flows (shared/data/hubble-otel) replayed into the demo: re-timed to "now" with their
+ * Recorded flows (samples/hubble-otel) replayed into the demo: re-timed to "now" with their
  * order and spacing kept, everything else verbatim, at a few flows per second on average.
  */
 import fs from "node:fs";
@@ -23,7 +23,7 @@ function withoutTimes(r: GetFlowsResponse): Uint8Array {
 }
 
 describe("recorded flows", () => {
-  it("loads the shared samples (lines already seen in another file are skipped)", () => {
+  it("loads the samples shipped in the repository (lines already seen in another file are skipped)", () => {
     expect(files.length).toBeGreaterThanOrEqual(5);
     const total = files.reduce((n, f) => n + f.responses.length, 0);
     expect(total).toBeGreaterThan(1500);

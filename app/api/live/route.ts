@@ -1,6 +1,4 @@
-import { compileMatcher } from "@/server/domain/flow-match";
 import { parseFlowQuery } from "@/server/domain/flow-query";
-import type { FlowItem } from "@/server/domain/flow-item";
 import { badRequest } from "@/server/http/responses";
 import { metrics } from "@/server/metrics";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
@@ -15,45 +13,10 @@ export async function GET(request: Request): Promise<Response> {
   if (!parsed.ok) return badRequest(parsed.error, parsed.parameter);
   const rt = await runtimeOrUnavailable();
   if (rt instanceof Response) return rt;
-  const match = compileMatcher(parsed.query.filter);
-  const enc = new TextEncoder();
-  let close = () => {};
-  const stream = new ReadableStream<Uint8Array>({
-    start(c) {
-      let closed = false;
-      const send = (text: string) => {
-        if (!closed) c.enqueue(enc.encode(text));
-      };
-      const offFlows = rt.live.on("flows", (items: FlowItem[]) => {
-        const hits = items.filter(match);
-        if (hits.length) send(hits.map((i) => `event: flow\ndata: ${JSON.stringify(i)}\n\n`).join(""));
-      });
-      const offSkipped = rt.live.on("skipped", (count: number) => send(`event: skipped\ndata: ${JSON.stringify({ count })}\n\n`));
-      const offShutdown = rt.live.on("shutdown", () => close());
-      const ping = setInterval(() => send(": ping\n\n"), 15_000);
-      metrics().liveClients.inc();
-      close = () => {
-        if (closed) return;
-        closed = true;
-        offFlows();
-        offSkipped();
-        offShutdown();
-        clearInterval(ping);
-        metrics().liveClients.dec();
-        try {
-          c.close();
-        } catch {
-          // already closed by the client
-        }
-      };
-      request.signal.addEventListener("abort", () => close());
-      send(": connected\n\nretry: 2000\n\n");
-    },
-    cancel() {
-      close();
-    },
-  });
-  return new Response(stream, {
+  // bounded per viewer: a client that does not keep up is told what it skipped (server/live/live-viewer.ts)
+  metrics().liveClients.inc();
+  const viewer = rt.live.open(parsed.query.filter, request, () => metrics().liveClients.dec());
+  return new Response(viewer.stream, {
     headers: {
       "Content-Type": "text/event-stream; charset=utf-8",
       "Cache-Control": "no-cache, no-transform",
