@@ -52,6 +52,8 @@ function odd(): Flow {
 }
 
 const bytesOf = (f: Flow) => Buffer.from(toBinary(GetFlowsResponseSchema, responseOf(f)));
+/** a relay files a flow under the flow's own time (its `since` compares that) */
+const timeOf = (f: Flow) => (f.time ? f.time.seconds * 1_000_000_000n + BigInt(f.time.nanos) : now());
 /** hubble JSON of exactly these bytes, decoded the way every reader decodes them */
 const jsonOfBytes = (bytes: Uint8Array) => responseJson(fromBinary(GetFlowsResponseSchema, bytes));
 
@@ -68,7 +70,7 @@ describe("one odd flow never blocks the others", () => {
 
   it("stores valid flows at the edges of their types, exactly", async () => {
     const flows = [odd(), ...Array.from({ length: 50 }, () => buildFlow({ time: now(), nodeName: NODE })), odd()];
-    for (const f of flows) send(bytesOf(f));
+    for (const f of flows) send(bytesOf(f), timeOf(f));
     await env.settle();
     for (const f of [flows[0], flows[flows.length - 1]]) {
       const res = await call(flowsGET, `/api/flows?uuid=${f.uuid}&format=jsonl`);
@@ -94,7 +96,7 @@ describe("one odd flow never blocks the others", () => {
       const before = await count("flows");
       const flows = Array.from({ length: 300 }, (_, i) => buildFlow({ time: now(), nodeName: NODE, l4: tcp(30000 + i, [7, 150, 299].includes(i) ? 666 : 8080) }));
       const bad = flows.filter((f) => f.l4?.protocol.case === "TCP" && f.l4.protocol.value.destinationPort === 666);
-      for (const f of flows) send(bytesOf(f));
+      for (const f of flows) send(bytesOf(f), timeOf(f));
       await env.settle();
       expect(await count("flows")).toBe(before + 297);
       const q = (await (await call(quarantineGET, "/api/quarantine?stage=write")).json()) as { items: Record<string, unknown>[] };
@@ -122,7 +124,8 @@ describe("one odd flow never blocks the others", () => {
     farTime.time = create(TimestampSchema, { seconds: 253_402_300_800n }); // year 10000: past the Timestamp's range
     const badTime = bytesOf(farTime);
     for (const b of [notUtf8, truncated, badTime]) send(b);
-    send(bytesOf(buildFlow({ time: now(), nodeName: NODE })));
+    const last = buildFlow({ time: now(), nodeName: NODE });
+    send(bytesOf(last), timeOf(last));
     await env.settle();
     expect(await count("flows")).toBe(before + 1);
     const q = (await (await call(quarantineGET, "/api/quarantine?stage=decode&limit=10")).json()) as { items: { error: string; bytes_base64: string }[] };
