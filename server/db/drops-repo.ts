@@ -19,6 +19,8 @@ export interface RangeQuery {
   filter: FlowFilterSpec;
   sinceNs?: bigint;
   untilNs?: bigint;
+  /** the request's: cancels the running query when its client goes away */
+  signal?: AbortSignal;
 }
 
 /** WHERE for flows of the given contexts, the per-flow filter part and the time range. */
@@ -79,7 +81,7 @@ export class DropsRepo {
 
     const p = new SqlParams();
     const where = flowWhere(ids, flow, q, p);
-    const rows = await this.db.query<SliceRow>(
+    const rows = await this.db.api.query<SliceRow>(
       `SELECT f.ctx_id, f.l4, CASE WHEN f.l4 IN (3, 4) THEN f.sport END AS icmp_type, f.dport,
          CASE WHEN f.l7_kind = 101 THEN upper(f.http_method) END AS http_method,
          CASE WHEN f.l7_kind = 101 THEN ${HTTP_PATH_SQL} END AS http_path,
@@ -87,6 +89,7 @@ export class DropsRepo {
        FROM flows f WHERE ${where}
        GROUP BY 1, 2, 3, 4, 5, 6`,
       p.values,
+      { signal: q.signal },
     );
     const slices: DropSlice[] = rows.map((r) => {
       const e = this.catalog.get(r.ctx_id)!;
@@ -119,11 +122,12 @@ export class DropsRepo {
       { ...q, sinceNs: start, untilNs: end },
       tp,
     );
-    const trows = await this.db.query<{ b: number; ctx_id: number; n: number }>(
+    const trows = await this.db.api.query<{ b: number; ctx_id: number; n: number }>(
       `SELECT ((f.ts - ${tp.add(start.toString(), "::bigint")}) / ${tp.add(bucketNs.toString(), "::bigint")})::int AS b,
          f.ctx_id, count(*)::int AS n
        FROM flows f WHERE ${twhere} GROUP BY 1, 2`,
       tp.values,
+      { signal: q.signal },
     );
     const byReason = new Map<number, number[]>();
     for (const r of trows) {

@@ -14,6 +14,7 @@ import { contextCatalogFor, type ContextCatalog } from "./context-catalog";
 import type { DimensionRepo } from "./dimension-repo";
 import { SqlParams, flowConditions, hasConditions, splitSpec } from "./flow-sql";
 import { InputError } from "./input-error";
+import { throwIfCancelled } from "./query-errors";
 
 export interface FlowReadQuery {
   filter: FlowFilterSpec;
@@ -21,6 +22,8 @@ export interface FlowReadQuery {
   untilNs?: bigint;
   limit: number;
   cursor?: string;
+  /** the request's: cancels the running query and stops an export between pages */
+  signal?: AbortSignal;
 }
 
 interface FlowDbRow {
@@ -75,7 +78,7 @@ export class FlowReader {
     const rows = await this.rows(q, q.limit + 1);
     const more = rows.length > q.limit;
     const page = more ? rows.slice(0, q.limit) : rows;
-    const items = await this.toItems(page);
+    const items = await this.toItems(page, q.signal);
     const last = page[page.length - 1];
     return { items, next: more && last ? encodeCursor(BigInt(last.ts), last.key) : null };
   }
@@ -85,9 +88,10 @@ export class FlowReader {
     let cursor = q.cursor;
     let left = max;
     while (left > 0) {
+      throwIfCancelled(q.signal); // the client went away while the last page was being sent
       const want = Math.min(pageSize, left);
       const rows = await this.rows({ ...q, cursor, limit: want }, want);
-      if (rows.length > 0) yield await this.toItems(rows);
+      if (rows.length > 0) yield await this.toItems(rows, q.signal);
       if (rows.length < want) return;
       left -= rows.length;
       const last = rows[rows.length - 1];
@@ -115,13 +119,13 @@ export class FlowReader {
         f.tcp_flags, f.summary_id, f.l7, f.rest, f.resp_ts::text AS resp_ts
       FROM flows f ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY f.ts DESC, f.key DESC LIMIT ${p.add(limit, "::int")}`;
-    return this.db.query<FlowDbRow>(sql, p.values);
+    return this.db.api.query<FlowDbRow>(sql, p.values, { signal: q.signal });
   }
 
   /** Rebuilds the GetFlowsResponse of each row (hubble JSON form). */
-  async responses(rows: FlowDbRow[]): Promise<{ key: string; json: Record<string, unknown> }[]> {
-    const ctx = await this.dims.contextsById(new Set(rows.map((r) => r.ctx_id)));
-    const sums = await this.dims.summariesById(new Set(rows.flatMap((r) => (r.summary_id === null ? [] : [r.summary_id]))));
+  async responses(rows: FlowDbRow[], signal?: AbortSignal): Promise<{ key: string; json: Record<string, unknown> }[]> {
+    const ctx = await this.dims.contextsById(new Set(rows.map((r) => r.ctx_id)), signal);
+    const sums = await this.dims.summariesById(new Set(rows.flatMap((r) => (r.summary_id === null ? [] : [r.summary_id]))), signal);
     return rows.map((r) => {
       const c = ctx.get(r.ctx_id);
       if (!c) throw new Error(`flow context ${r.ctx_id} missing`);
@@ -144,8 +148,8 @@ export class FlowReader {
     });
   }
 
-  private async toItems(rows: FlowDbRow[]): Promise<FlowItem[]> {
-    return (await this.responses(rows)).map(({ key, json }) => ({
+  private async toItems(rows: FlowDbRow[], signal?: AbortSignal): Promise<FlowItem[]> {
+    return (await this.responses(rows, signal)).map(({ key, json }) => ({
       key,
       flow: (json.flow ?? {}) as FlowJson,
       node_name: json.node_name as string | undefined,

@@ -36,6 +36,8 @@ export interface GraphQuery {
   focus?: string;
   /** series buckets at most (each at least one minute) */
   buckets?: number;
+  /** the request's: cancels its reads when the client goes away */
+  signal?: AbortSignal;
 }
 
 interface GraphEntry extends CatalogEntry {
@@ -170,6 +172,8 @@ export class GraphRepo {
   ) {
     this.useCache = opts.cache ?? true;
     this.now = opts.now ?? Date.now;
+    // its load runs while writes wait (RollupFeed.exclusive): on the ingest's connections, so it
+    // never waits behind busy API ones with the writer held up
     this.recent = this.useCache && opts.feed ? new RecentRollups(db, opts.feed) : null;
     // retention and repair remove rollups: nothing cached may outlive that
     opts.feed?.subscribe({ rows() {}, reset: () => this.forget() });
@@ -206,7 +210,7 @@ export class GraphRepo {
 
   async graph(q: GraphQuery): Promise<GraphResponse> {
     const { fromMinute, toMinute, window } = windowOf(q);
-    const [, segs] = await Promise.all([this.catalog.refresh(), this.segments(fromMinute, toMinute)]);
+    const [, segs] = await Promise.all([this.catalog.refresh(), this.segments(fromMinute, toMinute, q.signal)]);
     const allowed = this.allowedContexts(q.filter);
     const l4 = q.l4?.length ? new Set(q.l4) : null;
     const queryKey = JSON.stringify([q.filter, q.l4 ?? [], q.hideNoise ?? true, fromMinute, segs.settledUntil]);
@@ -288,9 +292,9 @@ export class GraphRepo {
    * feed). This keeps a 1 h map over 10M flows from re-aggregating ~1M rollup rows on every
    * refresh of an open page.
    */
-  private async segments(fromMinute: number, toMinute: number): Promise<Segments> {
-    if (!this.useCache) return { settled: [segmentOf(await this.read(fromMinute, toMinute))], settledKey: "", settledUntil: toMinute, tail: [] };
-    const newest = await this.db.query<{ m: number | null }>("SELECT max(minute) AS m FROM flow_rollups");
+  private async segments(fromMinute: number, toMinute: number, signal?: AbortSignal): Promise<Segments> {
+    if (!this.useCache) return { settled: [segmentOf(await this.read(fromMinute, toMinute, signal))], settledKey: "", settledUntil: toMinute, tail: [] };
+    const newest = await this.db.api.query<{ m: number | null }>("SELECT max(minute) AS m FROM flow_rollups", [], { signal });
     const settledBefore = newest[0]?.m == null ? fromMinute : Math.min(toMinute, newest[0].m - SETTLE_MINUTES + 1);
     const out: Segment[] = [];
     const used: string[] = [];
@@ -310,7 +314,7 @@ export class GraphRepo {
     };
     const cachedUntil = Math.min(toMinute, settledBefore);
     // only minutes that hold rollups: a 31-day window over a sparse store must not walk 44k minutes
-    const present = cachedUntil > fromMinute ? await this.minutesWithData(fromMinute, cachedUntil) : [];
+    const present = cachedUntil > fromMinute ? await this.minutesWithData(fromMinute, cachedUntil, signal) : [];
     const missingMinutes: number[] = [];
     const blocksDone = new Set<number>();
     for (const mm of present) {
@@ -319,7 +323,7 @@ export class GraphRepo {
         if (blocksDone.has(block)) continue;
         blocksDone.add(block);
         const key = `b:${block}`;
-        if (!fresh(key)) put(key, await this.readBlock(block));
+        if (!fresh(key)) put(key, await this.readBlock(block, signal));
         use(key);
       } else {
         if (fresh(`m:${mm}`)) use(`m:${mm}`);
@@ -332,7 +336,7 @@ export class GraphRepo {
     }
     if (missingMinutes.length) {
       this.sqlReads++;
-      const byMinute = await readPerMinute(this.db, "minute = ANY($1::int[])", [missingMinutes]);
+      const byMinute = await readPerMinute(this.db.api, "minute = ANY($1::int[])", [missingMinutes], signal);
       for (const mm of missingMinutes) {
         put(`m:${mm}`, segmentOf(byMinute.get(mm) ?? []));
         use(`m:${mm}`);
@@ -341,7 +345,7 @@ export class GraphRepo {
     this.prefetchHead(fromMinute, cachedUntil, present, fresh, put);
     const tail = Math.max(fromMinute, cachedUntil);
     let tailLists: Entry[][] = [];
-    if (tail < toMinute) tailLists = (await this.recent?.range(tail, toMinute)) ?? [await this.read(tail, toMinute)];
+    if (tail < toMinute) tailLists = (await this.recent?.range(tail, toMinute)) ?? [await this.read(tail, toMinute, signal)];
     return { settled: out, settledKey: `${fromMinute}:${cachedUntil}:${used.join(",")}`, settledUntil: tail, tail: tailLists };
   }
 
@@ -363,7 +367,7 @@ export class GraphRepo {
     if (minutes.length === 0) return;
     this.prefetching = (async () => {
       try {
-        const byMinute = await readPerMinute(this.db, "minute = ANY($1::int[])", [minutes]);
+        const byMinute = await readPerMinute(this.db.api, "minute = ANY($1::int[])", [minutes]);
         for (const m of minutes) put(`m:${m}`, segmentOf(byMinute.get(m) ?? []));
       } catch {
         // only an optimisation: the refresh that needs these minutes reads them itself
@@ -374,32 +378,33 @@ export class GraphRepo {
   }
 
   /** a settled block: merged from the in-memory minutes when they are all held, else from SQL */
-  private async readBlock(block: number): Promise<Segment> {
+  private async readBlock(block: number, signal?: AbortSignal): Promise<Segment> {
     const recent = this.recent;
     if (recent && recent.holds(block)) {
       const minutes: Entry[][] = [];
       for (let m = block; m < block + BLOCK_MINUTES; m++) minutes.push(recent.peek(m));
       return segmentOf(mergeEntries(minutes));
     }
-    return segmentOf(await this.read(block, block + BLOCK_MINUTES));
+    return segmentOf(await this.read(block, block + BLOCK_MINUTES, signal));
   }
 
   /** distinct minutes in [from, to) that have rollups, by a loose index scan on the primary key */
-  private async minutesWithData(fromMinute: number, toMinute: number): Promise<number[]> {
-    const rows = await this.db.query<{ m: number }>(
+  private async minutesWithData(fromMinute: number, toMinute: number, signal?: AbortSignal): Promise<number[]> {
+    const rows = await this.db.api.query<{ m: number }>(
       `WITH RECURSIVE t(m) AS (
          SELECT min(minute) FROM flow_rollups WHERE minute >= $1::int AND minute < $2::int
          UNION ALL
          SELECT (SELECT min(minute) FROM flow_rollups WHERE minute > t.m AND minute < $2::int) FROM t WHERE t.m IS NOT NULL
        ) SELECT m FROM t WHERE m IS NOT NULL`,
       [fromMinute, toMinute],
+      { signal },
     );
     return rows.map((r) => r.m);
   }
 
-  private read(fromMinute: number, toMinute: number): Promise<Entry[]> {
+  private read(fromMinute: number, toMinute: number, signal?: AbortSignal): Promise<Entry[]> {
     this.sqlReads++;
-    return readRange(this.db, fromMinute, toMinute);
+    return readRange(this.db.api, fromMinute, toMinute, signal);
   }
 
   /** flows per bucket (≥ 1 minute each) of the window for one node or edge */
@@ -413,9 +418,10 @@ export class GraphRepo {
       const p = new SqlParams();
       const where = [`minute >= ${p.add(fromMinute, "::int")}`, `minute < ${p.add(toMinute, "::int")}`, `ctx_id = ANY(${p.add(on, "::int[]")})`];
       if (q.l4?.length) where.push(`l4 = ANY(${p.add(q.l4, "::int[]")})`);
-      const rows = await this.db.query<{ minute: number; n: string }>(
+      const rows = await this.db.api.query<{ minute: number; n: string }>(
         `SELECT minute, sum(flows)::text AS n FROM flow_rollups WHERE ${where.join(" AND ")} GROUP BY minute`,
         p.values,
+        { signal: q.signal },
       );
       for (const r of rows) counts[Math.floor((r.minute - fromMinute) / per)] += Number(r.n);
     }

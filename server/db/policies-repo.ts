@@ -73,10 +73,11 @@ export class PoliciesRepo {
     const ids = entries.map((e) => e.id);
 
     const p = new SqlParams();
-    const spans = await this.db.query<{ ctx_id: number; first: string; last: string; n: number }>(
+    const spans = await this.db.api.query<{ ctx_id: number; first: string; last: string; n: number }>(
       `SELECT f.ctx_id, min(f.ts)::text AS first, max(f.ts)::text AS last, count(*)::int AS n
        FROM flows f WHERE ${flowWhere(ids, flow, q, p)} GROUP BY 1`,
       p.values,
+      { signal: q.signal },
     );
     if (!spans.length) return empty;
     const start = q.sinceNs ?? spans.reduce((m, s) => (BigInt(s.first) < m ? BigInt(s.first) : m), BigInt(spans[0].first));
@@ -84,10 +85,11 @@ export class PoliciesRepo {
     const bucketNs = ((end > start ? end - start : 1n) + BigInt(buckets) - 1n) / BigInt(buckets) || 1n;
     const tp = new SqlParams();
     const seen = spans.map((s) => s.ctx_id);
-    const rows = await this.db.query<{ b: number; ctx_id: number; n: number }>(
+    const rows = await this.db.api.query<{ b: number; ctx_id: number; n: number }>(
       `SELECT ((f.ts - ${tp.add(start.toString(), "::bigint")}) / ${tp.add(bucketNs.toString(), "::bigint")})::int AS b, f.ctx_id, count(*)::int AS n
        FROM flows f WHERE ${flowWhere(seen, flow, { ...q, sinceNs: start, untilNs: end }, tp)} GROUP BY 1, 2`,
       tp.values,
+      { signal: q.signal },
     );
 
     const series = new Map<string, PolicySeries & { revs: Map<string, { first: bigint; last: bigint }> }>();
@@ -180,10 +182,11 @@ export class PoliciesRepo {
     const { entries, flow } = await this.contexts({ ...q, filter: { ...q.filter, verdict: q.filter.verdict ?? EDGE_VERDICTS } }, (e) => e.item.flow.is_reply !== true);
     if (!entries.length) return [];
     const p = new SqlParams();
-    const rows = await this.db.query<{ ctx_id: number; l4: number; icmp_type: number | null; dport: number | null; n: number }>(
+    const rows = await this.db.api.query<{ ctx_id: number; l4: number; icmp_type: number | null; dport: number | null; n: number }>(
       `SELECT f.ctx_id, f.l4, CASE WHEN f.l4 IN (3, 4) THEN f.sport END AS icmp_type, f.dport, count(*)::int AS n
        FROM flows f WHERE ${flowWhere(entries.map((e) => e.id), flow, q, p)} GROUP BY 1, 2, 3, 4`,
       p.values,
+      { signal: q.signal },
     );
     return rows.map((r) => {
       const f = this.catalog.get(r.ctx_id)!.item.flow;

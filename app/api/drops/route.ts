@@ -9,7 +9,7 @@ import type { FlowItem } from "@/server/domain/flow-item";
 import { flowQueryToSearchParams } from "@/server/domain/flow-query";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
-import { queryInputError, streamPages } from "@/server/http/stream-pages";
+import { errorLines, exportAbort, queryInputError, streamPages } from "@/server/http/stream-pages";
 
 export const dynamic = "force-dynamic";
 
@@ -46,11 +46,14 @@ export async function GET(request: Request): Promise<Response> {
   const repo = dropsRepoFor(rt);
   const range = { filter, sinceNs: q.sinceNs, untilNs: q.untilNs };
 
-  if (rowsKind.value === "raw") return rawExport(rt.reader.all(range, q.last ?? Number.POSITIVE_INFINITY), q.format === "csv", stamp);
+  if (rowsKind.value === "raw") {
+    const abort = exportAbort(request);
+    return rawExport(rt.reader.all({ ...range, signal: abort.signal }, q.last ?? Number.POSITIVE_INFINITY), q.format === "csv", stamp, abort);
+  }
 
   let result;
   try {
-    result = await repo.grouped(range, buckets.value);
+    result = await repo.grouped({ ...range, signal: request.signal }, buckets.value);
   } catch (e) {
     return queryInputError(e) ?? unavailable(e, "reading drops failed");
   }
@@ -108,7 +111,13 @@ function download<T>(head: string, rows: T[], line: (r: T) => string, csv: boole
 }
 
 /** Streams every denied flow page by page (the store is read as the client reads). */
-function rawExport(pages: AsyncGenerator<FlowItem[]>, csv: boolean, stamp: ExportStamp): Promise<Response> {
+function rawExport(pages: AsyncGenerator<FlowItem[]>, csv: boolean, stamp: ExportStamp, abort: AbortController): Promise<Response> {
   const line = csv ? (i: FlowItem) => csvLine(rawCsvRow(i, stamp)) : (i: FlowItem) => JSON.stringify(rawJsonl(i, stamp)) + "\n";
-  return streamPages(pages, line, { header: csv ? csvLine(RAW_COLUMNS) : undefined, headers: headers(csv, "raw", stamp), failure: "reading drops failed" });
+  return streamPages(pages, line, {
+    header: csv ? csvLine(RAW_COLUMNS) : undefined,
+    headers: headers(csv, "raw", stamp),
+    failure: "reading drops failed",
+    errorLine: csv ? errorLines.csv : errorLines.jsonl,
+    abort,
+  });
 }

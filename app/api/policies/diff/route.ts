@@ -37,8 +37,8 @@ export async function GET(request: Request): Promise<Response> {
     const before = { from: at.ns - window.ns, to: at.ns };
     const after = { from: at.ns, to: at.ns + window.ns };
     const [b, a] = await Promise.all([
-      repo.connections({ filter: q.filter, sinceNs: before.from, untilNs: before.to }),
-      repo.connections({ filter: q.filter, sinceNs: after.from, untilNs: after.to }),
+      repo.connections({ filter: q.filter, sinceNs: before.from, untilNs: before.to, signal: request.signal }),
+      repo.connections({ filter: q.filter, sinceNs: after.from, untilNs: after.to, signal: request.signal }),
     ]);
     const edges = diffEdges(b, a, scope.value === "policy");
     const span = (w: { from: bigint; to: bigint }) => ({ since: formatRfc3339Ns(w.from), until: formatRfc3339Ns(w.to) });

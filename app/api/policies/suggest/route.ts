@@ -33,7 +33,7 @@ export async function GET(request: Request): Promise<Response> {
   if (rt instanceof Response) return rt;
   try {
     const repo = new PoliciesRepo(rt.db, dropsRepoFor(rt).catalog);
-    const observed = await repo.connections({ filter: q.filter, sinceNs, untilNs: q.untilNs });
+    const observed = await repo.connections({ filter: q.filter, sinceNs, untilNs: q.untilNs, signal: request.signal });
     const s = suggestForNamespace(ns[0], observed);
     if (yaml) {
       return new Response(kindValue === "kubernetes" ? s.kubernetesYaml : s.ciliumYaml, {
