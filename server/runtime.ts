@@ -36,7 +36,13 @@ type G = typeof globalThis & { [KEY]?: Promise<Runtime> };
 async function start(): Promise<Runtime> {
   const log = logger();
   const config = loadConfig();
-  const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.FLOWLENS_DATA_DIR });
+  const db = await openDatabase({
+    url: config.DATABASE_URL,
+    dataDir: config.FLOWLENS_DATA_DIR,
+    queryTimeoutMs: config.FLOWLENS_QUERY_TIMEOUT,
+    apiPoolMax: config.FLOWLENS_API_POOL,
+    ingestPoolMax: config.FLOWLENS_INGEST_POOL,
+  });
   const applied = await applyMigrations(db);
   log.info({ storage: db.kind, location: db.location, applied }, "store ready");
 
@@ -45,6 +51,7 @@ async function start(): Promise<Runtime> {
   if (repaired) log.info({ rollups: repaired }, "recounted the newest rollups from stored flows");
   const reader = new FlowReader(db, writer.dimensions);
   const events = new EventsRepo(db);
+  events.prime();
   const live = new LiveHub();
 
   let stopDemo: (() => Promise<void>) | undefined;

@@ -1,5 +1,6 @@
 /** Lost events, node status events and gaps: low-volume tables, written and read through Prisma. */
 import type { Database } from "./connection";
+import { RefreshedValue } from "./refreshed-value";
 
 export interface LostEventInput {
   time: Date | null;
@@ -27,10 +28,18 @@ export interface GapInput {
 
 const nsToIso = (ns: bigint) => new Date(Number(ns / 1_000_000n)).toISOString();
 
+/** how old the status' counts may get while someone polls them */
 const COUNT_TTL_MS = 2000;
+/** how long a status request waits for a refresh of them before answering the last values */
+const COUNT_WAIT_MS = 50;
 
 export class EventsRepo {
-  private counted: { at: number; value: Promise<number> } | null = null;
+  /**
+   * Every open page polls the status, and it must answer at once whatever the store is doing (an
+   * export, a slow disk): these are refreshed in the background, never awaited by a request.
+   */
+  private readonly flows = new RefreshedValue(() => this.countFlows(), COUNT_TTL_MS, COUNT_WAIT_MS);
+  private readonly eventTotals = new RefreshedValue(() => this.readTotals(), COUNT_TTL_MS, COUNT_WAIT_MS);
 
   constructor(private readonly db: Database) {}
 
@@ -46,7 +55,12 @@ export class EventsRepo {
     await this.db.prisma.gap.create({ data: { nodeName: g.nodeName, fromTs: g.fromNs, toTs: g.toNs, reason: g.reason } });
   }
 
-  async totals(): Promise<{ lostEvents: number; gaps: number }> {
+  /** lost events and gaps recorded (refreshed in the background, like flowCount) */
+  totals(): Promise<{ lostEvents: number; gaps: number }> {
+    return this.eventTotals.get();
+  }
+
+  private async readTotals(): Promise<{ lostEvents: number; gaps: number }> {
     const [lost, gaps] = await Promise.all([
       this.db.prisma.lostEvent.aggregate({ _sum: { numLost: true } }),
       this.db.prisma.gap.count(),
@@ -89,28 +103,28 @@ export class EventsRepo {
   }
 
   /**
-   * Flow count: exact while small, the planner's estimate once counting would be slow. Every open
-   * page polls the status, so one count serves all callers for a few seconds.
+   * Flow count: exact while small, the planner's estimate once counting would be slow; read in the
+   * background (at most every COUNT_TTL_MS while asked for), on the API's connections.
    */
   flowCount(): Promise<number> {
-    const now = Date.now();
-    if (!this.counted || now - this.counted.at > COUNT_TTL_MS) {
-      const value = this.countFlows();
-      this.counted = { at: now, value };
-      value.catch(() => (this.counted = null));
-    }
-    return this.counted.value;
+    return this.flows.get();
+  }
+
+  /** starts reading the counts, so the first status request finds them */
+  prime(): void {
+    void this.flows.refresh().catch(() => {});
+    void this.eventTotals.refresh().catch(() => {});
   }
 
   private async countFlows(): Promise<number> {
-    const est = await this.db.query<{ n: string | null }>(
+    const est = await this.db.api.query<{ n: string | null }>(
       `SELECT sum(c.reltuples)::bigint::text AS n FROM pg_inherits i
        JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
        WHERE p.relname = 'flows' AND p.relnamespace = to_regnamespace(current_schema())::oid AND c.reltuples > 0`,
     );
     const estimate = Number(est[0]?.n ?? 0);
     if (estimate > 2_000_000) return estimate;
-    const exact = await this.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM flows`);
+    const exact = await this.db.api.query<{ n: string }>(`SELECT count(*)::text AS n FROM flows`);
     return Number(exact[0].n);
   }
 

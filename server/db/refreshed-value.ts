@@ -1,0 +1,51 @@
+/**
+ * A value read from the store for answers that must not wait on it (/api/status, polled by every
+ * open page): get() answers the newest value known at once and, when that is older than `ttlMs`,
+ * starts one refresh in the background, waiting for it at most `waitMs` (so an idle store still
+ * answers fresh values, a slow or busy one never holds the answer up). Only the very first get()
+ * waits for a value; a failed refresh keeps the last value and is tried again by the next get().
+ */
+export class RefreshedValue<T> {
+  private known: { value: T; at: number } | null = null;
+  private running: Promise<T> | null = null;
+
+  constructor(
+    private readonly load: () => Promise<T>,
+    private readonly ttlMs: number,
+    private readonly waitMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get(): Promise<T> {
+    const known = this.known;
+    if (known && this.now() - known.at < this.ttlMs) return known.value;
+    const refresh = this.refresh();
+    if (!known) return refresh;
+    let timer: NodeJS.Timeout | undefined;
+    const stale = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(this.known!.value), this.waitMs)));
+    try {
+      return await Promise.race([refresh.catch(() => this.known!.value), stale]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** starts a refresh unless one runs (e.g. at start, so the first get() finds a value) */
+  refresh(): Promise<T> {
+    if (!this.running) {
+      const at = this.now(); // the value is as old as the moment its read began
+      const running = (async () => {
+        try {
+          const value = await this.load();
+          this.known = { value, at };
+          return value;
+        } finally {
+          this.running = null;
+        }
+      })();
+      running.catch(() => {}); // a refresh nobody waits for must not be an unhandled rejection
+      this.running = running;
+    }
+    return this.running;
+  }
+}
