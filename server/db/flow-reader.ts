@@ -53,6 +53,8 @@ export function encodeCursor(ts: bigint, key: string): string {
 }
 
 const INT64_MAX = 2n ** 63n - 1n;
+/** flows rebuilt between two turns of the event loop */
+const YIELD_EVERY = 100;
 
 export function decodeCursor(cursor: string): { ts: bigint; key: string } {
   const m = /^(-?\d{1,19}):([0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12})$/.exec(
@@ -126,7 +128,15 @@ export class FlowReader {
   async responses(rows: FlowDbRow[], signal?: AbortSignal): Promise<{ key: string; json: Record<string, unknown> }[]> {
     const ctx = await this.dims.contextsById(new Set(rows.map((r) => r.ctx_id)), signal);
     const sums = await this.dims.summariesById(new Set(rows.flatMap((r) => (r.summary_id === null ? [] : [r.summary_id]))), signal);
-    return rows.map((r) => {
+    const out: { key: string; json: Record<string, unknown> }[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      // ~50-200 µs a flow: a page of thousands would hold the event loop (the ingest, /api/status)
+      // for a large part of a second, so other work gets a turn every slice
+      if (i > 0 && i % YIELD_EVERY === 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        throwIfCancelled(signal);
+      }
+      const r = rows[i];
       const c = ctx.get(r.ctx_id);
       if (!c) throw new Error(`flow context ${r.ctx_id} missing`);
       const stored: StoredFlow = {
@@ -144,8 +154,9 @@ export class FlowReader {
       };
       const bytes = rebuildResponseBytes(stored, c);
       const json = toJson(GetFlowsResponseSchema, fromBinary(GetFlowsResponseSchema, bytes), { useProtoFieldName: true }) as Record<string, unknown>;
-      return { key: r.key, json };
-    });
+      out.push({ key: r.key, json });
+    }
+    return out;
   }
 
   private async toItems(rows: FlowDbRow[], signal?: AbortSignal): Promise<FlowItem[]> {

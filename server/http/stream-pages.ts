@@ -23,6 +23,8 @@ export function queryInputError(err: unknown): Response | null {
   return null;
 }
 
+const LINES_PER_SLICE = 250;
+
 /** An export's last line when it breaks off: CSV (one cell) or JSONL. */
 export const errorLines = {
   csv: (message: string) => csvLine([`#error: ${message}`]),
@@ -61,6 +63,7 @@ export async function streamPages<T>(
   }
   const enc = new TextEncoder();
   let failed: unknown = null;
+  let cancelled = false;
   const stream = new ReadableStream<Uint8Array>({
     start(c) {
       if (opts.header) c.enqueue(enc.encode(opts.header));
@@ -72,9 +75,14 @@ export async function streamPages<T>(
         const r = pending ?? (await pages.next());
         pending = null;
         if (r.done) return c.close();
-        c.enqueue(enc.encode(r.value.map(line).join("")));
+        // formatting a page takes tens of ms: in slices, with other work let in between
+        for (let i = 0; i < r.value.length; i += LINES_PER_SLICE) {
+          if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+          if (cancelled) return;
+          c.enqueue(enc.encode(r.value.slice(i, i + LINES_PER_SLICE).map(line).join("")));
+        }
       } catch (e) {
-        if (e instanceof QueryCancelledError) return c.error(e); // nobody is reading any more
+        if (cancelled || e instanceof QueryCancelledError) return c.error(e); // nobody is reading any more
         failed = e;
         const message = `${opts.failure}: ${e instanceof Error ? e.message : String(e)}`;
         if (e instanceof QueryTimeoutError) logger().warn({ timeoutMs: e.timeoutMs }, `${opts.failure}: query timeout during an export`);
@@ -83,6 +91,7 @@ export async function streamPages<T>(
       }
     },
     async cancel() {
+      cancelled = true;
       opts.abort?.abort();
       await pages.return(undefined);
     },
