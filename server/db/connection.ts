@@ -67,11 +67,26 @@ function quoteIdent(s: string): string {
 
 type PgModule = typeof import("pg").default;
 
-/** pg's Client.cancel (CancelRequest on a new socket; no pool slot, no login): not in @types/pg */
-type Canceller = import("pg").Client & {
-  cancel(client: import("pg").PoolClient, query: import("pg").Query): void;
-  connection: import("node:events").EventEmitter;
+/** what sending a CancelRequest needs of pg's Client and Connection (not in @types/pg) */
+type CancelSocket = import("node:events").EventEmitter & {
+  connect(portOrPath: number | string, host?: string): void;
+  cancel(processID: number, secretKey: number): void;
 };
+type Backend = { processID: number; secretKey: number };
+
+/**
+ * Asks the server to cancel what a connection runs: PostgreSQL's CancelRequest on a new socket (no
+ * login, no pool slot), as pg's Client.cancel does, without its deprecated activeQuery check.
+ */
+function sendCancel(pg: PgModule, clientConfig: import("pg").ClientConfig, busy: import("pg").PoolClient): void {
+  const probe = new pg.Client(clientConfig) as unknown as { connection: CancelSocket; host: string; port: number };
+  const { processID, secretKey } = busy as unknown as Backend;
+  const con = probe.connection;
+  con.on("error", () => {}); // the server closes the socket after reading it; nothing to report
+  con.on("connect", () => con.cancel(processID, secretKey));
+  if (probe.host.startsWith("/")) con.connect(`${probe.host}/.s.PGSQL.${probe.port}`);
+  else con.connect(probe.port, probe.host);
+}
 
 /** the driver's error for a statement stopped by statement_timeout, as ours */
 function timeoutOf(e: unknown, timeoutMs: number | null): unknown {
@@ -126,9 +141,7 @@ async function cancellableQuery<T>(
   const result = Promise.race([settled, new Promise<never>((_, reject) => (rejectCancelled = reject))]);
   const onAbort = () => {
     cancelled = true;
-    const canceller = new pg.Client(clientConfig) as Canceller;
-    canceller.connection.on("error", () => {}); // the server closes the cancel socket; nothing to report
-    canceller.cancel(client, query);
+    sendCancel(pg, clientConfig, client);
     rejectCancelled(new QueryCancelledError());
   };
   signal.addEventListener("abort", onAbort, { once: true });

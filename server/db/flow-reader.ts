@@ -53,8 +53,14 @@ export function encodeCursor(ts: bigint, key: string): string {
 }
 
 const INT64_MAX = 2n ** 63n - 1n;
-/** flows rebuilt between two turns of the event loop */
-const YIELD_EVERY = 100;
+/** flows rebuilt between two turns of the event loop (a few ms of work) */
+const YIELD_EVERY = 50;
+/**
+ * rows an export reads per query: small enough that a page's rebuilt flows do not live long enough
+ * to be promoted to the old generation (old-generation collections pause everything), large enough
+ * that the keyset query stays a small part of the work
+ */
+const EXPORT_PAGE = 1000;
 
 export function decodeCursor(cursor: string): { ts: bigint; key: string } {
   const m = /^(-?\d{1,19}):([0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12})$/.exec(
@@ -86,7 +92,7 @@ export class FlowReader {
   }
 
   /** Every matching flow, newest first, in pages (for streamed exports). */
-  async *all(q: Omit<FlowReadQuery, "limit">, max = Number.POSITIVE_INFINITY, pageSize = 2000): AsyncGenerator<FlowItem[]> {
+  async *all(q: Omit<FlowReadQuery, "limit">, max = Number.POSITIVE_INFINITY, pageSize = EXPORT_PAGE): AsyncGenerator<FlowItem[]> {
     let cursor = q.cursor;
     let left = max;
     while (left > 0) {
@@ -169,7 +175,7 @@ export class FlowReader {
   }
 
   /** Exports: the GetFlowsResponse JSON of every matching flow (hubble observe -o jsonpb). */
-  async *allResponses(q: Omit<FlowReadQuery, "limit">, max = Number.POSITIVE_INFINITY, pageSize = 2000): AsyncGenerator<Record<string, unknown>[]> {
+  async *allResponses(q: Omit<FlowReadQuery, "limit">, max = Number.POSITIVE_INFINITY, pageSize = EXPORT_PAGE): AsyncGenerator<Record<string, unknown>[]> {
     for await (const items of this.all(q, max, pageSize)) yield items.map(itemResponse);
   }
 }

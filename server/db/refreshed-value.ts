@@ -2,8 +2,9 @@
  * A value read from the store for answers that must not wait on it (/api/status, polled by every
  * open page): get() answers the newest value known at once and, when that is older than `ttlMs`,
  * starts one refresh in the background, waiting for it at most `waitMs` (so an idle store still
- * answers fresh values, a slow or busy one never holds the answer up). Only the very first get()
- * waits for a value; a failed refresh keeps the last value and is tried again by the next get().
+ * answers fresh values, a slow or busy one never holds the answer up) — up to a second when the
+ * value is from long ago (nobody asked for a while). Only the very first get() waits for a value;
+ * a failed refresh keeps the last value and is tried again by the next get().
  */
 export class RefreshedValue<T> {
   private known: { value: T; at: number } | null = null;
@@ -21,8 +22,9 @@ export class RefreshedValue<T> {
     if (known && this.now() - known.at < this.ttlMs) return known.value;
     const refresh = this.refresh();
     if (!known) return refresh;
+    const waitMs = this.now() - known.at > 10 * this.ttlMs ? Math.max(this.waitMs, 1000) : this.waitMs;
     let timer: NodeJS.Timeout | undefined;
-    const stale = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(this.known!.value), this.waitMs)));
+    const stale = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(this.known!.value), waitMs)));
     try {
       return await Promise.race([refresh.catch(() => this.known!.value), stale]);
     } finally {

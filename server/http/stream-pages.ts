@@ -23,7 +23,7 @@ export function queryInputError(err: unknown): Response | null {
   return null;
 }
 
-const LINES_PER_SLICE = 250;
+const LINES_PER_SLICE = 100;
 
 /** An export's last line when it breaks off: CSV (one cell) or JSONL. */
 export const errorLines = {

@@ -24,8 +24,8 @@ import { PG_BASE_URL } from "../fixtures/test-db";
 import { storedCount, waitFor } from "../fixtures/test-pipeline";
 
 const FLOWS = Number(process.env.QL_FLOWS ?? 200_000);
-/** the memory test exports the newest third of the 30 days (rebuilding a flow costs ~0.1 ms) */
-const EXPORT_DAYS = 10;
+/** the memory test exports the newest 5 of the 30 days (rebuilding a flow costs ~0.1 ms) */
+const EXPORT_DAYS = 5;
 let exportSinceNs = 0n;
 const TIMEOUT_MS = 2000;
 const DAY_NS = 86_400_000_000_000n;
@@ -175,7 +175,7 @@ describe(`heavy queries on PostgreSQL (${FLOWS.toLocaleString("en-US")} stored f
     expect(last).toHaveLength(1);
     expect(last[0]).toMatch(/^#error: reading flows failed: the query ran longer than 2 s \(FLOWLENS_QUERY_TIMEOUT\) and was stopped; narrow the time range or add filters$/);
     // everything before it is whole rows of the export
-    expect(rows.length - 2).toBeGreaterThanOrEqual(2000);
+    expect(rows.length - 2).toBeGreaterThanOrEqual(1000);
     expect(rows.slice(1, -1).every((r) => r.length === rows[0].length)).toBe(true);
   });
 
@@ -233,9 +233,9 @@ describe(`heavy queries on PostgreSQL (${FLOWS.toLocaleString("en-US")} stored f
     console.log(`export: ${lines - 1} rows, ${totalMb.toFixed(0)} MB of CSV; live heap grew by at most ${growthMb.toFixed(1)} MB`);
     const [{ n }] = await env.rt.db.query<{ n: string }>("SELECT count(*)::text AS n FROM flows WHERE ts >= $1::bigint", [exportSinceNs.toString()]);
     expect(lines - 1).toBe(Number(n));
-    expect(totalMb).toBeGreaterThan(20);
-    // kept as strings the export would take about twice its size in the heap
-    expect(growthMb).toBeLessThan(16);
+    expect(totalMb).toBeGreaterThan(15);
+    // kept whole, the export's text alone would take more than its size in the heap
+    expect(growthMb).toBeLessThan(10);
   });
 
   it("/api/status answers from its background counts while an API query waits on the store", async () => {

@@ -37,6 +37,21 @@ describe("RefreshedValue (the status counts)", () => {
     expect(await v.get()).toBe(2);
   });
 
+  it("waits up to a second for a value from long ago (nobody asked for a while)", async () => {
+    let t = 0;
+    let n = 0;
+    const v = new RefreshedValue(async () => {
+      await sleep(t === 0 ? 0 : 300);
+      return ++n;
+    }, 2000, 50, () => t);
+    expect(await v.get()).toBe(1);
+    t = 2500; // stale, recently asked: the 300 ms refresh is not waited for
+    expect(await v.get()).toBe(1);
+    await sleep(400);
+    t = 60_000; // from long ago: worth waiting up to a second
+    expect(await v.get()).toBe(3);
+  });
+
   it("answers a refresh that is quick enough, and keeps the last value when one fails", async () => {
     let t = 0;
     let n = 0;
