@@ -30,8 +30,8 @@ const nsToIso = (ns: bigint) => new Date(Number(ns / 1_000_000n)).toISOString();
 
 /** how old the status' counts may get while someone polls them */
 const COUNT_TTL_MS = 2000;
-/** how long a status request waits for a refresh of them before answering the last values */
-const COUNT_WAIT_MS = 50;
+/** a status request does not wait for a refresh (only after nobody asked for a while: up to 1 s) */
+const COUNT_WAIT_MS = 0;
 
 export class EventsRepo {
   /**

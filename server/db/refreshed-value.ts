@@ -23,6 +23,7 @@ export class RefreshedValue<T> {
     const refresh = this.refresh();
     if (!known) return refresh;
     const waitMs = this.now() - known.at > 10 * this.ttlMs ? Math.max(this.waitMs, 1000) : this.waitMs;
+    if (waitMs <= 0) return known.value;
     let timer: NodeJS.Timeout | undefined;
     const stale = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(this.known!.value), waitMs)));
     try {

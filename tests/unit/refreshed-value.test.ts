@@ -37,6 +37,25 @@ describe("RefreshedValue (the status counts)", () => {
     expect(await v.get()).toBe(2);
   });
 
+  it("with no wait, a stale value is answered in the same turn and refreshed behind it", async () => {
+    let t = 0;
+    const { load, calls } = manualLoad();
+    const v = new RefreshedValue(load, 2000, 0, () => t);
+    const first = v.get();
+    calls[0].resolve(1);
+    await first;
+    t = 3000;
+    let answered: number | null = null;
+    void v.get().then((x) => (answered = x));
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(answered).toBe(1);
+    expect(calls).toHaveLength(2);
+    calls[1].resolve(2);
+    await sleep(0);
+    expect(await v.get()).toBe(2);
+  });
+
   it("waits up to a second for a value from long ago (nobody asked for a while)", async () => {
     let t = 0;
     let n = 0;
