@@ -95,6 +95,17 @@ function timeoutOf(e: unknown, timeoutMs: number | null): unknown {
   return e;
 }
 
+/** whether every connection of the pool is in use (a wait for one that times out is then ours to explain) */
+function poolFull(pool: import("pg").Pool): boolean {
+  return pool.totalCount >= (pool.options.max ?? 10) && pool.idleCount === 0;
+}
+
+/** pg-pool's error for a wait for a connection past connectionTimeoutMillis, as ours when the pool was full */
+function connectTimeoutOf(e: unknown, timeoutMs: number | null, wasFull: boolean): unknown {
+  if (wasFull && timeoutMs && e instanceof Error && /timeout exceeded when trying to connect/.test(e.message)) return new QueryTimeoutError(timeoutMs, "connection");
+  return e;
+}
+
 /**
  * A query on its own pooled connection that the signal can cancel: on abort a CancelRequest stops
  * it in the server, the call rejects at once, and the connection is closed rather than reused (a
@@ -110,7 +121,7 @@ async function cancellableQuery<T>(
   signal: AbortSignal,
 ): Promise<T[]> {
   throwIfCancelled(signal);
-  const full = pool.totalCount >= (pool.options.max ?? 10) && pool.idleCount === 0;
+  const full = poolFull(pool);
   const client = await new Promise<import("pg").PoolClient>((resolve, reject) => {
     let gone = false;
     const onAbort = () => {
@@ -126,7 +137,7 @@ async function cancellableQuery<T>(
       },
       (e: Error) => {
         signal.removeEventListener("abort", onAbort);
-        reject(full && timeoutMs && /timeout exceeded when trying to connect/.test(e.message) ? new QueryTimeoutError(timeoutMs, "connection") : e);
+        reject(connectTimeoutOf(e, timeoutMs, full));
       },
     );
   });
@@ -200,14 +211,16 @@ async function openPostgres(url: string, opts: DatabaseOptions): Promise<Databas
   const api: Queryable = {
     async query<T>(sql: string, params?: unknown[], o?: QueryOptions) {
       if (o?.signal) return cancellableQuery<T>(pg, apiPool, apiConfig, timeoutMs, sql, params, o.signal);
+      const full = poolFull(apiPool);
       try {
         return (await apiPool.query(sql, params)).rows as T[];
       } catch (e) {
-        throw timeoutOf(e, timeoutMs);
+        throw connectTimeoutOf(timeoutOf(e, timeoutMs), timeoutMs, full);
       }
     },
     async exec(sql: string) {
-      await apiPool.query(sql).catch((e) => Promise.reject(timeoutOf(e, timeoutMs)));
+      const full = poolFull(apiPool);
+      await apiPool.query(sql).catch((e) => Promise.reject(connectTimeoutOf(timeoutOf(e, timeoutMs), timeoutMs, full)));
     },
   };
   const copyWith = async (client: import("pg").PoolClient, table: string, columns: readonly string[], data: Buffer) => {

@@ -19,6 +19,8 @@ import { GET as graphGET } from "@/app/api/graph/route";
 import { GET as policiesGET } from "@/app/api/policies/route";
 import { GET as statusGET } from "@/app/api/status/route";
 import { call, parseCsv, useApiRuntime } from "../fixtures/api-harness";
+import { openDatabase } from "@/server/db/connection";
+import { QueryTimeoutError } from "@/server/db/query-errors";
 import { writeHistory } from "../fixtures/generated-history";
 import { PG_BASE_URL } from "../fixtures/test-db";
 import { storedCount, waitFor } from "../fixtures/test-pipeline";
@@ -147,6 +149,32 @@ describe(`heavy queries on PostgreSQL (${FLOWS.toLocaleString("en-US")} stored f
     const [ingestSetting] = await env.rt.db.query<{ statement_timeout: string }>("SHOW statement_timeout");
     expect(apiSetting.statement_timeout).toBe("2s");
     expect(ingestSetting.statement_timeout).toBe("0");
+  });
+
+  it("a read that waits for a connection past the timeout, every API connection busy, says so", async () => {
+    // one API connection, 2 s: the first read holds it 0–2 s, the second (queued at 0.7 s) gets it
+    // then and holds it until 4 s, the third (queued at 1.4 s) gives up waiting at 3.4 s
+    const db = await openDatabase({ url: process.env.DATABASE_URL!, apiPoolMax: 1, queryTimeoutMs: 2000 });
+    const unlock = await lockTables();
+    const outcome = (p: Promise<unknown>) => p.then(() => "answered", (e: unknown) => e);
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      const first = outcome(db.api.query("SELECT count(*) FROM flows"));
+      await pause(700);
+      const second = outcome(db.api.query("SELECT count(*) FROM flows"));
+      await pause(700);
+      const third = await outcome(db.api.query("SELECT 1"));
+      expect(third).toBeInstanceOf(QueryTimeoutError);
+      expect((third as QueryTimeoutError).phase).toBe("connection");
+      expect((third as Error).message).toMatch(/every database connection for the API stayed busy for 2 s/);
+      for (const r of [await first, await second]) {
+        expect(r).toBeInstanceOf(QueryTimeoutError);
+        expect((r as QueryTimeoutError).phase).toBe("query");
+      }
+    } finally {
+      await unlock();
+      await db.close();
+    }
   });
 
   it("an export whose next page runs past the timeout ends with a line saying why and breaks off", async () => {
