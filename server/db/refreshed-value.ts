@@ -4,11 +4,17 @@
  * starts one refresh in the background, waiting for it at most `waitMs` (so an idle store still
  * answers fresh values, a slow or busy one never holds the answer up) — up to a second when the
  * value is from long ago (nobody asked for a while). Only the very first get() waits for a value;
- * a failed refresh keeps the last value and is tried again by the next get().
+ * a failed refresh keeps the last value and is tried again by the next get(). A read that takes
+ * long (an exact count(*) over millions of rows) is repeated less often: at most 1/DUTY of the time
+ * goes to it, however many ask.
  */
+const DUTY = 20;
+
 export class RefreshedValue<T> {
   private known: { value: T; at: number } | null = null;
   private running: Promise<T> | null = null;
+  /** how long the last read took */
+  private lastLoadMs = 0;
 
   constructor(
     private readonly load: () => Promise<T>,
@@ -19,10 +25,11 @@ export class RefreshedValue<T> {
 
   async get(): Promise<T> {
     const known = this.known;
-    if (known && this.now() - known.at < this.ttlMs) return known.value;
+    const ttlMs = Math.max(this.ttlMs, DUTY * this.lastLoadMs);
+    if (known && this.now() - known.at < ttlMs) return known.value;
     const refresh = this.refresh();
     if (!known) return refresh;
-    const waitMs = this.now() - known.at > 10 * this.ttlMs ? Math.max(this.waitMs, 1000) : this.waitMs;
+    const waitMs = this.now() - known.at > 10 * ttlMs ? Math.max(this.waitMs, 1000) : this.waitMs;
     if (waitMs <= 0) return known.value;
     let timer: NodeJS.Timeout | undefined;
     const stale = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(this.known!.value), waitMs)));
@@ -40,6 +47,7 @@ export class RefreshedValue<T> {
       const running = (async () => {
         try {
           const value = await this.load();
+          this.lastLoadMs = this.now() - at;
           this.known = { value, at };
           return value;
         } finally {

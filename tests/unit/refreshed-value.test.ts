@@ -89,6 +89,22 @@ describe("RefreshedValue (the status counts)", () => {
     expect(await v.get()).toBe(3); // still stale: the next get tries again
   });
 
+  it("reads a slow value less often: at most a twentieth of the time goes to reading it", async () => {
+    let t = 0;
+    let n = 0;
+    const v = new RefreshedValue(async () => {
+      t += 500; // the read takes 0.5 s
+      return ++n;
+    }, 2000, 0, () => t);
+    expect(await v.get()).toBe(1); // read at 0 … 500
+    t = 3000;
+    expect(await v.get()).toBe(1); // older than 2 s, but younger than 20 × 0.5 s: not read again
+    expect(n).toBe(1);
+    t = 10_500;
+    await v.get();
+    expect(n).toBe(2);
+  });
+
   it("rejects the first get when the first read fails, and reads again on the next", async () => {
     let fail = true;
     const v = new RefreshedValue(async () => {
