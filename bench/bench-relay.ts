@@ -7,6 +7,7 @@
  * sends R flows a second, stamped with the time they are sent, until "rate 0": encoding each with
  * protobuf-es would cost more CPU than storing it, so a few thousand encoded flows are reused as
  * templates whose time and uuid are rewritten in place (both have fixed-width encodings here).
+ * "stats" answers how many it has sent at a steady rate so far.
  */
 import http2 from "node:http2";
 import readline from "node:readline";
@@ -128,6 +129,8 @@ function templates(n: number): Template[] {
 let pool: Template[] | null = null;
 let rate = 0;
 let sentAtRate = 0;
+/** flows written to streams at a steady rate, over every "rate" command */
+let sentSteady = 0;
 let rateStart = 0;
 let seq = 0;
 let ticking: NodeJS.Timeout | null = null;
@@ -173,11 +176,16 @@ function setRate(r: number): void {
     if (ready.length === 0) return;
     const chunk = steadyChunk(due);
     sentAtRate += due;
+    sentSteady += due;
     for (const s of ready) s.write(chunk);
   }, 20);
 }
 
 readline.createInterface({ input: process.stdin }).on("line", (line) => {
+  if (line.trim() === "stats") {
+    process.stdout.write(JSON.stringify({ sent: sentSteady }) + "\n");
+    return;
+  }
   const r = /^rate (\d+)$/.exec(line.trim());
   if (r) {
     setRate(Number(r[1]));

@@ -66,6 +66,8 @@ async function freePort(): Promise<number> {
 interface Metrics {
   ingested: number;
   rss: number;
+  heap: number;
+  external: number;
   lagP99: number;
   cpuS: number;
 }
@@ -76,6 +78,8 @@ async function metrics(base: string): Promise<Metrics> {
   return {
     ingested: v("flowlens_flows_ingested_total"),
     rss: v("flowlens_process_process_resident_memory_bytes"),
+    heap: v("flowlens_process_nodejs_heap_size_used_bytes"),
+    external: v("flowlens_process_nodejs_external_memory_bytes"),
     lagP99: v("flowlens_process_nodejs_eventloop_lag_p99_seconds"),
     cpuS: v("flowlens_process_process_cpu_seconds_total"),
   };
@@ -218,15 +222,23 @@ async function main(): Promise<void> {
     }
     console.log(`app up at ${base} (relay ${address}, separate processes)`);
 
-    // 3. ingest alone
+    // 3. ingest alone, once it has caught up with what the relay sent (a start leaves a backlog)
+    const sent = async () => {
+      relay!.stdin!.write("stats\n");
+      return (await relayLine()).sent as number;
+    };
+    const behind = async () => (await sent()) - (await metrics(base)).ingested;
     relay.stdin!.write(`rate ${RATE}\n`);
     await relayLine();
     await sleep(WARMUP_S * 1000);
+    for (const until = Date.now() + 120_000; Date.now() < until && (await behind()) > RATE; ) await sleep(1000);
     const loadBefore = `${load()}, CPU pressure ${cpuPressure()}`;
+    const behindBefore = await behind();
     const alone = observe(base);
     await sleep(PHASE_S * 1000);
     await alone.stop();
     const rateAlone = ingestRate(alone.samples);
+    const behindAlone = await behind();
 
     // 4. the same while an unfiltered 30-day CSV export of everything is read at full speed
     const during = observe(base);
@@ -258,6 +270,7 @@ async function main(): Promise<void> {
     const exportS = (performance.now() - e0) / 1000;
     await during.stop();
     const rateDuring = ingestRate(during.samples.filter((s) => s.at <= e0 + exportS * 1000 + 1000));
+    const behindDuring = await behind();
 
     // 5. after the disconnect, the export's query must be gone from the server
     let cancelledMs = NaN;
@@ -281,14 +294,19 @@ async function main(): Promise<void> {
     const lag = (s: Metrics[]) => Math.max(...s.map((x) => x.lagP99).filter(Number.isFinite));
     console.log("");
     console.log(`machine: ${os.cpus().length} cores, load average ${loadBefore} before the measurements, ${load()}, CPU pressure ${cpuPressure()} after (other processes share them)`);
-    console.log(`ingest alone (${PHASE_S} s):                ${fmt(rateAlone)} flows/s (offered ${fmt(RATE)})`);
-    console.log(`ingest during the export (${exportS.toFixed(0)} s):       ${fmt(rateDuring)} flows/s`);
+    console.log(`ingest alone (${PHASE_S} s):                ${fmt(rateAlone)} flows/s (offered ${fmt(RATE)}; behind the relay by ${fmt(behindBefore)} flows before, ${fmt(behindAlone)} after)`);
+    console.log(`ingest during the export (${exportS.toFixed(0)} s):       ${fmt(rateDuring)} flows/s (behind by ${fmt(behindDuring)} flows after)`);
     console.log(`ratio during / alone:                    ${(rateDuring / rateAlone).toFixed(2)}×   (target ≥ 0.8×)`);
     console.log(`/api/status alone:        p50 ${pct(alone.statusMs, 50).toFixed(0)} ms, p95 ${pct(alone.statusMs, 95).toFixed(0)} ms (${alone.statusMs.length} polls, ${alone.failures} failed)`);
     console.log(`/api/status during export: p50 ${pct(during.statusMs, 50).toFixed(0)} ms, p95 ${pct(during.statusMs, 95).toFixed(0)} ms, max ${Math.max(...during.statusMs).toFixed(0)} ms (${during.statusMs.length} polls, ${during.failures} failed)   (target p95 < 200 ms)`);
     console.log(`export: ${fmt(rows)} rows, ${mb(bytes)} of CSV in ${exportS.toFixed(0)} s = ${fmt(rows / exportS)} rows/s, first byte after ${firstByteMs.toFixed(0)} ms, ${complete ? "read to its end" : `disconnected after ${EXPORT_S} s (of ${fmt(history)} rows)`}`);
     console.log(`server CPU: ${cpuCores(alone.samples).toFixed(2)} cores ingest alone, ${cpuCores(during.samples).toFixed(2)} during the export`);
     console.log(`server RSS: max ${mb(rss(alone.samples))} ingest alone, max ${mb(rss(during.samples))} during the export; event-loop lag p99 max ${(lag(alone.samples) * 1000).toFixed(0)} ms alone, ${(lag(during.samples) * 1000).toFixed(0)} ms during`);
+    // memory over the export, in quarters: bounded means flat, not growing with the rows sent
+    const quarter = (q: number) => during.samples[Math.min(during.samples.length - 1, Math.round((q * (during.samples.length - 1)) / 4))];
+    console.log(
+      `server memory over the export (RSS / JS heap used / external): ${[0, 1, 2, 3, 4].map((q) => `${mb(quarter(q).rss)} / ${mb(quarter(q).heap)} / ${mb(quarter(q).external)}`).join(" → ")}`,
+    );
     if (!complete) console.log(`export's query in PostgreSQL after the disconnect: ${Number.isFinite(cancelledMs) ? `gone within ${cancelledMs.toFixed(0)} ms` : "STILL RUNNING after 5 s"}`);
   } finally {
     if (server && server.exitCode === null) {
