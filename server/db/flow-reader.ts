@@ -56,11 +56,11 @@ const INT64_MAX = 2n ** 63n - 1n;
 /** flows rebuilt between two turns of the event loop (a few ms of work) */
 const YIELD_EVERY = 50;
 /**
- * rows an export reads per query: small enough that a page's rebuilt flows do not live long enough
- * to be promoted to the old generation (old-generation collections pause everything), large enough
- * that the keyset query stays a small part of the work
+ * rows an export reads per query: few enough that a page's rebuilt flows are garbage before they
+ * are promoted to the old generation (whose collections pause everything), enough that planning the
+ * query over a month of day partitions (~5–10 ms) stays a small part of the work
  */
-const EXPORT_PAGE = 1000;
+const EXPORT_PAGE = 500;
 
 export function decodeCursor(cursor: string): { ts: bigint; key: string } {
   const m = /^(-?\d{1,19}):([0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12})$/.exec(
