@@ -61,43 +61,55 @@ export class EventsRepo {
   }
 
   private async readTotals(): Promise<{ lostEvents: number; gaps: number }> {
-    const [lost, gaps] = await Promise.all([
-      this.db.prisma.lostEvent.aggregate({ _sum: { numLost: true } }),
-      this.db.prisma.gap.count(),
-    ]);
-    return { lostEvents: Number(lost._sum.numLost ?? 0n), gaps };
+    const [r] = await this.db.api.query<{ lost: number; gaps: number }>(
+      `SELECT (SELECT coalesce(sum(num_lost), 0) FROM lost_events)::float8 AS lost, (SELECT count(*) FROM gaps)::int AS gaps`,
+    );
+    return { lostEvents: Number(r.lost), gaps: r.gaps };
   }
 
-  async recent(limit = 100) {
+  /** the newest lost events, gaps and node status changes (API reads: db.api, like every request's) */
+  async recent(limit = 100, signal?: AbortSignal) {
+    // times as epoch ms and int8 as text: the same values from PostgreSQL and PGlite
+    const ms = (col: string) => `(extract(epoch FROM ${col}) * 1000)::float8 AS ${col}`;
+    const q = <T>(sql: string) => this.db.api.query<T>(sql, [limit], { signal });
+    type Ms = number | null;
     const [lost, gaps, status] = await Promise.all([
-      this.db.prisma.lostEvent.findMany({ orderBy: { id: "desc" }, take: limit }),
-      this.db.prisma.gap.findMany({ orderBy: { id: "desc" }, take: limit }),
-      this.db.prisma.nodeStatusEvent.findMany({ orderBy: { id: "desc" }, take: limit }),
+      q<{ received_at: number; time: Ms; node_name: string | null; source: number; num_lost: string; cpu: number | null; first: Ms; last: Ms }>(
+        `SELECT ${ms("received_at")}, ${ms("time")}, node_name, source, num_lost::text AS num_lost, cpu, ${ms("first")}, ${ms("last")}
+         FROM lost_events ORDER BY id DESC LIMIT $1`,
+      ),
+      q<{ detected_at: number; node_name: string | null; from_ts: string; to_ts: string; reason: string }>(
+        `SELECT ${ms("detected_at")}, node_name, from_ts::text AS from_ts, to_ts::text AS to_ts, reason FROM gaps ORDER BY id DESC LIMIT $1`,
+      ),
+      q<{ received_at: number; time: Ms; state: number; node_names: string[]; message: string | null }>(
+        `SELECT ${ms("received_at")}, ${ms("time")}, state, node_names, message FROM node_status_events ORDER BY id DESC LIMIT $1`,
+      ),
     ]);
+    const iso = (t: Ms) => (t === null ? null : new Date(Number(t)).toISOString());
     return {
       lostEvents: lost.map((e) => ({
-        receivedAt: e.receivedAt.toISOString(),
-        time: e.time?.toISOString() ?? null,
-        nodeName: e.nodeName,
+        receivedAt: iso(e.received_at)!,
+        time: iso(e.time),
+        nodeName: e.node_name,
         source: e.source,
-        numLost: Number(e.numLost),
+        numLost: Number(e.num_lost),
         cpu: e.cpu,
-        first: e.first?.toISOString() ?? null,
-        last: e.last?.toISOString() ?? null,
+        first: iso(e.first),
+        last: iso(e.last),
       })),
       gaps: gaps.map((g) => ({
-        detectedAt: g.detectedAt.toISOString(),
-        nodeName: g.nodeName,
-        from: nsToIso(g.fromTs),
-        to: nsToIso(g.toTs),
+        detectedAt: iso(g.detected_at)!,
+        nodeName: g.node_name,
+        from: nsToIso(BigInt(g.from_ts)),
+        to: nsToIso(BigInt(g.to_ts)),
         reason: g.reason,
       })),
-      nodeStatus: status.map((s) => ({
-        receivedAt: s.receivedAt.toISOString(),
-        time: s.time?.toISOString() ?? null,
-        state: s.state,
-        nodeNames: s.nodeNames,
-        message: s.message,
+      nodeStatus: status.map((st) => ({
+        receivedAt: iso(st.received_at)!,
+        time: iso(st.time),
+        state: st.state,
+        nodeNames: st.node_names,
+        message: st.message,
       })),
     };
   }
