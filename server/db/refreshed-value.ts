@@ -5,10 +5,12 @@
  * answers fresh values, a slow or busy one never holds the answer up) — up to a second when the
  * value is from long ago (nobody asked for a while). Only the very first get() waits for a value;
  * a failed refresh keeps the last value and is tried again by the next get(). A read that takes
- * long (an exact count(*) over millions of rows) is repeated less often: at most 1/DUTY of the time
- * goes to it, however many ask.
+ * long (an exact count(*) over millions of rows) is repeated less often — at most 1/DUTY of the
+ * time goes to it, however many ask — but at least every MAX_TTL_MS (the time measured includes
+ * waiting for a connection, which is no cost of the read).
  */
-const DUTY = 20;
+const DUTY = 10;
+const MAX_TTL_MS = 10_000;
 
 export class RefreshedValue<T> {
   private known: { value: T; at: number } | null = null;
@@ -25,7 +27,7 @@ export class RefreshedValue<T> {
 
   async get(): Promise<T> {
     const known = this.known;
-    const ttlMs = Math.max(this.ttlMs, DUTY * this.lastLoadMs);
+    const ttlMs = Math.max(this.ttlMs, Math.min(MAX_TTL_MS, DUTY * this.lastLoadMs));
     if (known && this.now() - known.at < ttlMs) return known.value;
     const refresh = this.refresh();
     if (!known) return refresh;
