@@ -40,6 +40,20 @@ const retention = z
     return ms;
   });
 
+const queryTimeout = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v === "") return 30_000;
+    if (v === "off" || v === "0") return null;
+    const ms = parseDurationMs(v);
+    if (ms === null || ms < 1) {
+      ctx.addIssue({ code: "custom", message: `"${v}" is not a duration like 30s, 2m or "off"` });
+      return z.NEVER;
+    }
+    return Math.round(ms);
+  });
+
 const schema = z.object({
   HUBBLE_SERVER: z
     .string()
@@ -61,6 +75,12 @@ const schema = z.object({
     .refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), { message: "expected a postgresql:// URL" }),
   FLOWLENS_DATA_DIR: z.string().default(".data"),
   FLOWLENS_RETENTION: retention,
+  /** statement timeout of every API query (PostgreSQL), ms; null = off */
+  FLOWLENS_QUERY_TIMEOUT: queryTimeout,
+  /** PostgreSQL connections for API reads (bounded, under the query timeout) */
+  FLOWLENS_API_POOL: z.coerce.number().int().min(1).max(1000).default(8),
+  /** PostgreSQL connections for the ingest (COPY, upserts, retention): readers never take these */
+  FLOWLENS_INGEST_POOL: z.coerce.number().int().min(1).max(1000).default(4),
   /** how far back to ask the Relay for on a first start with an empty store */
   FLOWLENS_INITIAL_HISTORY: z.coerce.number().int().min(0).default(100_000),
   FLOWLENS_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(5000),

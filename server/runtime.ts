@@ -45,7 +45,13 @@ type G = typeof globalThis & { [KEY]?: Promise<Runtime> };
 async function start(): Promise<Runtime> {
   const log = logger();
   const config = loadConfig();
-  const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.FLOWLENS_DATA_DIR });
+  const db = await openDatabase({
+    url: config.DATABASE_URL,
+    dataDir: config.FLOWLENS_DATA_DIR,
+    queryTimeoutMs: config.FLOWLENS_QUERY_TIMEOUT,
+    apiPoolMax: config.FLOWLENS_API_POOL,
+    ingestPoolMax: config.FLOWLENS_INGEST_POOL,
+  });
   const applied = await applyMigrations(db);
   log.info({ storage: db.kind, location: db.location, applied }, "store ready");
 
@@ -56,6 +62,7 @@ async function start(): Promise<Runtime> {
   if (repaired) log.info({ rollups: repaired }, "recounted the newest rollups from stored flows");
   const reader = new FlowReader(db, writer.dimensions);
   const events = new EventsRepo(db);
+  events.prime();
   const quarantine = new QuarantineRepo(db);
   const health = new StorageHealth(db);
   const live = new LiveHub({ budgetPerSecond: config.FLOWLENS_LIVE_RATE, queueBytes: config.FLOWLENS_LIVE_QUEUE_MB * 1024 * 1024 });

@@ -56,14 +56,15 @@ export class AgentEventsRepo {
   }
 
   /** policy updates/deletions and agent starts in [since, until), oldest first */
-  async policyEvents(sinceNs?: bigint, untilNs?: bigint): Promise<AgentPolicyEvent[]> {
+  async policyEvents(sinceNs?: bigint, untilNs?: bigint, signal?: AbortSignal): Promise<AgentPolicyEvent[]> {
     const where = [`type = ANY($1::int[])`];
     const params: unknown[] = [Object.keys(KINDS).map(Number)];
     if (sinceNs !== undefined) where.push(`ts >= $${params.push(sinceNs.toString())}::bigint`);
     if (untilNs !== undefined) where.push(`ts < $${params.push(untilNs.toString())}::bigint`);
-    const rows = await this.db.query<{ ts: string; node_name: string | null; type: number; revision: string | null; policy: string | null }>(
+    const rows = await this.db.api.query<{ ts: string; node_name: string | null; type: number; revision: string | null; policy: string | null }>(
       `SELECT ts::text, node_name, type, revision::text, policy FROM agent_events WHERE ${where.join(" AND ")} ORDER BY ts, id`,
       params,
+      { signal },
     );
     return rows.map((r) => {
       const e: AgentPolicyEvent = { node: r.node_name ?? "", timeNs: BigInt(r.ts), kind: KINDS[r.type] };

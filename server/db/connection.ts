@@ -2,13 +2,26 @@
  * One database handle for both deployments: a PostgreSQL server (DATABASE_URL) or embedded PGlite
  * on disk (no DATABASE_URL). Both sit behind the same Prisma client and the same migrations; the
  * flow firehose uses the raw driver for binary COPY (shared/notes/ingest-performance.md).
+ *
+ * On PostgreSQL the ingest and the API have separate pools, so heavy reads can never take the
+ * connections the writer needs: the ingest pool (COPY, upserts, migrations, retention, Prisma) has
+ * no statement timeout; the API pool (`db.api`) is bounded, and every statement on it runs under
+ * FLOWLENS_QUERY_TIMEOUT and is cancelled in the server when the caller's AbortSignal fires.
+ * Embedded PGlite is one in-process connection that runs a query synchronously: neither a timeout
+ * nor a cancel can stop a running query there (ARCHITECTURE.md, "Heavy queries").
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { PrismaClient } from "@/generated/prisma/client";
+import { QueryCancelledError, QueryTimeoutError, throwIfCancelled } from "./query-errors";
+
+export interface QueryOptions {
+  /** the request's signal: when it fires the running query is cancelled and the call rejects (QueryCancelledError) */
+  signal?: AbortSignal;
+}
 
 export interface Queryable {
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[], opts?: QueryOptions): Promise<T[]>;
   /** several statements, no parameters */
   exec(sql: string): Promise<void>;
 }
@@ -23,6 +36,10 @@ export interface Database extends CopyTarget {
   /** where the data lives, for logs (password removed) */
   location: string;
   prisma: PrismaClient;
+  /** reads for the API: their own pool under the query timeout on PostgreSQL, the one connection on PGlite */
+  api: Queryable;
+  /** statement timeout of `api` reads in ms (null: none, or not enforceable as on PGlite) */
+  queryTimeoutMs: number | null;
   transaction<T>(fn: (q: CopyTarget) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
@@ -32,14 +49,128 @@ export interface DatabaseOptions {
   url?: string;
   /** embedded PGlite directory when no url */
   dataDir?: string;
-  poolMax?: number;
+  /** connections of the ingest's pool (PostgreSQL): COPY, upserts, migrations, retention, Prisma */
+  ingestPoolMax?: number;
+  /** connections of the API's pool (PostgreSQL): every read a request makes */
+  apiPoolMax?: number;
+  /** statement_timeout of every API read (PostgreSQL), ms; null or 0: none */
+  queryTimeoutMs?: number | null;
 }
+
+export const DEFAULT_INGEST_POOL = 4;
+export const DEFAULT_API_POOL = 8;
+export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 
 function quoteIdent(s: string): string {
   return `"${s.replaceAll('"', '""')}"`;
 }
 
-async function openPostgres(url: string, poolMax: number): Promise<Database> {
+type PgModule = typeof import("pg").default;
+
+/** what sending a CancelRequest needs of pg's Client and Connection (not in @types/pg) */
+type CancelSocket = import("node:events").EventEmitter & {
+  connect(portOrPath: number | string, host?: string): void;
+  cancel(processID: number, secretKey: number): void;
+};
+type Backend = { processID: number; secretKey: number };
+
+/**
+ * Asks the server to cancel what a connection runs: PostgreSQL's CancelRequest on a new socket (no
+ * login, no pool slot), as pg's Client.cancel does, without its deprecated activeQuery check.
+ */
+function sendCancel(pg: PgModule, clientConfig: import("pg").ClientConfig, busy: import("pg").PoolClient): void {
+  const probe = new pg.Client(clientConfig) as unknown as { connection: CancelSocket; host: string; port: number };
+  const { processID, secretKey } = busy as unknown as Backend;
+  const con = probe.connection;
+  con.on("error", () => {}); // the server closes the socket after reading it; nothing to report
+  con.on("connect", () => con.cancel(processID, secretKey));
+  if (probe.host.startsWith("/")) con.connect(`${probe.host}/.s.PGSQL.${probe.port}`);
+  else con.connect(probe.port, probe.host);
+}
+
+/** the driver's error for a statement stopped by statement_timeout, as ours */
+function timeoutOf(e: unknown, timeoutMs: number | null): unknown {
+  const err = e as { code?: string; message?: string };
+  if (timeoutMs && err?.code === "57014" && /statement timeout/i.test(err.message ?? "")) return new QueryTimeoutError(timeoutMs);
+  return e;
+}
+
+/** whether every connection of the pool is in use (a wait for one that times out is then ours to explain) */
+function poolFull(pool: import("pg").Pool): boolean {
+  return pool.totalCount >= (pool.options.max ?? 10) && pool.idleCount === 0;
+}
+
+/** pg-pool's error for a wait for a connection past connectionTimeoutMillis, as ours when the pool was full */
+function connectTimeoutOf(e: unknown, timeoutMs: number | null, wasFull: boolean): unknown {
+  if (wasFull && timeoutMs && e instanceof Error && /timeout exceeded when trying to connect/.test(e.message)) return new QueryTimeoutError(timeoutMs, "connection");
+  return e;
+}
+
+/**
+ * A query on its own pooled connection that the signal can cancel: on abort a CancelRequest stops
+ * it in the server, the call rejects at once, and the connection is closed rather than reused (a
+ * cancel that arrives late must not hit the next query on it).
+ */
+async function cancellableQuery<T>(
+  pg: PgModule,
+  pool: import("pg").Pool,
+  clientConfig: import("pg").ClientConfig,
+  timeoutMs: number | null,
+  sql: string,
+  params: unknown[] | undefined,
+  signal: AbortSignal,
+): Promise<T[]> {
+  throwIfCancelled(signal);
+  const full = poolFull(pool);
+  const client = await new Promise<import("pg").PoolClient>((resolve, reject) => {
+    let gone = false;
+    const onAbort = () => {
+      gone = true;
+      reject(new QueryCancelledError());
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    pool.connect().then(
+      (c) => {
+        signal.removeEventListener("abort", onAbort);
+        if (gone) c.release();
+        else resolve(c);
+      },
+      (e: Error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(connectTimeoutOf(e, timeoutMs, full));
+      },
+    );
+  });
+  let cancelled = false;
+  let rejectCancelled: (e: Error) => void = () => {};
+  const query = new pg.Query(sql, params);
+  // settles when the server has answered (rows, an error, or the cancel taking effect)
+  const settled = new Promise<import("pg").QueryResult>((resolve, reject) => {
+    (query as unknown as { callback: (err: Error | null, r: import("pg").QueryResult) => void }).callback = (err, r) => (err ? reject(err) : resolve(r));
+  });
+  settled.catch(() => {});
+  const result = Promise.race([settled, new Promise<never>((_, reject) => (rejectCancelled = reject))]);
+  const onAbort = () => {
+    cancelled = true;
+    sendCancel(pg, clientConfig, client);
+    rejectCancelled(new QueryCancelledError());
+  };
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    client.query(query);
+    return (await result).rows as T[];
+  } catch (e) {
+    throw cancelled ? new QueryCancelledError() : timeoutOf(e, timeoutMs);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    if (!cancelled) client.release();
+    // the caller is answered at once; the connection is closed, not reused, once the statement has
+    // ended (a cancel arriving late must not hit the next query on it), keeping its pool slot until then
+    else void settled.catch(() => {}).finally(() => client.release(true));
+  }
+}
+
+async function openPostgres(url: string, opts: DatabaseOptions): Promise<Database> {
   const { default: pg } = await import("pg");
   const { PrismaPg } = await import("@prisma/adapter-pg");
   const { from: copyFrom } = await import("pg-copy-streams");
@@ -49,15 +180,24 @@ async function openPostgres(url: string, poolMax: number): Promise<Database> {
   const parsed = new URL(url);
   const schema = parsed.searchParams.get("schema") ?? undefined;
   parsed.searchParams.delete("schema");
-  const pool = new pg.Pool({
+  const timeoutMs = opts.queryTimeoutMs === undefined ? DEFAULT_QUERY_TIMEOUT_MS : opts.queryTimeoutMs || null;
+  const clientConfig: import("pg").ClientConfig = {
     connectionString: parsed.toString(),
-    max: poolMax,
     ...(schema ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
-  });
+  };
+  const pool = new pg.Pool({ ...clientConfig, max: opts.ingestPoolMax ?? DEFAULT_INGEST_POOL, application_name: "flowlens-ingest" });
+  const apiConfig: import("pg").ClientConfig = {
+    ...clientConfig,
+    application_name: "flowlens-api",
+    // a server-side limit per statement: also stops a query whose client (this process) hangs
+    ...(timeoutMs ? { statement_timeout: timeoutMs } : {}),
+  };
+  const apiPool = new pg.Pool({ ...apiConfig, max: opts.apiPoolMax ?? DEFAULT_API_POOL, ...(timeoutMs ? { connectionTimeoutMillis: timeoutMs } : {}) });
   pool.on("error", () => {}); // idle client errors surface on the next query instead of crashing
+  apiPool.on("error", () => {});
   // A checked-out client whose server goes away (a restart) emits "error" too, and an "error" with no
   // listener would crash the process; the query or transaction on it fails and is retried instead.
-  pool.on("connect", (client) => client.on("error", () => {}));
+  for (const p of [pool, apiPool]) p.on("connect", (client) => client.on("error", () => {}));
   if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, schema ? { schema } : undefined) });
   const safe = new URL(parsed);
@@ -71,6 +211,21 @@ async function openPostgres(url: string, poolMax: number): Promise<Database> {
       await c.query(sql);
     },
   });
+  const api: Queryable = {
+    async query<T>(sql: string, params?: unknown[], o?: QueryOptions) {
+      if (o?.signal) return cancellableQuery<T>(pg, apiPool, apiConfig, timeoutMs, sql, params, o.signal);
+      const full = poolFull(apiPool);
+      try {
+        return (await apiPool.query(sql, params)).rows as T[];
+      } catch (e) {
+        throw connectTimeoutOf(timeoutOf(e, timeoutMs), timeoutMs, full);
+      }
+    },
+    async exec(sql: string) {
+      const full = poolFull(apiPool);
+      await apiPool.query(sql).catch((e) => Promise.reject(connectTimeoutOf(timeoutOf(e, timeoutMs), timeoutMs, full)));
+    },
+  };
   const copyWith = async (client: import("pg").PoolClient, table: string, columns: readonly string[], data: Buffer) => {
     const stream = client.query(copyFrom(`COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(", ")}) FROM STDIN (FORMAT binary)`));
     await pipeline(Readable.from([data]), stream);
@@ -80,6 +235,8 @@ async function openPostgres(url: string, poolMax: number): Promise<Database> {
     kind: "postgres",
     location: safe.toString() + (schema ? ` (schema ${schema})` : ""),
     prisma,
+    api,
+    queryTimeoutMs: timeoutMs,
     ...onClient(pool),
     async copyIn(table, columns, data) {
       const client = await pool.connect();
@@ -105,7 +262,7 @@ async function openPostgres(url: string, poolMax: number): Promise<Database> {
     },
     async close() {
       await prisma.$disconnect();
-      await pool.end();
+      await Promise.all([pool.end(), apiPool.end()]);
     },
   };
 }
@@ -134,11 +291,25 @@ async function openEmbedded(dataDir: string): Promise<Database> {
       });
     },
   });
+  const one = on(pglite);
+  // PGlite runs a query synchronously in this process: no statement_timeout fires and nothing can
+  // interrupt it, so a cancelled read stops before its next query (and drops the answer it got)
+  const api: Queryable = {
+    async query<T>(sql: string, params?: unknown[], o?: QueryOptions) {
+      throwIfCancelled(o?.signal);
+      const rows = await one.query<T>(sql, params);
+      throwIfCancelled(o?.signal);
+      return rows;
+    },
+    exec: one.exec,
+  };
   return {
     kind: "embedded",
     location: dir,
     prisma,
-    ...on(pglite),
+    api,
+    queryTimeoutMs: null,
+    ...one,
     async transaction(fn) {
       return pglite.transaction((tx) => fn(on(tx)));
     },
@@ -150,6 +321,6 @@ async function openEmbedded(dataDir: string): Promise<Database> {
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
-  if (opts.url) return openPostgres(opts.url, opts.poolMax ?? 10);
+  if (opts.url) return openPostgres(opts.url, opts);
   return openEmbedded(opts.dataDir ?? ".data");
 }

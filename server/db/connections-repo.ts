@@ -17,6 +17,8 @@ export interface RangeQuery {
   filter: FlowFilterSpec;
   sinceNs?: bigint;
   untilNs?: bigint;
+  /** the request's: cancels the running query when its client goes away */
+  signal?: AbortSignal;
 }
 
 /** minute of a flow, as the rollups count it (truncated like the writer's BigInt division) */
@@ -62,13 +64,14 @@ export class ConnectionsRepo {
       q,
       p,
     );
-    const rows = await this.db.query<{ ctx_id: number; minute: number; l4: number; icmp_type: number | null; port: number; n: number; first: string; last: string }>(
+    const rows = await this.db.api.query<{ ctx_id: number; minute: number; l4: number; icmp_type: number | null; port: number; n: number; first: string; last: string }>(
       `SELECT f.ctx_id, CASE WHEN f.ctx_id = ANY(${p.add(pairable, "::int[]")}) THEN ${MINUTE_SQL} ELSE 0 END AS minute,
          f.l4, CASE WHEN f.l4 IN (3, 4) THEN f.sport END AS icmp_type, ${SERVER_PORT_SQL} AS port,
          count(*)::int AS n, min(f.ts)::text AS first, max(f.ts)::text AS last
        FROM flows f JOIN flow_contexts c ON c.id = f.ctx_id
        WHERE ${where} GROUP BY 1, 2, 3, 4, 5`,
       p.values,
+      { signal: q.signal },
     );
     const counted = countDeniedOnce(
       rows.map((r) => ({ ctxId: r.ctx_id, minute: r.minute, l4: r.l4, port: r.port, count: r.n, first: r.first, last: r.last, icmpType: r.icmp_type })),

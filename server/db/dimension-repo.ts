@@ -192,8 +192,8 @@ export class DimensionRepo {
     for (const r of rows) this.summaryIds.set(byHash.get(r.hash)!, r.id);
   }
 
-  /** Contexts by id for readers (rebuilding flows). */
-  async contextsById(ids: Iterable<number>): Promise<Map<number, ContextRecord>> {
+  /** Contexts by id for readers (rebuilding flows); an API read (db.api), like the other lookups below. */
+  async contextsById(ids: Iterable<number>, signal?: AbortSignal): Promise<Map<number, ContextRecord>> {
     const out = new Map<number, ContextRecord>();
     const missing: number[] = [];
     for (const id of ids) {
@@ -202,9 +202,10 @@ export class DimensionRepo {
       else missing.push(id);
     }
     if (missing.length) {
-      const rows = await this.db.query<{ id: number; raw: Uint8Array; node_name: string | null; response_node_name: string | null }>(
+      const rows = await this.db.api.query<{ id: number; raw: Uint8Array; node_name: string | null; response_node_name: string | null }>(
         `SELECT id, raw, node_name, response_node_name FROM flow_contexts WHERE id = ANY($1::int[])`,
         [missing],
+        { signal },
       );
       for (const r of rows) {
         const rec: ContextRecord = {
@@ -220,7 +221,7 @@ export class DimensionRepo {
     return out;
   }
 
-  async summariesById(ids: Iterable<number>): Promise<Map<number, string>> {
+  async summariesById(ids: Iterable<number>, signal?: AbortSignal): Promise<Map<number, string>> {
     const out = new Map<number, string>();
     const missing: number[] = [];
     for (const id of ids) {
@@ -229,9 +230,10 @@ export class DimensionRepo {
       else missing.push(id);
     }
     if (missing.length) {
-      const rows = await this.db.query<{ id: number; text: string }>(
+      const rows = await this.db.api.query<{ id: number; text: string }>(
         `SELECT id, text FROM summaries WHERE id = ANY($1::int[])`,
         [missing],
+        { signal },
       );
       for (const r of rows) {
         this.summaries.set(r.id, r.text);
@@ -243,7 +245,7 @@ export class DimensionRepo {
 
   /** Every stored context with an id above `afterId` (for the decoded catalog). */
   async contextsAfter(afterId = 0): Promise<ContextRecord[]> {
-    const rows = await this.db.query<{ id: number; raw: Uint8Array; node_name: string | null; response_node_name: string | null }>(
+    const rows = await this.db.api.query<{ id: number; raw: Uint8Array; node_name: string | null; response_node_name: string | null }>(
       `SELECT id, raw, node_name, response_node_name FROM flow_contexts WHERE id > $1 ORDER BY id`,
       [afterId],
     );

@@ -52,7 +52,7 @@ export class DnsMinuteCounts {
   }
 
   /** Stored DNS rows per minute of [c0, c1]; minutes without any are absent. */
-  async counts(c0: bigint, c1: bigint, nowMs = Date.now()): Promise<Map<bigint, number>> {
+  async counts(c0: bigint, c1: bigint, nowMs = Date.now(), signal?: AbortSignal): Promise<Map<bigint, number>> {
     const first = Number(c0);
     const last = Number(c1);
     let lo = Infinity;
@@ -63,7 +63,7 @@ export class DnsMinuteCounts {
       lo = Math.min(lo, m);
       hi = Math.max(hi, m);
     }
-    if (lo <= hi) await this.count(lo, hi, nowMs);
+    if (lo <= hi) await this.count(lo, hi, nowMs, signal);
     const out = new Map<bigint, number>();
     for (let m = first; m <= last; m++) {
       const n = this.known.get(m)?.[0] ?? 0;
@@ -72,7 +72,7 @@ export class DnsMinuteCounts {
     return out;
   }
 
-  private async count(lo: number, hi: number, nowMs: number): Promise<void> {
+  private async count(lo: number, hi: number, nowMs: number, signal?: AbortSignal): Promise<void> {
     // forget the dirty marks first: a batch committing while the count runs marks its minute again
     for (let m = lo; m <= hi; m++) this.dirty.delete(m);
     this.recentReads.push([lo, hi]);
@@ -80,11 +80,12 @@ export class DnsMinuteCounts {
     const generation = this.generation;
     let rows: { c: string; n: string }[];
     try {
-      rows = await this.db.query<{ c: string; n: string }>(
+      rows = await this.db.api.query<{ c: string; n: string }>(
         `SELECT (f.ts / ${NS_PER_MINUTE})::text AS c, count(*)::text AS n FROM flows f
           WHERE f.l7_kind = 100 AND f.l7_type IN (${L7FlowType.REQUEST}, ${L7FlowType.RESPONSE}) AND f.ts >= $1::bigint AND f.ts < $2::bigint
           GROUP BY 1`,
         [(BigInt(lo) * NS_PER_MINUTE).toString(), (BigInt(hi + 1) * NS_PER_MINUTE).toString()],
+        { signal },
       );
     } catch (e) {
       for (let m = lo; m <= hi; m++) this.known.delete(m);

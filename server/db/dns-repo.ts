@@ -38,6 +38,7 @@ import { DnsMinuteCounts } from "./dns-minute-counts";
 import { InputError } from "./input-error";
 import type { FlowWriter } from "./flow-writer";
 import type { RollupFeed } from "./rollup-feed";
+import { SharedAbort, unlessCancelled } from "./shared-abort";
 import { SqlParams, flowConditions, hasConditions, splitSpec } from "./flow-sql";
 
 const L7_REQUEST = L7FlowType.REQUEST;
@@ -108,6 +109,8 @@ interface CachedBase {
   signature: string;
   result: Promise<{ base: DnsBase; answers: AnswerBytes }>;
   queries: number;
+  /** its read is cancelled once every request waiting for it has gone */
+  abort: SharedAbort;
 }
 
 /** ~1.5 s of pairing and ~0.5 GB: far past the 100k queries the page is built for */
@@ -139,12 +142,12 @@ export class DnsRepo {
   }
 
   /** The analysis a request of /api/dns or /api/dns/summary asks for (see analyzeRange). */
-  async analyze(q: DnsApiQuery, nowMs: number): Promise<RangeAnalysis> {
+  async analyze(q: DnsApiQuery, nowMs: number, signal?: AbortSignal): Promise<RangeAnalysis> {
     const sinceMs = Number(q.sinceNs / 1000n) / 1000;
     const untilMs = Number(q.untilNs / 1000n) / 1000;
     const view: ViewOptions = { sinceMs, untilMs, workloads: q.workloads, search: q.search, statuses: q.statuses };
     const { padNs, c0, c1 } = paddedMinutes(q.sinceNs, q.untilNs, q.timeoutMs);
-    const counts = await this.chunkCounts(c0, c1);
+    const counts = await this.chunkCounts(c0, c1, signal);
     let stored = 0;
     for (const n of counts.values()) stored += n;
     if (stored > this.maxMessages) {
@@ -159,7 +162,7 @@ export class DnsRepo {
     const { context, flow } = splitSpec(q.filter);
     if (hasConditions(flow)) {
       // per-flow conditions (ports, uuid…) are SQL that marks rows: analysed as read, not kept
-      const read = await this.readDirect({ fromNs: q.sinceNs - padNs, toNs: q.untilNs + padNs }, context, flow);
+      const read = await this.readDirect({ fromNs: q.sinceNs - padNs, toNs: q.untilNs + padNs }, context, flow, signal);
       this.basesBuilt++;
       const base = baseAnalysis(read.messages, { horizonMs: Math.min(nowMs, untilMs + q.timeoutMs + 1000), timeoutMs: q.timeoutMs });
       return { analysis: selectView(base, view), answers: read.l7 };
@@ -171,13 +174,14 @@ export class DnsRepo {
     let entry = this.bases.get(key);
     let reusable = entry?.signature === signature;
     if (reusable) {
-      const got = await entry!.result.catch(() => null);
+      const leave = entry!.abort.join(signal);
+      const got = await unlessCancelled(entry!.result.catch(() => null), signal).finally(leave);
       // a pending request that has now waited past the timeout is unanswered: build again
       if (!got || horizonMs > got.base.validUntilMs || horizonMs < got.base.horizonMs) reusable = false;
     }
     if (!reusable || !entry) {
-      const fresh: CachedBase = { signature, result: null!, queries: 0 };
-      fresh.result = this.readChunks(c0, c1, counts).then(({ messages, answers }) => {
+      const fresh: CachedBase = { signature, result: null!, queries: 0, abort: new SharedAbort() };
+      fresh.result = this.readChunks(c0, c1, counts, fresh.abort.signal).then(({ messages, answers }) => {
         this.basesBuilt++;
         const base = baseAnalysis(messages, { horizonMs, timeoutMs: q.timeoutMs });
         fresh.queries = base.queries.length;
@@ -190,7 +194,8 @@ export class DnsRepo {
     }
     this.bases.delete(key); // most recently used last
     this.bases.set(key, entry);
-    const { base, answers } = await entry.result;
+    const leave = entry.abort.join(signal);
+    const { base, answers } = await unlessCancelled(entry.result, signal).finally(leave);
     this.evictBases();
     if (!hasConditions(context)) return { analysis: selectView(base, view), answers };
     const match = compileMatcher(context);
@@ -243,8 +248,8 @@ export class DnsRepo {
   }
 
   /** Stored DNS rows per minute of [c0, c1] (minutes without any are absent). */
-  chunkCounts(c0: bigint, c1: bigint): Promise<Map<bigint, number>> {
-    return this.minuteCounts.counts(c0, c1);
+  chunkCounts(c0: bigint, c1: bigint, signal?: AbortSignal): Promise<Map<bigint, number>> {
+    return this.minuteCounts.counts(c0, c1, Date.now(), signal);
   }
 
   /**
@@ -267,14 +272,14 @@ export class DnsRepo {
    * (bounded, least recently used first out) and read again only when its row count changed (late
    * flows, a back-fill, retention).
    */
-  private async readChunks(c0: bigint, c1: bigint, want: Map<bigint, number>): Promise<{ messages: StoredMessage[]; answers: AnswerBytes }> {
+  private async readChunks(c0: bigint, c1: bigint, want: Map<bigint, number>, signal?: AbortSignal): Promise<{ messages: StoredMessage[]; answers: AnswerBytes }> {
     const missing: bigint[] = [];
     for (const [c, n] of want) if (this.chunks.get(c)?.count !== n) missing.push(c);
     // contiguous runs of missing chunks, one query each
     for (let i = 0; i < missing.length; ) {
       let j = i;
       while (j + 1 < missing.length && missing[j + 1] === missing[j] + 1n) j++;
-      await this.fetchChunks(missing[i], missing[j]);
+      await this.fetchChunks(missing[i], missing[j], signal);
       i = j + 1;
     }
     const messages: StoredMessage[] = [];
@@ -291,11 +296,12 @@ export class DnsRepo {
     return { messages, answers: { get: (key) => answers.find((a) => a.has(key))?.get(key) } };
   }
 
-  private async fetchChunks(first: bigint, last: bigint): Promise<void> {
-    const rows = await this.db.query<DnsRow>(
+  private async fetchChunks(first: bigint, last: bigint, signal?: AbortSignal): Promise<void> {
+    const rows = await this.db.api.query<DnsRow>(
       `${SELECT_DNS}, true AS m FROM flows f
         WHERE f.l7_kind = 100 AND f.ts >= $1::bigint AND f.ts < $2::bigint AND f.l7_type IN (${L7_REQUEST}, ${L7_RESPONSE})`,
       [(first * CHUNK_NS).toString(), ((last + 1n) * CHUNK_NS).toString()],
+      { signal },
     );
     await this.loadContexts(new Set(rows.map((r) => r.ctx_id)));
     const fresh = new Map<bigint, Chunk>();
@@ -325,12 +331,17 @@ export class DnsRepo {
   }
 
   /** The uncached path, for filters with per-flow (SQL) conditions. */
-  private async readDirect(q: { fromNs: bigint; toNs: bigint }, context: FlowFilterSpec, flow: FlowFilterSpec): Promise<{ messages: DnsMessage[]; l7: AnswerBytes }> {
+  private async readDirect(
+    q: { fromNs: bigint; toNs: bigint },
+    context: FlowFilterSpec,
+    flow: FlowFilterSpec,
+    signal?: AbortSignal,
+  ): Promise<{ messages: DnsMessage[]; l7: AnswerBytes }> {
     const p = new SqlParams();
     const conds = flowConditions(flow, p);
     const from = p.add(q.fromNs.toString(), "::bigint");
     const to = p.add(q.toNs.toString(), "::bigint");
-    const rows = await this.db.query<DnsRow>(
+    const rows = await this.db.api.query<DnsRow>(
       `${SELECT_DNS}, ${conds.length ? `(${conds.join(" AND ")})` : "true"} AS m
         FROM flows f
         WHERE f.l7_kind = 100 AND f.ts >= ${from} AND f.ts < ${to} AND f.l7_type IN (${L7_REQUEST}, ${L7_RESPONSE})`,
@@ -472,8 +483,8 @@ export interface RangeAnalysis {
  * a brush inside the same minutes or a reload cost only the view (the minutes' counts are
  * remembered: dns-minute-counts.ts).
  */
-export function analyzeRange(repo: DnsRepo, q: DnsApiQuery, nowMs = Date.now()): Promise<RangeAnalysis> {
-  return repo.analyze(q, nowMs);
+export function analyzeRange(repo: DnsRepo, q: DnsApiQuery, nowMs = Date.now(), signal?: AbortSignal): Promise<RangeAnalysis> {
+  return repo.analyze(q, nowMs, signal);
 }
 
 const repos = new WeakMap<Database, DnsRepo>();

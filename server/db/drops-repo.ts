@@ -83,7 +83,7 @@ export class DropsRepo {
 
     const p = new SqlParams();
     const where = flowWhere(ids, flow, q, p);
-    const rows = await this.db.query<SliceRow>(
+    const rows = await this.db.api.query<SliceRow>(
       `SELECT f.ctx_id, CASE WHEN f.ctx_id = ANY(${p.add(pairable, "::int[]")}) THEN ${MINUTE_SQL} ELSE 0 END AS minute,
          ${SERVER_PORT_SQL} AS sport_server,
          f.l4, CASE WHEN f.l4 IN (3, 4) THEN f.sport END AS icmp_type, f.dport,
@@ -93,6 +93,7 @@ export class DropsRepo {
        FROM flows f JOIN flow_contexts c ON c.id = f.ctx_id WHERE ${where}
        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`,
       p.values,
+      { signal: q.signal },
     );
     const counted = countDeniedOnce(
       rows.map((r) => ({ ...r, ctxId: r.ctx_id, port: r.sport_server, count: r.n })),
@@ -130,12 +131,13 @@ export class DropsRepo {
       { ...q, sinceNs: start, untilNs: end },
       tp,
     );
-    const trows = await this.db.query<{ b: number; ctx_id: number; minute: number; l4: number; port: number; n: number }>(
+    const trows = await this.db.api.query<{ b: number; ctx_id: number; minute: number; l4: number; port: number; n: number }>(
       `SELECT ((f.ts - ${tp.add(start.toString(), "::bigint")}) / ${tp.add(bucketNs.toString(), "::bigint")})::int AS b,
          f.ctx_id, CASE WHEN f.ctx_id = ANY(${tp.add(pairable, "::int[]")}) THEN ${MINUTE_SQL} ELSE 0 END AS minute,
          f.l4, ${SERVER_PORT_SQL} AS port, count(*)::int AS n
        FROM flows f JOIN flow_contexts c ON c.id = f.ctx_id WHERE ${twhere} GROUP BY 1, 2, 3, 4, 5`,
       tp.values,
+      { signal: q.signal },
     );
     // the same pairing as the groups, paired drop events taken from the earliest buckets first
     const tcounted = countDeniedOnce(
@@ -172,10 +174,11 @@ export class DropsRepo {
     const { flow, pairable } = await this.matching(q.filter);
     if (!pairable.length) return null;
     const p = new SqlParams();
-    const rows = await this.db.query<{ ctx_id: number; minute: number; l4: number; port: number; n: number }>(
+    const rows = await this.db.api.query<{ ctx_id: number; minute: number; l4: number; port: number; n: number }>(
       `SELECT f.ctx_id, ${MINUTE_SQL} AS minute, f.l4, ${SERVER_PORT_SQL} AS port, count(*)::int AS n
        FROM flows f JOIN flow_contexts c ON c.id = f.ctx_id WHERE ${flowWhere(pairable, flow, q, p)} GROUP BY 1, 2, 3, 4`,
       p.values,
+      { signal: q.signal },
     );
     return new PairedStream(
       rows.map((r) => ({ ctxId: r.ctx_id, minute: r.minute, l4: r.l4, port: r.port, count: r.n })),
@@ -206,7 +209,9 @@ export class DropsRepo {
     const where = [`ctx_id = ANY(${p.add([...named.keys()], "::int[]")})`];
     if (q.sinceNs !== undefined) where.push(`minute >= ${p.add(Number(q.sinceNs / NS_PER_MINUTE), "::int")}`);
     if (q.untilNs !== undefined) where.push(`minute <= ${p.add(Number((q.untilNs - 1n) / NS_PER_MINUTE), "::int")}`);
-    const seen = await this.db.query<{ ctx_id: number }>(`SELECT DISTINCT ctx_id FROM flow_rollups WHERE ${where.join(" AND ")}`, p.values);
+    const seen = await this.db.api.query<{ ctx_id: number }>(`SELECT DISTINCT ctx_id FROM flow_rollups WHERE ${where.join(" AND ")}`, p.values, {
+      signal: q.signal,
+    });
     const bySubject = new Map<string, Set<string>>();
     for (const { ctx_id } of seen) {
       const n = named.get(ctx_id)!;

@@ -1,83 +1,108 @@
 /** Lost events, node status events and gaps: low-volume tables, written and read through Prisma. */
 import type { Database } from "./connection";
+import { RefreshedValue } from "./refreshed-value";
 
 const nsToIso = (ns: bigint) => new Date(Number(ns / 1_000_000n)).toISOString();
 
+/** how old the status' counts may get while someone polls them */
 const COUNT_TTL_MS = 2000;
+/** a status request does not wait for a refresh (only after nobody asked for a while: up to 1 s) */
+const COUNT_WAIT_MS = 0;
 
 export class EventsRepo {
-  private counted: { at: number; value: Promise<number> } | null = null;
+  /**
+   * Every open page polls the status, and it must answer at once whatever the store is doing (an
+   * export, a slow disk): these are refreshed in the background, never awaited by a request.
+   */
+  private readonly flows = new RefreshedValue(() => this.countFlows(), COUNT_TTL_MS, COUNT_WAIT_MS);
+  private readonly eventTotals = new RefreshedValue(() => this.readTotals(), COUNT_TTL_MS, COUNT_WAIT_MS);
 
   constructor(private readonly db: Database) {}
 
-  /** lostEvents is a sum of uint64 counts: a number for display (exact up to 2^53) */
-  async totals(): Promise<{ lostEvents: number; gaps: number; quarantined: number }> {
-    const [lost, gaps, quarantined] = await Promise.all([
-      this.db.prisma.lostEvent.aggregate({ _sum: { numLost: true } }),
-      this.db.prisma.gap.count(),
-      this.db.prisma.quarantinedResponse.count(),
-    ]);
-    return { lostEvents: Number(lost._sum.numLost ?? 0), gaps, quarantined };
+  /** lost events (a sum of uint64 counts: a number for display, exact up to 2^53), gaps and quarantined responses (refreshed in the background, like flowCount) */
+  totals(): Promise<{ lostEvents: number; gaps: number; quarantined: number }> {
+    return this.eventTotals.get();
   }
 
-  async recent(limit = 100) {
+  private async readTotals(): Promise<{ lostEvents: number; gaps: number; quarantined: number }> {
+    const [r] = await this.db.api.query<{ lost: number; gaps: number; quarantined: number }>(
+      `SELECT (SELECT coalesce(sum(num_lost), 0) FROM lost_events)::float8 AS lost, (SELECT count(*) FROM gaps)::int AS gaps,
+         (SELECT count(*) FROM quarantine)::int AS quarantined`,
+    );
+    return { lostEvents: Number(r.lost), gaps: r.gaps, quarantined: r.quarantined };
+  }
+
+  /** the newest lost events, gaps and node status changes (API reads: db.api, like every request's) */
+  async recent(limit = 100, signal?: AbortSignal) {
+    // times as epoch ms and int8 as text: the same values from PostgreSQL and PGlite
+    const ms = (col: string) => `(extract(epoch FROM ${col}) * 1000)::float8 AS ${col}`;
+    const q = <T>(sql: string) => this.db.api.query<T>(sql, [limit], { signal });
+    type Ms = number | null;
     const [lost, gaps, status] = await Promise.all([
-      this.db.prisma.lostEvent.findMany({ orderBy: { id: "desc" }, take: limit }),
-      this.db.prisma.gap.findMany({ orderBy: { id: "desc" }, take: limit }),
-      this.db.prisma.nodeStatusEvent.findMany({ orderBy: { id: "desc" }, take: limit }),
+      q<{ received_at: number; time: Ms; node_name: string | null; source: number; num_lost: string; cpu: number | null; first: Ms; last: Ms }>(
+        `SELECT ${ms("received_at")}, ${ms("time")}, node_name, source, num_lost::text AS num_lost, cpu, ${ms("first")}, ${ms("last")}
+         FROM lost_events ORDER BY id DESC LIMIT $1`,
+      ),
+      q<{ detected_at: number; node_name: string | null; from_ts: string; to_ts: string; reason: string }>(
+        `SELECT ${ms("detected_at")}, node_name, from_ts::text AS from_ts, to_ts::text AS to_ts, reason FROM gaps ORDER BY id DESC LIMIT $1`,
+      ),
+      q<{ received_at: number; time: Ms; state: number; node_names: string[]; message: string | null }>(
+        `SELECT ${ms("received_at")}, ${ms("time")}, state, node_names, message FROM node_status_events ORDER BY id DESC LIMIT $1`,
+      ),
     ]);
+    const iso = (t: Ms) => (t === null ? null : new Date(Number(t)).toISOString());
     return {
       lostEvents: lost.map((e) => ({
-        receivedAt: e.receivedAt.toISOString(),
-        time: e.time?.toISOString() ?? null,
-        nodeName: e.nodeName,
+        receivedAt: iso(e.received_at)!,
+        time: iso(e.time),
+        nodeName: e.node_name,
         source: e.source,
         // uint64: a string, as in hubble's JSON
-        numLost: e.numLost.toFixed(0),
+        numLost: e.num_lost,
         cpu: e.cpu,
-        first: e.first?.toISOString() ?? null,
-        last: e.last?.toISOString() ?? null,
+        first: iso(e.first),
+        last: iso(e.last),
       })),
       gaps: gaps.map((g) => ({
-        detectedAt: g.detectedAt.toISOString(),
-        nodeName: g.nodeName,
-        from: nsToIso(g.fromTs),
-        to: nsToIso(g.toTs),
+        detectedAt: iso(g.detected_at)!,
+        nodeName: g.node_name,
+        from: nsToIso(BigInt(g.from_ts)),
+        to: nsToIso(BigInt(g.to_ts)),
         reason: g.reason,
       })),
-      nodeStatus: status.map((s) => ({
-        receivedAt: s.receivedAt.toISOString(),
-        time: s.time?.toISOString() ?? null,
-        state: s.state,
-        nodeNames: s.nodeNames,
-        message: s.message,
+      nodeStatus: status.map((st) => ({
+        receivedAt: iso(st.received_at)!,
+        time: iso(st.time),
+        state: st.state,
+        nodeNames: st.node_names,
+        message: st.message,
       })),
     };
   }
 
   /**
-   * Flow count: exact while small, the planner's estimate once counting would be slow. Every open
-   * page polls the status, so one count serves all callers for a few seconds.
+   * Flow count: exact while small, the planner's estimate once counting would be slow; read in the
+   * background (at most every COUNT_TTL_MS while asked for), on the API's connections.
    */
   flowCount(): Promise<number> {
-    const now = Date.now();
-    if (!this.counted || now - this.counted.at > COUNT_TTL_MS) {
-      const value = this.countFlows();
-      this.counted = { at: now, value };
-      value.catch(() => (this.counted = null));
-    }
-    return this.counted.value;
+    return this.flows.get();
+  }
+
+  /** starts reading the counts, so the first status request finds them */
+  prime(): void {
+    void this.flows.refresh().catch(() => {});
+    void this.eventTotals.refresh().catch(() => {});
   }
 
   private async countFlows(): Promise<number> {
-    const est = await this.db.query<{ n: string | null }>(
+    const est = await this.db.api.query<{ n: string | null }>(
       `SELECT sum(c.reltuples)::bigint::text AS n FROM pg_inherits i
        JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
        WHERE p.relname = 'flows' AND p.relnamespace = to_regnamespace(current_schema())::oid AND c.reltuples > 0`,
     );
     const estimate = Number(est[0]?.n ?? 0);
     if (estimate > 2_000_000) return estimate;
-    const exact = await this.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM flows`);
+    const exact = await this.db.api.query<{ n: string }>(`SELECT count(*)::text AS n FROM flows`);
     return Number(exact[0].n);
   }
 

@@ -15,6 +15,7 @@ import { contextCatalogFor, type ContextCatalog } from "./context-catalog";
 import type { DimensionRepo } from "./dimension-repo";
 import { SqlParams, flowConditions, hasConditions, splitSpec } from "./flow-sql";
 import { InputError } from "./input-error";
+import { throwIfCancelled } from "./query-errors";
 
 export interface FlowReadQuery {
   filter: FlowFilterSpec;
@@ -22,6 +23,8 @@ export interface FlowReadQuery {
   untilNs?: bigint;
   limit: number;
   cursor?: string;
+  /** the request's: cancels the running query and stops an export between pages */
+  signal?: AbortSignal;
 }
 
 interface FlowDbRow {
@@ -50,6 +53,15 @@ export class CursorError extends InputError {
 
 export { encodeCursor };
 
+/** flows rebuilt between two turns of the event loop (a few ms of work) */
+const YIELD_EVERY = 50;
+/**
+ * rows an export reads per query: few enough that a page's rebuilt flows are garbage before they
+ * are promoted to the old generation (whose collections pause everything), enough that planning the
+ * query over a month of day partitions (~5–10 ms) stays a small part of the work
+ */
+const EXPORT_PAGE = 500;
+
 export function decodeCursor(cursor: string): { ts: bigint; key: string } {
   const c = readCursor(cursor);
   if (!c) throw new CursorError("cursor: not a cursor returned by this API");
@@ -71,25 +83,26 @@ export class FlowReader {
     const rows = await this.rows(q, q.limit + 1);
     const more = rows.length > q.limit;
     const page = more ? rows.slice(0, q.limit) : rows;
-    const items = await this.toItems(page);
+    const items = await this.toItems(page, q.signal);
     const last = page[page.length - 1];
     return { items, next: more && last ? encodeCursor(BigInt(last.ts), last.key) : null };
   }
 
   /** Every matching flow, newest first, in pages (for streamed exports). */
-  async *all(q: Omit<FlowReadQuery, "limit">, max = Number.POSITIVE_INFINITY, pageSize = 2000): AsyncGenerator<FlowItem[]> {
-    for await (const rows of this.rowPages(q, max, pageSize)) yield await this.toItems(rows);
+  async *all(q: Omit<FlowReadQuery, "limit">, max = Number.POSITIVE_INFINITY, pageSize = EXPORT_PAGE): AsyncGenerator<FlowItem[]> {
+    for await (const rows of this.rowPages(q, max, pageSize)) yield await this.toItems(rows, q.signal);
   }
 
   /** Every matching flow as the exact GetFlowsResponse bytes that were received, newest first, in pages. */
-  async *allBytes(q: Omit<FlowReadQuery, "limit">, max = Number.POSITIVE_INFINITY, pageSize = 2000): AsyncGenerator<{ key: string; bytes: Buffer }[]> {
-    for await (const rows of this.rowPages(q, max, pageSize)) yield await this.rebuild(rows);
+  async *allBytes(q: Omit<FlowReadQuery, "limit">, max = Number.POSITIVE_INFINITY, pageSize = EXPORT_PAGE): AsyncGenerator<{ key: string; bytes: Buffer }[]> {
+    for await (const rows of this.rowPages(q, max, pageSize)) yield await this.rebuild(rows, q.signal);
   }
 
   private async *rowPages(q: Omit<FlowReadQuery, "limit">, max: number, pageSize: number): AsyncGenerator<FlowDbRow[]> {
     let cursor = q.cursor;
     let left = max;
     while (left > 0) {
+      throwIfCancelled(q.signal); // the client went away while the last page was being sent
       const want = Math.min(pageSize, left);
       const rows = await this.rows({ ...q, cursor, limit: want }, want);
       if (rows.length > 0) yield rows;
@@ -120,18 +133,29 @@ export class FlowReader {
         f.tcp_flags, f.summary_id, f.l7, f.rest, f.resp_ts::text AS resp_ts, f.ts_synthetic, f.resp_rest
       FROM flows f ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY f.ts DESC, f.key DESC LIMIT ${p.add(limit, "::int")}`;
-    return this.db.query<FlowDbRow>(sql, p.values);
+    return this.db.api.query<FlowDbRow>(sql, p.values, { signal: q.signal });
   }
 
   /** Rebuilds the GetFlowsResponse of each row (hubble JSON form). */
-  async responses(rows: FlowDbRow[]): Promise<{ key: string; json: Record<string, unknown> }[]> {
-    return (await this.rebuild(rows)).map(({ key, bytes }) => ({ key, json: responseJson(fromBinary(GetFlowsResponseSchema, bytes)) }));
+  async responses(rows: FlowDbRow[], signal?: AbortSignal): Promise<{ key: string; json: Record<string, unknown> }[]> {
+    const rebuilt = await this.rebuild(rows, signal);
+    const out: { key: string; json: Record<string, unknown> }[] = [];
+    for (let i = 0; i < rebuilt.length; i++) {
+      // ~50-200 µs a flow: a page of thousands would hold the event loop (the ingest, /api/status)
+      // for a large part of a second, so other work gets a turn every slice
+      if (i > 0 && i % YIELD_EVERY === 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        throwIfCancelled(signal);
+      }
+      out.push({ key: rebuilt[i].key, json: responseJson(fromBinary(GetFlowsResponseSchema, rebuilt[i].bytes)) });
+    }
+    return out;
   }
 
   /** Rebuilds the GetFlowsResponse bytes of each row. */
-  private async rebuild(rows: FlowDbRow[]): Promise<{ key: string; bytes: Buffer }[]> {
-    const ctx = await this.dims.contextsById(new Set(rows.map((r) => r.ctx_id)));
-    const sums = await this.dims.summariesById(new Set(rows.flatMap((r) => (r.summary_id === null ? [] : [r.summary_id]))));
+  private async rebuild(rows: FlowDbRow[], signal?: AbortSignal): Promise<{ key: string; bytes: Buffer }[]> {
+    const ctx = await this.dims.contextsById(new Set(rows.map((r) => r.ctx_id)), signal);
+    const sums = await this.dims.summariesById(new Set(rows.flatMap((r) => (r.summary_id === null ? [] : [r.summary_id]))), signal);
     return rows.map((r) => {
       const c = ctx.get(r.ctx_id);
       if (!c) throw new Error(`flow context ${r.ctx_id} missing`);
@@ -154,8 +178,8 @@ export class FlowReader {
     });
   }
 
-  private async toItems(rows: FlowDbRow[]): Promise<FlowItem[]> {
-    return (await this.responses(rows)).map(({ key, json }) => ({
+  private async toItems(rows: FlowDbRow[], signal?: AbortSignal): Promise<FlowItem[]> {
+    return (await this.responses(rows, signal)).map(({ key, json }) => ({
       key,
       flow: (json.flow ?? {}) as FlowJson,
       node_name: json.node_name as string | undefined,
@@ -164,7 +188,7 @@ export class FlowReader {
   }
 
   /** Exports: the GetFlowsResponse JSON of every matching flow (hubble observe -o jsonpb). */
-  async *allResponses(q: Omit<FlowReadQuery, "limit">, max = Number.POSITIVE_INFINITY, pageSize = 2000): AsyncGenerator<Record<string, unknown>[]> {
+  async *allResponses(q: Omit<FlowReadQuery, "limit">, max = Number.POSITIVE_INFINITY, pageSize = EXPORT_PAGE): AsyncGenerator<Record<string, unknown>[]> {
     for await (const items of this.all(q, max, pageSize)) yield items.map(itemResponse);
   }
 }

@@ -145,21 +145,21 @@ export function minuteOf(ns: bigint): number {
 }
 
 /** the groups of [fromMinute, toMinute), summed over those minutes */
-export async function readRange(db: Queryable, fromMinute: number, toMinute: number): Promise<Entry[]> {
+export async function readRange(db: Queryable, fromMinute: number, toMinute: number, signal?: AbortSignal): Promise<Entry[]> {
   const where = `minute >= $1::int AND minute < $2::int`;
   const [rows, l7] = await Promise.all([
-    db.query<AggRow>(`SELECT ${MAIN_COLUMNS} FROM flow_rollups WHERE ${where} GROUP BY ctx_id, l4, port`, [fromMinute, toMinute]),
-    db.query<L7Row>(`SELECT ${L7_COLUMNS} FROM flow_rollups WHERE ${where} AND ${L7_ROW} GROUP BY ctx_id, l4, port`, [fromMinute, toMinute]),
+    db.query<AggRow>(`SELECT ${MAIN_COLUMNS} FROM flow_rollups WHERE ${where} GROUP BY ctx_id, l4, port`, [fromMinute, toMinute], { signal }),
+    db.query<L7Row>(`SELECT ${L7_COLUMNS} FROM flow_rollups WHERE ${where} AND ${L7_ROW} GROUP BY ctx_id, l4, port`, [fromMinute, toMinute], { signal }),
   ]);
   const byKey = new Map(l7.map((x) => [entryKey(x.ctx_id, x.l4, x.port), x]));
   return rows.map((r) => entryOf(r, byKey.get(entryKey(r.ctx_id, r.l4, r.port))));
 }
 
 /** the groups of each minute matching `where` (on the minute column), per minute */
-export async function readPerMinute(db: Queryable, where: string, params: unknown[]): Promise<Map<number, Entry[]>> {
+export async function readPerMinute(db: Queryable, where: string, params: unknown[], signal?: AbortSignal): Promise<Map<number, Entry[]>> {
   const [rows, l7] = await Promise.all([
-    db.query<AggRow>(`SELECT minute, ${MAIN_COLUMNS} FROM flow_rollups WHERE ${where} GROUP BY minute, ctx_id, l4, port`, params),
-    db.query<L7Row>(`SELECT minute, ${L7_COLUMNS} FROM flow_rollups WHERE ${where} AND ${L7_ROW} GROUP BY minute, ctx_id, l4, port`, params),
+    db.query<AggRow>(`SELECT minute, ${MAIN_COLUMNS} FROM flow_rollups WHERE ${where} GROUP BY minute, ctx_id, l4, port`, params, { signal }),
+    db.query<L7Row>(`SELECT minute, ${L7_COLUMNS} FROM flow_rollups WHERE ${where} AND ${L7_ROW} GROUP BY minute, ctx_id, l4, port`, params, { signal }),
   ]);
   const byKey = new Map(l7.map((x) => [`${x.minute}|${entryKey(x.ctx_id, x.l4, x.port)}`, x]));
   const out = new Map<number, Entry[]>();

@@ -37,6 +37,8 @@ export interface GraphQuery {
   focus?: string;
   /** series buckets at most (each at least one minute) */
   buckets?: number;
+  /** the request's: cancels its reads when the client goes away */
+  signal?: AbortSignal;
 }
 
 interface GraphEntry extends CatalogEntry {
@@ -171,6 +173,8 @@ export class GraphRepo {
   ) {
     this.useCache = opts.cache ?? true;
     this.now = opts.now ?? Date.now;
+    // its load runs while writes wait (RollupFeed.exclusive): on the ingest's connections, so it
+    // never waits behind busy API ones with the writer held up
     this.recent = this.useCache && opts.feed ? new RecentRollups(db, opts.feed) : null;
     // retention and repair remove rollups: nothing cached may outlive that
     opts.feed?.subscribe({ rows() {}, reset: () => this.forget() });
@@ -209,7 +213,7 @@ export class GraphRepo {
     const { fromMinute, toMinute, window } = windowOf(q);
     // pairing a denied packet's two events while building segments needs their contexts decoded
     await this.catalog.refresh();
-    const segs = await this.segments(fromMinute, toMinute);
+    const segs = await this.segments(fromMinute, toMinute, q.signal);
     const allowed = this.allowedContexts(q.filter);
     const l4 = q.l4?.length ? new Set(q.l4) : null;
     const queryKey = JSON.stringify([q.filter, q.l4 ?? [], q.hideNoise ?? true, fromMinute, segs.settledUntil]);
@@ -308,9 +312,9 @@ export class GraphRepo {
    * feed). This keeps a 1 h map over 10M flows from re-aggregating ~1M rollup rows on every
    * refresh of an open page.
    */
-  private async segments(fromMinute: number, toMinute: number): Promise<Segments> {
-    if (!this.useCache) return { settled: [segmentOf(await this.readPaired(fromMinute, toMinute))], settledKey: "", settledUntil: toMinute, tail: [] };
-    const newest = await this.db.query<{ m: number | null }>("SELECT max(minute) AS m FROM flow_rollups");
+  private async segments(fromMinute: number, toMinute: number, signal?: AbortSignal): Promise<Segments> {
+    if (!this.useCache) return { settled: [segmentOf(await this.readPaired(fromMinute, toMinute, signal))], settledKey: "", settledUntil: toMinute, tail: [] };
+    const newest = await this.db.api.query<{ m: number | null }>("SELECT max(minute) AS m FROM flow_rollups", [], { signal });
     const settledBefore = newest[0]?.m == null ? fromMinute : Math.min(toMinute, newest[0].m - SETTLE_MINUTES + 1);
     const out: Segment[] = [];
     const used: string[] = [];
@@ -330,7 +334,7 @@ export class GraphRepo {
     };
     const cachedUntil = Math.min(toMinute, settledBefore);
     // only minutes that hold rollups: a 31-day window over a sparse store must not walk 44k minutes
-    const present = cachedUntil > fromMinute ? await this.minutesWithData(fromMinute, cachedUntil) : [];
+    const present = cachedUntil > fromMinute ? await this.minutesWithData(fromMinute, cachedUntil, signal) : [];
     const missingMinutes: number[] = [];
     const blocksDone = new Set<number>();
     for (const mm of present) {
@@ -339,7 +343,7 @@ export class GraphRepo {
         if (blocksDone.has(block)) continue;
         blocksDone.add(block);
         const key = `b:${block}`;
-        if (!fresh(key)) put(key, await this.readBlock(block));
+        if (!fresh(key)) put(key, await this.readBlock(block, signal));
         use(key);
       } else {
         if (fresh(`m:${mm}`)) use(`m:${mm}`);
@@ -352,7 +356,7 @@ export class GraphRepo {
     }
     if (missingMinutes.length) {
       this.sqlReads++;
-      const byMinute = await readPerMinute(this.db, "minute = ANY($1::int[])", [missingMinutes]);
+      const byMinute = await readPerMinute(this.db.api, "minute = ANY($1::int[])", [missingMinutes], signal);
       for (const mm of missingMinutes) {
         put(`m:${mm}`, segmentOf(await this.paired(byMinute.get(mm) ?? [], mm)));
         use(`m:${mm}`);
@@ -363,7 +367,7 @@ export class GraphRepo {
     let tailLists: Entry[][] = [];
     if (tail < toMinute) {
       const held = await this.recent?.rangeByMinute(tail, toMinute);
-      tailLists = held ? await Promise.all(held.map(([m, list]) => this.paired(list, m))) : [await this.readPaired(tail, toMinute)];
+      tailLists = held ? await Promise.all(held.map(([m, list]) => this.paired(list, m))) : [await this.readPaired(tail, toMinute, signal)];
     }
     return { settled: out, settledKey: `${fromMinute}:${cachedUntil}:${used.join(",")}`, settledUntil: tail, tail: tailLists };
   }
@@ -386,7 +390,7 @@ export class GraphRepo {
     if (minutes.length === 0) return;
     this.prefetching = (async () => {
       try {
-        const byMinute = await readPerMinute(this.db, "minute = ANY($1::int[])", [minutes]);
+        const byMinute = await readPerMinute(this.db.api, "minute = ANY($1::int[])", [minutes]);
         for (const m of minutes) put(`m:${m}`, segmentOf(await this.paired(byMinute.get(m) ?? [], m)));
       } catch {
         // only an optimisation: the refresh that needs these minutes reads them itself
@@ -397,7 +401,7 @@ export class GraphRepo {
   }
 
   /** a settled block: merged from the in-memory minutes when they are all held, else from SQL */
-  private async readBlock(block: number): Promise<Segment> {
+  private async readBlock(block: number, signal?: AbortSignal): Promise<Segment> {
     const recent = this.recent;
     if (recent && recent.holds(block)) {
       const minutes: Entry[][] = [];
@@ -408,14 +412,15 @@ export class GraphRepo {
   }
 
   /** distinct minutes in [from, to) that have rollups, by a loose index scan on the primary key */
-  private async minutesWithData(fromMinute: number, toMinute: number): Promise<number[]> {
-    const rows = await this.db.query<{ m: number }>(
+  private async minutesWithData(fromMinute: number, toMinute: number, signal?: AbortSignal): Promise<number[]> {
+    const rows = await this.db.api.query<{ m: number }>(
       `WITH RECURSIVE t(m) AS (
          SELECT min(minute) FROM flow_rollups WHERE minute >= $1::int AND minute < $2::int
          UNION ALL
          SELECT (SELECT min(minute) FROM flow_rollups WHERE minute > t.m AND minute < $2::int) FROM t WHERE t.m IS NOT NULL
        ) SELECT m FROM t WHERE m IS NOT NULL`,
       [fromMinute, toMinute],
+      { signal },
     );
     return rows.map((r) => r.m);
   }
@@ -447,12 +452,12 @@ export class GraphRepo {
   }
 
   /** [from, to) summed, paired per minute: the pairable contexts' minutes are read apart */
-  private async readPaired(fromMinute: number, toMinute: number): Promise<Entry[]> {
-    const entries = await this.read(fromMinute, toMinute);
+  private async readPaired(fromMinute: number, toMinute: number, signal?: AbortSignal): Promise<Entry[]> {
+    const entries = await this.read(fromMinute, toMinute, signal);
     const info = await this.pairKnown(entries.map((e) => e.ctxId));
     const pairable = [...new Set(entries.filter((e) => info(e.ctxId)).map((e) => e.ctxId))];
     if (!pairable.length) return entries;
-    const perMinute = await readPerMinute(this.db, "minute >= $1::int AND minute < $2::int AND ctx_id = ANY($3::int[])", [fromMinute, toMinute, pairable]);
+    const perMinute = await readPerMinute(this.db.api, "minute >= $1::int AND minute < $2::int AND ctx_id = ANY($3::int[])", [fromMinute, toMinute, pairable], signal);
     const sub = new Map<string, number>();
     for (const [minute, list] of perMinute) {
       const n = pairedDropEvents(
@@ -470,9 +475,9 @@ export class GraphRepo {
     });
   }
 
-  private read(fromMinute: number, toMinute: number): Promise<Entry[]> {
+  private read(fromMinute: number, toMinute: number, signal?: AbortSignal): Promise<Entry[]> {
     this.sqlReads++;
-    return readRange(this.db, fromMinute, toMinute);
+    return readRange(this.db.api, fromMinute, toMinute, signal);
   }
 
   /** flows per bucket (≥ 1 minute each) of the window for one node or edge */
@@ -486,16 +491,17 @@ export class GraphRepo {
       const p = new SqlParams();
       const where = [`minute >= ${p.add(fromMinute, "::int")}`, `minute < ${p.add(toMinute, "::int")}`, `ctx_id = ANY(${p.add(on, "::int[]")})`];
       if (q.l4?.length) where.push(`l4 = ANY(${p.add(q.l4, "::int[]")})`);
-      const rows = await this.db.query<{ minute: number; n: string }>(
+      const rows = await this.db.api.query<{ minute: number; n: string }>(
         `SELECT minute, sum(flows)::text AS n FROM flow_rollups WHERE ${where.join(" AND ")} GROUP BY minute`,
         p.values,
+        { signal: q.signal },
       );
       for (const r of rows) counts[Math.floor((r.minute - fromMinute) / per)] += Number(r.n);
       // a denied packet counts once here too: take out the paired drop events of each minute
       const info = await this.pairKnown(on);
       const pairable = on.filter((id) => info(id));
       if (pairable.length) {
-        const perMinute = await readPerMinute(this.db, "minute >= $1::int AND minute < $2::int AND ctx_id = ANY($3::int[])", [fromMinute, toMinute, pairable]);
+        const perMinute = await readPerMinute(this.db.api, "minute >= $1::int AND minute < $2::int AND ctx_id = ANY($3::int[])", [fromMinute, toMinute, pairable], q.signal);
         for (const [minute, list] of perMinute) {
           const kept = q.l4?.length ? list.filter((e) => q.l4!.includes(e.counts.l4)) : list;
           const n = pairedDropEvents(

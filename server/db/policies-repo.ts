@@ -46,7 +46,7 @@ const NS_PER_MINUTE = 60_000_000_000n;
 /** Where the agents' policy events come from (the agent-events store), if anywhere. */
 export interface AgentEventSource {
   available(): Promise<boolean>;
-  policyEvents(sinceNs?: bigint, untilNs?: bigint): Promise<AgentPolicyEvent[]>;
+  policyEvents(sinceNs?: bigint, untilNs?: bigint, signal?: AbortSignal): Promise<AgentPolicyEvent[]>;
 }
 
 export class PoliciesRepo {
@@ -65,22 +65,24 @@ export class PoliciesRepo {
     const pairable = entries.filter((e) => pairInfoOf(e.item.flow)).map((e) => e.id);
 
     const p = new SqlParams();
-    const spans = await this.db.query<{ first: string; last: string }>(
+    const spans = await this.db.api.query<{ first: string; last: string }>(
       `SELECT min(f.ts)::text AS first, max(f.ts)::text AS last FROM flows f WHERE ${flowWhere(ids, flow, q, p)} HAVING count(*) > 0`,
       p.values,
+      { signal: q.signal },
     );
     if (!spans.length) return empty;
     const start = q.sinceNs ?? BigInt(spans[0].first);
     const end = q.untilNs ?? BigInt(spans[0].last) + 1n;
     const bucketNs = ((end > start ? end - start : 1n) + BigInt(buckets) - 1n) / BigInt(buckets) || 1n;
     const tp = new SqlParams();
-    const rows = await this.db.query<{ b: number; ctx_id: number; minute: number; l4: number; port: number; n: number; first: string; last: string }>(
+    const rows = await this.db.api.query<{ b: number; ctx_id: number; minute: number; l4: number; port: number; n: number; first: string; last: string }>(
       `SELECT ((f.ts - ${tp.add(start.toString(), "::bigint")}) / ${tp.add(bucketNs.toString(), "::bigint")})::int AS b, f.ctx_id,
          CASE WHEN f.ctx_id = ANY(${tp.add(pairable, "::int[]")}) THEN ${MINUTE_SQL} ELSE 0 END AS minute,
          f.l4, ${SERVER_PORT_SQL} AS port, count(*)::int AS n, min(f.ts)::text AS first, max(f.ts)::text AS last
        FROM flows f JOIN flow_contexts c ON c.id = f.ctx_id
        WHERE ${flowWhere(ids, flow, { ...q, sinceNs: start, untilNs: end }, tp)} GROUP BY 1, 2, 3, 4, 5`,
       tp.values,
+      { signal: q.signal },
     );
     const counted = countDeniedOnce(
       rows.map((r) => ({ ...r, ctxId: r.ctx_id, count: r.n, order: r.b })),
@@ -149,7 +151,7 @@ export class PoliciesRepo {
    * (first/last flow of each context per minute), merged with the agents' policy events.
    */
   private async moments(ids: number[], q: RangeQuery): Promise<RevisionMoment[]> {
-    const events = (await this.agentEvents?.policyEvents(q.sinceNs, q.untilNs)) ?? [];
+    const events = (await this.agentEvents?.policyEvents(q.sinceNs, q.untilNs, q.signal)) ?? [];
     const ns = q.filter.namespace;
     // a namespace filter keeps the events of that namespace's policies (and agent restarts)
     const kept = ns?.length ? events.filter((e) => !e.policy || ns.some((n) => e.policy!.startsWith(`${n}/`))) : events;
@@ -158,9 +160,10 @@ export class PoliciesRepo {
     const where = [`ctx_id = ANY(${p.add(ids, "::int[]")})`];
     if (q.sinceNs !== undefined) where.push(`minute >= ${p.add(Number(q.sinceNs / NS_PER_MINUTE), "::int")}`);
     if (q.untilNs !== undefined) where.push(`minute <= ${p.add(Number((q.untilNs - 1n) / NS_PER_MINUTE), "::int")}`);
-    const rows = await this.db.query<{ ctx_id: number; first: string; last: string }>(
+    const rows = await this.db.api.query<{ ctx_id: number; first: string; last: string }>(
       `SELECT ctx_id, min(first_ts)::text AS first, max(last_ts)::text AS last FROM flow_rollups WHERE ${where.join(" AND ")} GROUP BY minute, ctx_id`,
       p.values,
+      { signal: q.signal },
     );
     const sightings = new Map<string, RevisionSighting & { set: Set<string> }>();
     for (const r of rows) {

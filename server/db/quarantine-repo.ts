@@ -30,6 +30,8 @@ export interface QuarantineQuery {
   beforeId?: bigint;
   stage?: "decode" | "write";
   limit: number;
+  /** the request's: cancels the query when its client goes away */
+  signal?: AbortSignal;
 }
 
 interface Row {
@@ -73,11 +75,12 @@ export class QuarantineRepo {
     const params: unknown[] = [];
     if (q.beforeId !== undefined) where.push(`id < $${params.push(q.beforeId.toString())}::bigint`);
     if (q.stage) where.push(`stage = $${params.push(q.stage)}`);
-    const rows = await this.db.query<Row>(
+    const rows = await this.db.api.query<Row>(
       `SELECT id::text AS id, received_at, stage, error, node_name, key::text AS key, ts::text AS ts, bytes
        FROM quarantine ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
        ORDER BY id DESC LIMIT $${params.push(q.limit + 1)}::int`,
       params,
+      { signal: q.signal },
     );
     const more = rows.length > q.limit;
     const page = more ? rows.slice(0, q.limit) : rows;

@@ -34,7 +34,7 @@ describe.skipIf(!privatePostgresAvailable())("database faults during ingest", ()
 
   it(`pauses, stays bounded and resumes by itself across a restart and a ${STOP_SECONDS} s stop: 0 lost, 0 duplicated`, async () => {
     pg = await startPrivatePostgres();
-    db = await openDatabase({ url: pg.url, poolMax: 4 });
+    db = await openDatabase({ url: pg.url, ingestPoolMax: 4, apiPoolMax: 2 });
     await applyMigrations(db);
     relay = await startRelayServer({ ringSize: 500_000, announceNodes: false });
     const sent = new Set<string>();

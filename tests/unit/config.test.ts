@@ -39,4 +39,17 @@ describe("configuration from the environment", () => {
     expect(parseDurationMs("1h30m")).toBe(5400e3);
     expect(parseDurationMs("5x")).toBeNull();
   });
+
+  it("reads the query timeout and the two PostgreSQL pools", () => {
+    const d = loadConfig({});
+    expect(d.FLOWLENS_QUERY_TIMEOUT).toBe(30_000);
+    expect(d.FLOWLENS_API_POOL).toBe(8);
+    expect(d.FLOWLENS_INGEST_POOL).toBe(4);
+    expect(loadConfig({ FLOWLENS_QUERY_TIMEOUT: "2m" }).FLOWLENS_QUERY_TIMEOUT).toBe(120_000);
+    expect(loadConfig({ FLOWLENS_QUERY_TIMEOUT: "250ms" }).FLOWLENS_QUERY_TIMEOUT).toBe(250);
+    expect(loadConfig({ FLOWLENS_QUERY_TIMEOUT: "off" }).FLOWLENS_QUERY_TIMEOUT).toBeNull();
+    expect(loadConfig({ FLOWLENS_API_POOL: "3", FLOWLENS_INGEST_POOL: "2" })).toMatchObject({ FLOWLENS_API_POOL: 3, FLOWLENS_INGEST_POOL: 2 });
+    expect(() => loadConfig({ FLOWLENS_QUERY_TIMEOUT: "30" })).toThrow(/FLOWLENS_QUERY_TIMEOUT/);
+    expect(() => loadConfig({ FLOWLENS_API_POOL: "0" })).toThrow(/FLOWLENS_API_POOL/);
+  });
 });

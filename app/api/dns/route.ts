@@ -14,7 +14,7 @@ export async function GET(request: Request): Promise<Response> {
   const rt = await runtimeOrUnavailable();
   if (rt instanceof Response) return rt;
   try {
-    const { analysis, answers } = await analyzeRange(dnsRepoFor(rt), parsed.query);
+    const { analysis, answers } = await analyzeRange(dnsRepoFor(rt), parsed.query, Date.now(), request.signal);
     const body = dnsListBody(analysis, parsed.query, (key) => dnsDetails(answers.get(key)));
     return Response.json(body, { headers: noStore() });
   } catch (e) {

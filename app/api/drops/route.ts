@@ -10,7 +10,7 @@ import type { FlowItem } from "@/server/domain/flow-item";
 import { flowQueryToSearchParams } from "@/server/domain/flow-query";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
-import { queryInputError, streamPages } from "@/server/http/stream-pages";
+import { errorLines, exportAbort, queryInputError, streamPages } from "@/server/http/stream-pages";
 
 export const dynamic = "force-dynamic";
 
@@ -48,18 +48,19 @@ export async function GET(request: Request): Promise<Response> {
   const range = { filter, sinceNs: q.sinceNs, untilNs: q.untilNs };
 
   if (rowsKind.value === "raw") {
+    const abort = exportAbort(request);
     let pairing: PairedStream | null;
     try {
-      pairing = await repo.pairing(range);
+      pairing = await repo.pairing({ ...range, signal: abort.signal });
     } catch (e) {
       return queryInputError(e) ?? unavailable(e, "reading drops failed");
     }
-    return rawExport(rt.reader.all(range, q.last ?? Number.POSITIVE_INFINITY), q.format === "csv", stamp, pairing);
+    return rawExport(rt.reader.all({ ...range, signal: abort.signal }, q.last ?? Number.POSITIVE_INFINITY), q.format === "csv", stamp, pairing, abort);
   }
 
   let result;
   try {
-    result = await repo.grouped(range, buckets.value);
+    result = await repo.grouped({ ...range, signal: request.signal }, buckets.value);
   } catch (e) {
     return queryInputError(e) ?? unavailable(e, "reading drops failed");
   }
@@ -120,8 +121,14 @@ function download<T>(head: string, rows: T[], line: (r: T) => string, csv: boole
  * Streams every denied flow page by page (the store is read as the client reads), newest first;
  * each row says whether it is the counted report of its packet.
  */
-function rawExport(pages: AsyncGenerator<FlowItem[]>, csv: boolean, stamp: ExportStamp, pairing: PairedStream | null): Promise<Response> {
+function rawExport(pages: AsyncGenerator<FlowItem[]>, csv: boolean, stamp: ExportStamp, pairing: PairedStream | null, abort: AbortController): Promise<Response> {
   const paired = (i: FlowItem) => pairing?.paired(i.flow, itemTimeNs(i)) ?? false;
   const line = csv ? (i: FlowItem) => csvLine(rawCsvRow(i, stamp, paired(i))) : (i: FlowItem) => JSON.stringify(rawJsonl(i, stamp, paired(i))) + "\n";
-  return streamPages(pages, line, { header: csv ? csvLine(RAW_COLUMNS) : undefined, headers: headers(csv, "raw", stamp), failure: "reading drops failed" });
+  return streamPages(pages, line, {
+    header: csv ? csvLine(RAW_COLUMNS) : undefined,
+    headers: headers(csv, "raw", stamp),
+    failure: "reading drops failed",
+    errorLine: csv ? errorLines.csv : errorLines.jsonl,
+    abort,
+  });
 }

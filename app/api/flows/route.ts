@@ -3,7 +3,7 @@ import { parseFlowQuery } from "@/server/domain/flow-query";
 import { CSV_COLUMNS, csvLine, csvRow } from "@/server/domain/flow-csv";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
-import { queryInputError, streamPages } from "@/server/http/stream-pages";
+import { errorLines, exportAbort, queryInputError, streamPages } from "@/server/http/stream-pages";
 import { itemResponse, type FlowItem } from "@/server/domain/flow-item";
 
 export const dynamic = "force-dynamic";
@@ -24,7 +24,7 @@ export async function GET(request: Request): Promise<Response> {
     if (left === 0) return Response.json({ flows: [], next: null }, { headers: noStore() });
     const limit = left !== undefined ? Math.min(q.limit, left) : q.limit;
     try {
-      const page = await rt.reader.page({ ...base, limit });
+      const page = await rt.reader.page({ ...base, limit, signal: request.signal });
       const rest = left === undefined ? undefined : left - page.items.length;
       const next = page.next === null || rest === 0 ? null : rest === undefined ? page.next : `${page.next}.${rest}`;
       return Response.json({ flows: page.items, next }, { headers: noStore() });
@@ -36,9 +36,12 @@ export async function GET(request: Request): Promise<Response> {
   const csv = q.format === "csv";
   const line = csv ? (item: FlowItem) => csvLine(csvRow(item)) : (item: FlowItem) => JSON.stringify(itemResponse(item)) + "\n";
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  return streamPages(rt.reader.all(base, left ?? Number.POSITIVE_INFINITY), line, {
+  const abort = exportAbort(request);
+  return streamPages(rt.reader.all({ ...base, signal: abort.signal }, left ?? Number.POSITIVE_INFINITY), line, {
     header: csv ? csvLine(CSV_COLUMNS) : undefined,
     failure: "reading flows failed",
+    errorLine: csv ? errorLines.csv : errorLines.jsonl,
+    abort,
     headers: noStore({
       "Content-Type": csv ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8",
       "Content-Disposition": `attachment; filename="flowlens-flows-${stamp}.${csv ? "csv" : "jsonl"}"`,

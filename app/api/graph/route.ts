@@ -13,7 +13,7 @@ export async function GET(request: Request): Promise<Response> {
   if (rt instanceof Response) return rt;
   try {
     const p = parsed.params;
-    const q = { filter: p.filter, l4: p.l4, sinceNs: p.sinceNs, untilNs: p.untilNs, live: p.live, hideNoise: p.hideNoise, focus: p.focus, buckets: p.buckets };
+    const q = { filter: p.filter, l4: p.l4, sinceNs: p.sinceNs, untilNs: p.untilNs, live: p.live, hideNoise: p.hideNoise, focus: p.focus, buckets: p.buckets, signal: request.signal };
     const repo = graphRepoFor(rt);
     const body = p.seriesOnly && p.focus ? await repo.focusSeries({ ...q, focus: p.focus }) : await repo.graph(q);
     return Response.json(body, { headers: noStore() });

@@ -25,7 +25,7 @@ export async function GET(request: Request): Promise<Response> {
     const agentSource = { available: async () => ingest.available() || (await events.count()) > 0, policyEvents: events.policyEvents.bind(events) };
     const repo = new PoliciesRepo(rt.db, dropsRepoFor(rt).catalog, agentSource);
     const q = flow.query;
-    return Response.json(await repo.overview({ filter: q.filter, sinceNs: q.sinceNs, untilNs: q.untilNs }, buckets.value), { headers: noStore() });
+    return Response.json(await repo.overview({ filter: q.filter, sinceNs: q.sinceNs, untilNs: q.untilNs, signal: request.signal }, buckets.value), { headers: noStore() });
   } catch (e) {
     return unavailable(e, "reading policies failed");
   }

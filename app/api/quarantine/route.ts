@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { QuarantineItem } from "@/server/db/quarantine-repo";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
-import { streamPages } from "@/server/http/stream-pages";
+import { errorLines, exportAbort, streamPages } from "@/server/http/stream-pages";
 
 export const dynamic = "force-dynamic";
 
@@ -48,8 +48,11 @@ export async function GET(request: Request): Promise<Response> {
   const rt = await runtimeOrUnavailable();
   if (rt instanceof Response) return rt;
   if (q.format === "jsonl") {
-    return streamPages(rt.quarantine.all({ beforeId: q.cursor, stage: q.stage }), (i: QuarantineItem) => JSON.stringify(i) + "\n", {
+    const abort = exportAbort(request);
+    return streamPages(rt.quarantine.all({ beforeId: q.cursor, stage: q.stage, signal: abort.signal }), (i: QuarantineItem) => JSON.stringify(i) + "\n", {
       failure: "reading the quarantine failed",
+      errorLine: errorLines.jsonl,
+      abort,
       headers: noStore({
         "Content-Type": "application/x-ndjson; charset=utf-8",
         "Content-Disposition": `attachment; filename="flowlens-quarantine-${new Date().toISOString().replace(/[:.]/g, "-")}.jsonl"`,
@@ -57,7 +60,7 @@ export async function GET(request: Request): Promise<Response> {
     });
   }
   try {
-    const page = await rt.quarantine.page({ beforeId: q.cursor, stage: q.stage, limit: q.limit });
+    const page = await rt.quarantine.page({ beforeId: q.cursor, stage: q.stage, limit: q.limit, signal: request.signal });
     return Response.json({ items: page.items, next: page.next }, { headers: noStore() });
   } catch (e) {
     rt.health.failed(e);

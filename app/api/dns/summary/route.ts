@@ -14,7 +14,7 @@ export async function GET(request: Request): Promise<Response> {
   const rt = await runtimeOrUnavailable();
   if (rt instanceof Response) return rt;
   try {
-    const { analysis } = await analyzeRange(dnsRepoFor(rt), parsed.query);
+    const { analysis } = await analyzeRange(dnsRepoFor(rt), parsed.query, Date.now(), request.signal);
     return Response.json(dnsSummaryBody(analysis, parsed.query), { headers: noStore() });
   } catch (e) {
     return queryInputError(e) ?? unavailable(e, "reading DNS flows failed");

@@ -40,8 +40,8 @@ export async function GET(request: Request): Promise<Response> {
     const before = { from: at.ns - window.ns, to: at.ns };
     const after = { from: at.ns, to: at.ns + window.ns };
     const [b, a] = await Promise.all([
-      repo.outcomes({ filter: q.filter, sinceNs: before.from, untilNs: before.to }),
-      repo.outcomes({ filter: q.filter, sinceNs: after.from, untilNs: after.to }),
+      repo.outcomes({ filter: q.filter, sinceNs: before.from, untilNs: before.to, signal: request.signal }),
+      repo.outcomes({ filter: q.filter, sinceNs: after.from, untilNs: after.to, signal: request.signal }),
     ]);
     const link = (c: Parameters<typeof connectionFlowsQuery>[0], w: "before" | "after") =>
       w === "before" ? connectionFlowsQuery(c, before.from, before.to) : connectionFlowsQuery(c, after.from, after.to);

@@ -39,7 +39,7 @@ export async function GET(request: Request): Promise<Response> {
   if (rt instanceof Response) return rt;
   try {
     const repo = new ConnectionsRepo(rt.db, dropsRepoFor(rt).catalog);
-    const s = suggestForNamespace(ns[0], await repo.outcomes({ filter: q.filter, sinceNs, untilNs: q.untilNs }));
+    const s = suggestForNamespace(ns[0], await repo.outcomes({ filter: q.filter, sinceNs, untilNs: q.untilNs, signal: request.signal }));
     if (yaml && s.message) {
       return new Response(`# ${s.message}\n`, { status: 404, headers: noStore({ "Content-Type": "application/yaml; charset=utf-8" }) });
     }

@@ -10,7 +10,7 @@ export async function GET(request: Request): Promise<Response> {
   if (unknown !== undefined) return badRequest(`${unknown}: unknown parameter; /api/status/events takes none`, unknown);
   try {
     const rt = await getRuntime();
-    const [recent, quarantined] = await Promise.all([rt.events.recent(100), rt.quarantine.page({ limit: 100 }, false)]);
+    const [recent, quarantined] = await Promise.all([rt.events.recent(100, request.signal), rt.quarantine.page({ limit: 100, signal: request.signal }, false)]);
     const quarantine = quarantined.items.map(({ bytes_base64: _bytes, ...rest }) => rest);
     return Response.json({ ...recent, quarantine }, { headers: noStore() });
   } catch (e) {
