@@ -136,8 +136,13 @@ describe("one odd flow never blocks the others", () => {
     const kept = q.items.map((i) => Buffer.from(i.bytes_base64, "base64"));
     for (const b of [notUtf8, truncated, badTime]) expect(kept.some((k) => k.equals(b))).toBe(true);
 
-    const status = (await (await call(statusGET, "/api/status")).json()) as StatusReport;
-    expect(status.ingest.quarantined).toBe(6);
+    // the status' counts are refreshed in the background (at most a few seconds old), never awaited by a request
+    let quarantined = -1;
+    await waitFor(async () => {
+      quarantined = ((await (await call(statusGET, "/api/status")).json()) as StatusReport).ingest.quarantined;
+      return quarantined >= 6;
+    }, "the status counting 6 quarantined", 15_000);
+    expect(quarantined).toBe(6);
     const metrics = await (await call(metricsGET, "/metrics")).text();
     expect(metrics).toMatch(/^flowlens_flows_quarantined_total 6$/m);
     const jsonl = await (await call(quarantineGET, "/api/quarantine?format=jsonl")).text();
