@@ -5,6 +5,7 @@
  * uuid), compiled here to SQL over the flows columns.
  */
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
+import { HTTP_URL_PATH_PATTERN } from "@/server/domain/flow-match";
 
 export { FLOW_LEVEL_KEYS, hasConditions, splitSpec } from "@/server/domain/flow-filter-spec";
 
@@ -21,8 +22,15 @@ const PROTOCOLS: Record<string, string> = {
   kafka: "f.l7_kind = 102",
 };
 const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
-/** the path of a URL, like Go's url.Parse(u).Path that hubble's http-path filter matches */
-export const HTTP_PATH_SQL = `substring(f.http_url from '^(?:[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*)?([^?#]*)')`;
+/** A SQL string literal (standard_conforming_strings, on by default since PostgreSQL 9.1 and in PGlite). */
+export function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+/**
+ * The path of a URL, like Go's url.Parse(u).Path that hubble's http-path filter matches: the
+ * matcher's own pattern, so the in-memory filter (live) and SQL (history) cannot cut paths differently.
+ */
+export const HTTP_PATH_SQL = `substring(f.http_url from ${sqlString(HTTP_URL_PATH_PATTERN)})`;
 
 export class SqlParams {
   readonly values: unknown[] = [];

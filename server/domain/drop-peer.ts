@@ -3,19 +3,9 @@
  * workload + labels), the world (by DNS name, CIDR or IP) or a Cilium entity (host, remote-node…).
  * Derived from hubble's Flow JSON so stored flows, live flows and exports agree.
  */
+import { reservedKindOf, type EntityKind } from "./reserved-identities";
 
-export type PeerKind =
-  | "pod"
-  | "world"
-  | "cidr"
-  | "host"
-  | "remote-node"
-  | "kube-apiserver"
-  | "health"
-  | "ingress"
-  | "init"
-  | "unmanaged"
-  | "unknown";
+export type PeerKind = "pod" | "world" | "cidr" | EntityKind | "unknown";
 
 export interface Peer {
   kind: PeerKind;
@@ -38,16 +28,6 @@ type J = Record<string, unknown>;
 const obj = (v: unknown): J => (v && typeof v === "object" && !Array.isArray(v) ? (v as J) : {});
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
 const text = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
-
-const ENTITY_LABELS: [string, PeerKind][] = [
-  ["reserved:kube-apiserver", "kube-apiserver"],
-  ["reserved:host", "host"],
-  ["reserved:remote-node", "remote-node"],
-  ["reserved:health", "health"],
-  ["reserved:ingress", "ingress"],
-  ["reserved:init", "init"],
-  ["reserved:unmanaged", "unmanaged"],
-];
 
 function bits(cidr: string): number {
   const n = Number(cidr.split("/")[1]);
@@ -78,14 +58,10 @@ export function peerOf(endpoint: unknown, ip: string | undefined, names: string[
   const cidrs = labels.filter((l) => l.startsWith("cidr:")).map((l) => l.slice(5).replace(/-/g, ":"));
   if (cidrs.length) peer.cidr = cidrs.sort((a, b) => bits(b) - bits(a))[0];
 
-  const entity = ENTITY_LABELS.find(([l]) => labels.includes(l));
-  if (entity) peer.kind = entity[1];
-  else if (identity === 1) peer.kind = "host";
-  else if (identity === 6) peer.kind = "remote-node";
-  else if (identity === 7) peer.kind = "kube-apiserver";
-  else if (labels.some((l) => l.startsWith("reserved:world")) || identity === 2 || identity === 9 || identity === 10) {
-    peer.kind = peer.cidr ? "cidr" : "world";
-  } else if (peer.cidr) peer.kind = "cidr";
+  const reserved = reservedKindOf(labels, identity, ns);
+  if (reserved === "world") peer.kind = peer.cidr ? "cidr" : "world";
+  else if (reserved) peer.kind = reserved;
+  else if (peer.cidr) peer.kind = "cidr";
   else if (ns) peer.kind = "pod";
   else if (peer.names.length) peer.kind = "world";
   return peer;

@@ -7,28 +7,13 @@
  * turn into thousands of nodes.
  */
 import type { GraphNode, GraphNodeKind } from "./graph-types";
-import { RESERVED_IDENTITIES } from "./reserved-identities";
+import { reservedKindOf } from "./reserved-identities";
 
 type J = Record<string, unknown>;
 const obj = (v: unknown): J => (v && typeof v === "object" && !Array.isArray(v) ? (v as J) : {});
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
 const text = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
-/** reserved label → node kind, most specific first (kube-apiserver endpoints also carry reserved:host on some setups) */
-const RESERVED: [string, GraphNodeKind][] = [
-  ["reserved:kube-apiserver", "kube-apiserver"],
-  ["reserved:health", "health"],
-  ["reserved:remote-node", "remote-node"],
-  ["reserved:host", "host"],
-  ["reserved:ingress", "ingress"],
-  ["reserved:init", "init"],
-  ["reserved:unmanaged", "unmanaged"],
-];
-/** a reserved identity's node kind (the IPv4 and IPv6 halves of world are one world node) */
-function reservedKind(identity: number): GraphNodeKind | undefined {
-  const name = RESERVED_IDENTITIES[identity];
-  return name === "world-ipv4" || name === "world-ipv6" ? "world" : (name as GraphNodeKind | undefined);
-}
 const APP_LABEL = /^(?:[a-z0-9-]+:)?(app\.kubernetes\.io\/name|app|k8s-app|name)=(.+)$/;
 
 function labelValue(labels: string[], key: string): string | undefined {
@@ -84,8 +69,9 @@ export function nodeOf(endpoint: unknown, ip: string | undefined, names: string[
   const identity = Number(ep.identity ?? 0) || 0;
   const c = cluster ?? "";
 
-  const reserved = RESERVED.find(([l]) => labels.includes(l))?.[1] ?? (namespace ? undefined : reservedKind(identity));
-  const isWorld = reserved === "world" || labels.some((l) => l.startsWith("reserved:world"));
+  const kind = reservedKindOf(labels, identity, namespace);
+  const isWorld = kind === "world";
+  const reserved = isWorld ? undefined : kind;
   if (isWorld || (!namespace && !reserved)) {
     const fqdn = fqdnOf(labels, names);
     if (fqdn) return { id: `fqdn:${fqdn}`, kind: "fqdn", label: fqdn };

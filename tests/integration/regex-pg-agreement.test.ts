@@ -6,6 +6,8 @@ import { parseCidr, compileCidrList } from "@/server/domain/cidr";
 import { parseLabelSelector } from "@/server/domain/label-selector";
 import { toPortableRegex } from "@/server/domain/flow-query";
 import type { LabelRequirement } from "@/server/domain/flow-filter-spec";
+import { compileMatcher } from "@/server/domain/flow-match";
+import { HTTP_PATH_SQL, SqlParams, flowConditions } from "@/server/db/flow-sql";
 
 it("agrees with postgres", async () => {
   const db = new PGlite();
@@ -37,3 +39,26 @@ it("agrees with postgres", async () => {
   console.log(JSON.stringify({ mismatches, rejected }, null, 1));
   expect(mismatches).toEqual([]);
 }, 120_000);
+
+// The SQL that filters stored flows by HTTP path must cut a URL exactly as the live matcher does:
+// evaluate the very conditions flow-sql builds (HTTP_PATH_SQL included) beside compileMatcher.
+it("cuts and matches HTTP paths in SQL as the matcher does", async () => {
+  const db = new PGlite();
+  const urls = ["http://10.128.0.4:9990/metrics", "https://user@host/a/b?c=d#e", "/a?b", "http://host", "", "HTTP://H/x#y?z", "/a\nb?c",
+    "grpc://svc/pkg.Svc/Method", "a:b/c", "1http://h/p", "h-t.t+p://x/y", "http://h:80", "//host/path", "http://h/it's?q", "ftp://f/%2F"];
+  const pathRes = ["^/metrics$", "^/a/b$", "^$", "^/x$", "^/pkg", "^a:b/c$", "^1http:", "^/y$", "^//host", "it's", "%2F", "\\n"];
+  const mismatches: unknown[] = [];
+  for (const url of urls) {
+    const r = await db.query<{ p: string | null }>(`select ${HTTP_PATH_SQL} as p from (select $1::text as http_url) f`, [url]);
+    if ((r.rows[0].p ?? "") !== httpUrlPath(url)) mismatches.push({ kind: "path", url, js: httpUrlPath(url), pg: r.rows[0].p });
+    for (const rx of pathRes) {
+      const p = new SqlParams();
+      p.add(url, "::text");
+      const where = flowConditions({ httpPath: [rx] }, p).join(" AND ");
+      const sql = await db.query<{ m: boolean }>(`select (${where}) as m from (select $1::text as http_url, 101 as l7_kind) f`, p.values);
+      const js = compileMatcher({ httpPath: [rx] })({ key: "k", flow: { l7: { http: { url } } } });
+      if (sql.rows[0].m !== js) mismatches.push({ kind: "httpPath", url, rx, js, pg: sql.rows[0].m });
+    }
+  }
+  expect(mismatches).toEqual([]);
+}, 60_000);
