@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import http from "node:http";
-import { parseRfc3339Ns } from "@/server/domain/flow-query";
+import { parseRfc3339Ns } from "@/server/domain/shared/time";
 import { freePort, ROOT, type AppServer } from "../tests/e2e/app-server";
 import { indexOfKey } from "./load-flows";
 

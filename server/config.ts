@@ -3,6 +3,9 @@
  * (HUBBLE_SERVER, HUBBLE_TLS*) so an existing `hubble observe` setup carries over.
  */
 import { z } from "zod";
+import { parseDurationMs } from "./domain/shared/time";
+
+export { parseDurationMs };
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
@@ -14,18 +17,6 @@ const files = z
   .optional()
   .transform((v) => (v ? v.split(/[,:\s]+/).filter(Boolean) : []));
 
-export const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 };
-
-export function parseDurationMs(s: string): number | null {
-  const parts = s.match(/\d+(?:\.\d+)?(?:ms|s|m|h|d|w)/g);
-  if (!parts || parts.join("") !== s) return null;
-  return parts.reduce((sum, p) => {
-    const m = DURATION.exec(p)!;
-    return sum + Number(m[1]) * UNIT_MS[m[2]];
-  }, 0);
-}
-
 const retention = z
   .string()
   .optional()
@@ -33,7 +24,7 @@ const retention = z
     if (v === undefined || v === "") return 7 * 86400e3;
     if (v === "off" || v === "0") return null;
     const ms = parseDurationMs(v);
-    if (ms === null) {
+    if (ms === undefined) {
       ctx.addIssue({ code: "custom", message: `"${v}" is not a duration like 7d, 36h or "off"` });
       return z.NEVER;
     }
@@ -47,7 +38,7 @@ const queryTimeout = z
     if (v === undefined || v === "") return 30_000;
     if (v === "off" || v === "0") return null;
     const ms = parseDurationMs(v);
-    if (ms === null || ms < 1) {
+    if (ms === undefined || ms < 1) {
       ctx.addIssue({ code: "custom", message: `"${v}" is not a duration like 30s, 2m or "off"` });
       return z.NEVER;
     }

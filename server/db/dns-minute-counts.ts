@@ -9,8 +9,8 @@
 import { L7FlowType } from "@/proto/gen/flow/flow_pb";
 import type { Database } from "./connection";
 import type { RollupFeed } from "./rollup-feed";
+import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 
-const NS_PER_MINUTE = 60_000_000_000n;
 const RECHECK_MS = 10_000;
 const MAX_MINUTES = 200_000;
 

@@ -23,7 +23,7 @@ import { L7FlowType, Layer7Schema } from "@/proto/gen/flow/flow_pb";
 import { fromJsonEndpoint, peer } from "@/server/domain/dns-peer";
 import { baseAnalysis, selectView, type DnsAnalysis, type DnsBase, type ViewOptions } from "@/server/domain/dns-analysis";
 import type { DnsApiQuery } from "@/server/domain/dns-params";
-import { formatRfc3339Ns } from "@/server/domain/flow-query";
+import { formatRfc3339Ns } from "@/server/domain/shared/time";
 import { DEFAULT_TIMEOUT_MS, pairDnsKey } from "@/server/domain/dns-pairing";
 import type { DnsMessage, DnsPeer } from "@/server/domain/dns-types";
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";

@@ -18,6 +18,7 @@ import type { DimensionRepo } from "./dimension-repo";
 import { contextCatalogFor, type CatalogEntry, type ContextCatalog } from "./context-catalog";
 import { MINUTE_SQL, SERVER_PORT_SQL, flowWhere, type RangeQuery } from "./connections-repo";
 import { HTTP_PATH_SQL, SqlParams, hasConditions, splitSpec } from "./flow-sql";
+import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 
 export type { CatalogEntry, ContextCatalog, RangeQuery };
 export { flowWhere };
@@ -54,7 +55,6 @@ export interface DropsResult {
   timeline: DropTimeline;
 }
 
-const NS_PER_MINUTE = 60_000_000_000n;
 
 export class DropsRepo {
   constructor(

@@ -3,8 +3,9 @@
  * written; retention drops whole partitions, which is instant and leaves no bloat.
  */
 import type { Database } from "./connection";
+import { NS_PER_DAY } from "@/server/domain/shared/time";
 
-export const NS_PER_DAY = 86_400_000_000_000n;
+
 
 export function partitionName(day: number): string {
   const d = new Date(day * 86_400_000);

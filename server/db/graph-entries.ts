@@ -5,8 +5,9 @@
 import { DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS, type GraphCounts } from "@/server/domain/graph-build";
 import type { Rollup } from "@/server/ingest/flow-rollup";
 import type { Queryable } from "./connection";
+import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 
-export const NS_PER_MINUTE = 60_000_000_000n;
+
 
 export interface Entry {
   ctxId: number;

@@ -17,12 +17,13 @@ import type { Database } from "./connection";
 import type { DimensionRepo } from "./dimension-repo";
 import { contextCatalogFor, type CatalogEntry, type ContextCatalog } from "./context-catalog";
 import { SqlParams, hasConditions } from "./flow-sql";
-import { NS_PER_MINUTE, entryKey, mergeEntries, minuteOf, readPerMinute, readRange, type Entry } from "./graph-entries";
+import { entryKey, mergeEntries, minuteOf, readPerMinute, readRange, type Entry } from "./graph-entries";
+import { NS_PER_MINUTE } from "../domain/shared/time";
 import { segmentOf, type Segment } from "./graph-segment";
 import { RecentRollups } from "./graph-recent";
 import type { RollupFeed } from "./rollup-feed";
 
-export { NS_PER_MINUTE, mergeEntries, minuteOf };
+export { mergeEntries, minuteOf };
 
 export interface GraphQuery {
   /** context-level conditions only (the rollups keep no per-flow columns) */

@@ -12,6 +12,7 @@ import type { Database } from "./connection";
 import { MINUTE_SQL, SERVER_PORT_SQL, contextsFor, flowWhere, type RangeQuery } from "./connections-repo";
 import type { ContextCatalog } from "./context-catalog";
 import { SqlParams } from "./flow-sql";
+import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 
 export type { RevisionMoment };
 
@@ -41,7 +42,6 @@ export interface PoliciesResult {
 }
 
 const policyKey = (p: PolicyRef) => `${p.kind ?? ""}|${p.namespace ?? ""}|${p.name}`;
-const NS_PER_MINUTE = 60_000_000_000n;
 
 /** Where the agents' policy events come from (the agent-events store), if anywhere. */
 export interface AgentEventSource {

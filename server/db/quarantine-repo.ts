@@ -6,7 +6,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
 import { responseJson } from "@/server/flow-codec/flow-json";
-import { formatRfc3339Ns } from "@/server/domain/flow-query";
+import { formatRfc3339Ns } from "@/server/domain/shared/time";
 import type { Database } from "./connection";
 
 export interface QuarantineItem {

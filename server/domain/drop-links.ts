@@ -4,7 +4,7 @@
  * CIDR, reserved label), protocol and port. Every value goes through the same parameters
  * parseFlowQuery reads, so the link is checked by the API like any typed filter.
  */
-import { formatRfc3339Ns } from "./flow-query";
+import { formatRfc3339Ns } from "./shared/time";
 import type { DropGroup } from "./drop-group";
 import type { Peer } from "./drop-peer";
 import { selectorLabels } from "./policies/policy-rule";

@@ -7,6 +7,7 @@ import { edgeId, type GraphContext } from "./graph/graph-context";
 import { histogramPercentileMs } from "./graph-latency";
 import { isNoise } from "./graph-node";
 import type { EdgeState, GraphEdge, GraphNode, GraphResult, PortCount } from "./graph-types";
+import { NS_PER_MS } from "@/server/domain/shared/time";
 
 export const HTTP_CLASSES = 6;
 export const DNS_RCODES = 7;
@@ -68,7 +69,6 @@ const LAST_MS = 12;
 const LAST_SUB = 13;
 const FIELDS = 14;
 
-const NS_PER_MS = 1_000_000n;
 /** ns → [ms, ns within that ms (0…999,999)], flooring for times before 1970 too */
 export function splitNs(ns: bigint): [number, number] {
   let ms = ns / NS_PER_MS;

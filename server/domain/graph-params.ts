@@ -8,7 +8,8 @@
  */
 import { z } from "zod";
 import type { FlowFilterSpec } from "./flow-filter-spec";
-import { dateToNs, FLOW_QUERY_PARAMETERS, parseDurationNs, parseFlowQuery } from "./flow-query";
+import { FLOW_QUERY_PARAMETERS, parseFlowQuery } from "./flow-query";
+import { dateToNs, parseDurationNs } from "./shared/time";
 
 export const LIVE_WINDOWS = ["5m", "15m", "1h"] as const;
 export const DEFAULT_WINDOW = "15m";

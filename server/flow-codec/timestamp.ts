@@ -5,8 +5,9 @@
  * the value must also fit int64 nanoseconds, and re-encode to the very bytes received.
  */
 import { WIRE_VARINT, WireCursor, WireError, encodeTag, encodeVarint } from "./wire";
+import { NS_PER_S } from "@/server/domain/shared/time";
 
-export const NS_PER_S = 1_000_000_000n;
+
 const MIN_SECONDS = -62_135_596_800n; // 0001-01-01T00:00:00Z
 const MAX_SECONDS = 253_402_300_799n; // 9999-12-31T23:59:59Z
 const INT64_MIN = -(2n ** 63n);

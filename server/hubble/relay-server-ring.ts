@@ -5,6 +5,8 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { TimestampSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { NS_PER_MS, NS_PER_S } from "@/server/domain/shared/time";
+
 
 /** Anything kept in a ring: its event time (ns since the epoch) and a global publish sequence. */
 export interface Timed {
@@ -12,8 +14,6 @@ export interface Timed {
   seq: number;
 }
 
-export const NS_PER_MS = 1_000_000n;
-const NS_PER_S = 1_000_000_000n;
 
 export function timestampToNs(ts: Timestamp | undefined): bigint | undefined {
   if (!ts) return undefined;

@@ -4,11 +4,11 @@
  */
 import { L7FlowType } from "@/proto/gen/flow/flow_pb";
 import type { FlowRow } from "@/server/flow-codec/split-flow";
+import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 
 export const HTTP_CLASSES = 6; // 1xx 2xx 3xx 4xx 5xx other
 export const DNS_RCODES = 7; // NOERROR FORMERR SERVFAIL NXDOMAIN NOTIMP REFUSED other
 export const LATENCY_BUCKETS = 26; // [2^i, 2^(i+1)) µs
-const NS_PER_MINUTE = 60_000_000_000n;
 const L7_REQUEST = L7FlowType.REQUEST;
 const L7_RESPONSE = L7FlowType.RESPONSE;
 

@@ -14,7 +14,7 @@
  */
 import { hasConditions, splitSpec, type FlowFilterSpec } from "@/server/domain/flow-filter-spec";
 import { compileMatcher } from "@/server/domain/flow-match";
-import { formatRfc3339Ns } from "@/server/domain/flow-query";
+import { formatRfc3339Ns } from "@/server/domain/shared/time";
 import type { FlowItem } from "@/server/domain/flow-item";
 import { metrics } from "@/server/metrics";
 import type { LiveFlow } from "./live-flow";

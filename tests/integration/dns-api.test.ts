@@ -12,7 +12,7 @@ import { InputError } from "@/server/db/input-error";
 import { parseDnsQuery } from "@/server/domain/dns-params";
 import { queryInputError } from "@/server/http/stream-pages";
 import { dnsListBody, type DnsListBody, type DnsSummaryBody } from "@/server/domain/dns-response";
-import { parseRfc3339Ns } from "@/server/domain/flow-query";
+import { parseRfc3339Ns } from "@/server/domain/shared/time";
 import { call, qs, useApiRuntime } from "../fixtures/api-harness";
 import { dnsRequest, dnsResponse, endpoint, responseOf, udp } from "../fixtures/flow-builder";
 import { recordedResponses } from "../fixtures/recorded-flows";

@@ -11,8 +11,8 @@ import { FlowWriter } from "@/server/db/flow-writer";
 import { splitResponse, type FlowRow } from "@/server/flow-codec/split-flow";
 import { buildFlow, dnsRequest, dnsResponse, responseOf, tcp } from "../fixtures/flow-builder";
 import { openTestStore, type TestStore } from "../fixtures/test-db";
+import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 
-const NS_PER_MINUTE = 60_000_000_000n;
 const M0 = BigInt(Date.parse("2026-10-01T08:00:00Z")) * 1_000_000n / NS_PER_MINUTE;
 let seq = 0;
 

@@ -7,7 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DropReason } from "@/proto/gen/flow/flow_pb";
-import { GraphRepo, GraphCatalog, NS_PER_MINUTE } from "@/server/db/graph-repo";
+import { GraphRepo, GraphCatalog } from "@/server/db/graph-repo";
+import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 import { ContextCatalog } from "@/server/db/context-catalog";
 import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
 import { graphFromFlows, timeNs } from "@/server/domain/graph-flow";

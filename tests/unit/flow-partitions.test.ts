@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { NS_PER_DAY, dayOf, partitionName } from "@/server/db/flow-partitions";
+import { dayOf, partitionName } from "@/server/db/flow-partitions";
+import { NS_PER_DAY } from "@/server/domain/shared/time";
 
 describe("daily partitions", () => {
   it("names a day's partition by its UTC date", () => {

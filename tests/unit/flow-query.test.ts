@@ -1,20 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { encodeCursor } from "@/server/domain/flow-cursor";
 import type { FlowFilterSpec, FlowQuery } from "@/server/domain/flow-filter-spec";
-import {
-  FLOW_QUERY_PARAMETERS,
-  MAX_CURSOR_LENGTH,
-  MAX_TIME_NS,
-  MAX_VALUE_LENGTH,
-  MIN_TIME_NS,
-  flowQueryToSearchParams,
-  formatRfc3339Ns,
-  parseDurationNs,
-  parseFlowQuery,
-  parseMomentNs,
-  parseRfc3339Ns,
-  toPortableRegex,
-} from "@/server/domain/flow-query";
+import { FLOW_QUERY_PARAMETERS, MAX_CURSOR_LENGTH, MAX_VALUE_LENGTH, flowQueryToSearchParams, parseFlowQuery, toPortableRegex } from "@/server/domain/flow-query";
+import { MAX_TIME_NS, MIN_TIME_NS, formatRfc3339Ns, parseDurationNs, parseMomentNs, parseRfc3339Ns } from "@/server/domain/shared/time";
 
 const NOW = new Date("2026-11-23T18:00:00.000Z");
 const KEY = "0c6b1e4e-2f9c-4d4b-9a53-3c4f5b6a7d8e";

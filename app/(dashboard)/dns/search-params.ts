@@ -5,6 +5,7 @@
  * query is, apart from defaults, exactly what the API receives.
  */
 import { FILTER_PARAMS, isFilterParam, type FilterValues } from "@/app/lib/flow-filter-params";
+import { parseDurationMs } from "@/server/domain/shared/time";
 import { flowsHref } from "../flows/search-params";
 
 export const DNS_PATH = "/dns";
@@ -89,20 +90,10 @@ export function dnsHref(state: DnsUrlState): string {
   return q ? `${DNS_PATH}?${q}` : DNS_PATH;
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** `15m`, `1h30m` → ms; undefined when not a duration. */
-export function durationMs(text: string): number | undefined {
-  if (!/^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$/.test(text)) return undefined;
-  let total = 0;
-  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g)) total += Number(n) * UNIT_MS[unit];
-  return total;
-}
-
 /** A bound as ms since epoch: RFC 3339 as is, a duration back from `nowMs`. */
 export function boundMs(text: string | undefined, nowMs: number): number | undefined {
   if (!text) return undefined;
-  const d = durationMs(text);
+  const d = parseDurationMs(text);
   if (d !== undefined) return nowMs - d;
   const t = Date.parse(text);
   return Number.isNaN(t) ? undefined : t;
@@ -139,7 +130,7 @@ export function zoomTo(state: DnsUrlState, sinceMs: number, untilMs: number): Dn
 }
 
 export function isZoomed(state: DnsUrlState): boolean {
-  return Boolean(state.until) || durationMs(state.since) === undefined;
+  return Boolean(state.until) || parseDurationMs(state.since) === undefined;
 }
 
 export function dnsTitle(state: DnsUrlState): string {

@@ -1,6 +1,6 @@
 /** A connection's requests in a time window as an /api/flows (and /flows) query: the evidence link. */
 import { peerParams } from "../drop-links";
-import { formatRfc3339Ns } from "../flow-query";
+import { formatRfc3339Ns } from "../shared/time";
 import type { ConnectionOutcome } from "./outcome";
 
 export function connectionFlowsQuery(c: Pick<ConnectionOutcome, "client" | "server" | "protocol" | "port">, sinceNs: bigint, untilNs: bigint): string {

@@ -9,7 +9,7 @@ import type { FlowItem } from "../flow-item";
 import { groupDrops, sliceOfFlow, type DropGroup } from "../drop-group";
 import { peerLabel } from "../drop-peer";
 import { deniedByText, dropWhy, groupDestinationLabel } from "./drop-why";
-import { formatRfc3339Ns, parseRfc3339Ns } from "../flow-query";
+import { formatRfc3339Ns, parseRfc3339Ns } from "../shared/time";
 
 export interface ExportStamp {
   /** RFC 3339 */

@@ -3,7 +3,7 @@
  * are shown on /drops and written into the audit exports, so what a reviewer reads on screen is
  * what lands in the report.
  */
-import { formatRfc3339Ns } from "../flow-query";
+import { formatRfc3339Ns } from "../shared/time";
 import { AUTH_REQUIRED, POLICY_DENIED, POLICY_DENY, POLICY_REASONS, dropReasonInfo } from "../drop-reasons";
 import { peerLabel, type Peer } from "../drop-peer";
 import { policyName, type DropGroup, type PolicyRef } from "../drop-group";

@@ -3,7 +3,7 @@ import { dropsRepoFor } from "@/server/db/drops-repo";
 import { connectionFlowsQuery } from "@/server/domain/connections/links";
 import { oneOf, parseMoment, parseWindow, parseWithOwn } from "@/server/domain/drop-params";
 import { diffOutcomes, summarizeDiff } from "@/server/domain/policies/policy-diff";
-import { formatRfc3339Ns } from "@/server/domain/flow-query";
+import { formatRfc3339Ns } from "@/server/domain/shared/time";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
 

@@ -1,7 +1,7 @@
 import { ConnectionsRepo } from "@/server/db/connections-repo";
 import { dropsRepoFor } from "@/server/db/drops-repo";
 import { oneOf, parseWithOwn } from "@/server/domain/drop-params";
-import { dateToNs, formatRfc3339Ns } from "@/server/domain/flow-query";
+import { dateToNs, formatRfc3339Ns } from "@/server/domain/shared/time";
 import { suggestForNamespace } from "@/server/domain/policies/policy-suggest";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
