@@ -2,7 +2,7 @@ import Link from "next/link";
 import type { FlowItem } from "@/server/domain/flow-item";
 import { directionOf, dropReasonOf, eventTypeOf, isReplyOf, verdictOf } from "@/app/lib/flow-format";
 import { flowTimeOf, formatFullLocal } from "@/app/lib/flow-time";
-import { num, obj, str } from "@/app/lib/json-access";
+import { num, obj, str } from "@/server/domain/shared/json";
 import { relatedLinks } from "../format";
 import { flowsHref, type FlowsUrlState } from "../search-params";
 import { EndpointCard } from "./endpoint-card";

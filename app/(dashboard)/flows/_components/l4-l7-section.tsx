@@ -2,7 +2,7 @@ import type { FlowJson } from "@/server/domain/flow-item";
 import { httpHeaders, l4Of } from "@/app/lib/flow-format";
 import { formatLatency } from "@/app/lib/flow-time";
 import { dnsRcodeName } from "@/app/lib/hubble-enums";
-import { num, obj, str, strings } from "@/app/lib/json-access";
+import { num, obj, str, strings } from "@/server/domain/shared/json";
 import { Chips, KV } from "./kv";
 
 export function L4Section({ flow }: { flow: FlowJson }) {

@@ -1,6 +1,6 @@
 import type { FlowJson } from "@/server/domain/flow-item";
 import { directionOf, dropReasonOf, endpointSummary, policiesOf, policyLogOf, policyName, verdictOf } from "@/app/lib/flow-format";
-import { num } from "@/app/lib/json-access";
+import { num } from "@/server/domain/shared/json";
 import { Chips } from "./kv";
 
 /** Which policies allowed or denied this flow: the question hubble-ui cannot answer (#931, #727). */
