@@ -7,7 +7,7 @@ import type { FlowJson } from "@/server/domain/flow-item";
 import { dnsRcodeName, dropReasonLabel, eventTypeLabel, verdictName, type DropReasonLabel } from "./hubble-enums";
 import { RESERVED_IDENTITIES } from "@/server/domain/reserved-identities";
 import { formatLatency } from "./flow-time";
-import { arr, num, obj, objects, str, strings, type Json } from "../../server/domain/shared/json";
+import { arr, num, obj, objects, str, strings, type Json } from "@/server/domain/shared/json";
 
 export type Side = "source" | "destination";
 

@@ -4,6 +4,7 @@
  * Derived from hubble's Flow JSON so stored flows, live flows and exports agree.
  */
 import { reservedKindOf, type EntityKind } from "./reserved-identities";
+import { record, strs, text } from "@/server/domain/shared/json";
 
 export type PeerKind = "pod" | "world" | "cidr" | EntityKind | "unknown";
 
@@ -25,9 +26,6 @@ export interface Peer {
 }
 
 type J = Record<string, unknown>;
-const obj = (v: unknown): J => (v && typeof v === "object" && !Array.isArray(v) ? (v as J) : {});
-const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
-const text = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 function bits(cidr: string): number {
   const n = Number(cidr.split("/")[1]);
@@ -36,7 +34,7 @@ function bits(cidr: string): number {
 
 /** `endpoint` is flow.source / flow.destination; `ip` and `names` the matching side's IP and names. */
 export function peerOf(endpoint: unknown, ip: string | undefined, names: string[]): Peer {
-  const ep = obj(endpoint);
+  const ep = record(endpoint);
   const labels = strs(ep.labels);
   const workloads = Array.isArray(ep.workloads) ? (ep.workloads as J[]) : [];
   const w = workloads[0];
@@ -108,7 +106,7 @@ export function peerLabel(p: Peer): string {
 
 /** Both peers of a flow JSON. */
 export function flowPeers(flow: J): { src: Peer; dst: Peer } {
-  const ip = obj(flow.IP);
+  const ip = record(flow.IP);
   return {
     src: peerOf(flow.source, text(ip.source), strs(flow.source_names)),
     dst: peerOf(flow.destination, text(ip.destination), strs(flow.destination_names)),

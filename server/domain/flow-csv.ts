@@ -3,9 +3,9 @@
  * Cells that a spreadsheet would run as a formula are prefixed with a quote (CSV injection).
  */
 import type { FlowItem } from "./flow-item";
+import { record } from "@/server/domain/shared/json";
 
 type J = Record<string, unknown>;
-const obj = (v: unknown): J => (v && typeof v === "object" ? (v as J) : {});
 const str = (v: unknown): string => (v === undefined || v === null ? "" : Array.isArray(v) ? v.join(" ") : String(v));
 
 export const CSV_COLUMNS = [
@@ -58,16 +58,16 @@ function workload(ep: J): string {
 
 export function csvRow(item: FlowItem): string[] {
   const f = item.flow as J;
-  const src = obj(f.source);
-  const dst = obj(f.destination);
-  const ip = obj(f.IP);
-  const l4 = obj(f.l4);
+  const src = record(f.source);
+  const dst = record(f.destination);
+  const ip = record(f.IP);
+  const l4 = record(f.l4);
   const proto = Object.keys(l4)[0] ?? "";
-  const l4v = obj(l4[proto]);
-  const l7 = obj(f.l7);
-  const dns = obj(l7.dns);
-  const http = obj(l7.http);
-  const flags = Object.entries(obj(l4v.flags))
+  const l4v = record(l4[proto]);
+  const l7 = record(f.l7);
+  const dns = record(l7.dns);
+  const http = record(l7.http);
+  const flags = Object.entries(record(l4v.flags))
     .filter(([, v]) => v)
     .map(([k]) => k)
     .join(" ");

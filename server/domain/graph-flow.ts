@@ -8,9 +8,9 @@ import { GraphBuilder, DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS, type BuildOpti
 import { pairedDropEvents } from "./connections/denied-packets";
 import { graphContext } from "./graph/graph-context";
 import type { GraphResult } from "./graph-types";
+import { record } from "@/server/domain/shared/json";
 
 type J = Record<string, unknown>;
-const obj = (v: unknown): J => (v && typeof v === "object" && !Array.isArray(v) ? (v as J) : {});
 const num = (v: unknown): number => (typeof v === "number" ? v : typeof v === "string" && v !== "" ? Number(v) || 0 : 0);
 
 const L4_KINDS: [string, number][] = [
@@ -33,10 +33,10 @@ export function timeNs(t: unknown): bigint {
 }
 
 export function flowCounts(flow: J, reply: boolean): GraphCounts {
-  const l4j = obj(flow.l4);
+  const l4j = record(flow.l4);
   const kind = L4_KINDS.find(([k]) => k in l4j);
   const l4 = kind ? kind[1] : 0;
-  const ports = kind ? obj(l4j[kind[0]]) : {};
+  const ports = kind ? record(l4j[kind[0]]) : {};
   const port = l4 === 1 || l4 === 2 || l4 === 5 ? num(reply ? ports.source_port : ports.destination_port) : 0;
   const ts = timeNs(flow.time);
   const c = {
@@ -51,20 +51,20 @@ export function flowCounts(flow: J, reply: boolean): GraphCounts {
     dnsRcodes: new Array<number>(DNS_RCODES).fill(0),
     latencyHist: new Array<number>(LATENCY_BUCKETS).fill(0),
   };
-  const l7 = obj(flow.l7);
+  const l7 = record(flow.l7);
   const type = l7.type;
   const request = type === "REQUEST" || type === 1;
   const response = type === "RESPONSE" || type === 2;
   if ("http" in l7) {
     if (request) c.httpRequests = 1;
     else if (response) {
-      const code = num(obj(l7.http).code);
+      const code = num(record(l7.http).code);
       c.httpStatus[code >= 100 && code <= 599 ? Math.floor(code / 100) - 1 : HTTP_CLASSES - 1] = 1;
     }
   } else if ("dns" in l7) {
     if (request) c.dnsRequests = 1;
     else if (response) {
-      const rc = obj(l7.dns).rcode;
+      const rc = record(l7.dns).rcode;
       const i = typeof rc === "string" ? DNS_RCODE_NAMES.indexOf(rc) : rc === undefined ? 0 : num(rc);
       c.dnsRcodes[i >= 0 && i <= 5 ? i : DNS_RCODES - 1] = 1;
     }

@@ -8,11 +8,8 @@
  */
 import type { GraphNode, GraphNodeKind } from "./graph-types";
 import { reservedKindOf } from "./reserved-identities";
+import { record, strs, text } from "@/server/domain/shared/json";
 
-type J = Record<string, unknown>;
-const obj = (v: unknown): J => (v && typeof v === "object" && !Array.isArray(v) ? (v as J) : {});
-const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
-const text = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 const APP_LABEL = /^(?:[a-z0-9-]+:)?(app\.kubernetes\.io\/name|app|k8s-app|name)=(.+)$/;
 
@@ -62,7 +59,7 @@ function cidrOf(labels: string[]): string | undefined {
 
 /** `endpoint` is flow.source or flow.destination; `ip` and `names` belong to the same side. */
 export function nodeOf(endpoint: unknown, ip: string | undefined, names: string[]): GraphNode {
-  const ep = obj(endpoint);
+  const ep = record(endpoint);
   const labels = strs(ep.labels);
   const cluster = text(ep.cluster_name);
   const namespace = text(ep.namespace);

@@ -12,10 +12,10 @@
  */
 import { dropReasonNumber, POLICY_REASONS } from "../drop-reasons";
 import { EVENT_DROP, EVENT_POLICY_VERDICT, verdictNumber } from "./observation";
+import { record } from "@/server/domain/shared/json";
 
 type J = Record<string, unknown>;
-const obj = (v: unknown): J => (v && typeof v === "object" && !Array.isArray(v) ? (v as J) : {});
-const text = (v: unknown) => (typeof v === "string" ? v : v === undefined || v === null ? "" : String(v));
+const keyPart = (v: unknown) => (typeof v === "string" ? v : v === undefined || v === null ? "" : String(v));
 
 export interface PairInfo {
   /** what the two events of one packet share */
@@ -24,8 +24,8 @@ export interface PairInfo {
 }
 
 function endpointKey(e: unknown): string {
-  const o = obj(e);
-  return `${text(o.ID)}/${text(o.identity)}/${text(o.namespace)}/${text(o.pod_name)}`;
+  const o = record(e);
+  return `${keyPart(o.ID)}/${keyPart(o.identity)}/${keyPart(o.namespace)}/${keyPart(o.pod_name)}`;
 }
 
 /**
@@ -34,18 +34,18 @@ function endpointKey(e: unknown): string {
  */
 export function pairInfo(flow: J): PairInfo | undefined {
   if (verdictNumber(flow.verdict) !== 2) return undefined;
-  const type = Number(obj(flow.event_type).type ?? NaN);
+  const type = Number(record(flow.event_type).type ?? NaN);
   const side = type === EVENT_DROP ? "drop" : type === EVENT_POLICY_VERDICT ? "verdict" : undefined;
   if (!side) return undefined;
   const reason = dropReasonNumber((flow.drop_reason_desc ?? flow.drop_reason) as string | number | undefined);
   // a policy verdict is always a policy reason; an agent that leaves it out means "denied by policy"
   const reasonKey = side === "verdict" && reason === 0 ? "policy" : POLICY_REASONS.has(reason) ? "policy" : String(reason);
   if (side === "drop" && reasonKey !== "policy") return undefined; // datapath drops have no verdict twin
-  const ip = obj(flow.IP);
-  const dir = text(flow.traffic_direction);
+  const ip = record(flow.IP);
+  const dir = keyPart(flow.traffic_direction);
   return {
     side,
-    key: [text(flow.node_name), text(ip.source), text(ip.destination), endpointKey(flow.source), endpointKey(flow.destination), dir, reasonKey].join("|"),
+    key: [keyPart(flow.node_name), keyPart(ip.source), keyPart(ip.destination), endpointKey(flow.source), endpointKey(flow.destination), dir, reasonKey].join("|"),
   };
 }
 
@@ -149,11 +149,11 @@ const L4_KINDS: [string, number][] = [
 
 /** L4 kind and server port of a whole flow, by the rollups' rule (the source port of a reply). */
 export function serverPortOf(flow: J): { l4: number; port: number } {
-  const l4j = obj(flow.l4);
+  const l4j = record(flow.l4);
   const kind = L4_KINDS.find(([k]) => k in l4j);
   if (!kind) return { l4: 0, port: 0 };
   if (kind[1] > 2 && kind[1] < 5) return { l4: kind[1], port: 0 };
-  const ports = obj(l4j[kind[0]]);
+  const ports = record(l4j[kind[0]]);
   const reply = flow.is_reply === true || (flow.is_reply === undefined && flow.reply === true);
   return { l4: kind[1], port: Number((reply ? ports.source_port : ports.destination_port) ?? 0) || 0 };
 }

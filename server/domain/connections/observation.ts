@@ -15,9 +15,9 @@
 import { POLICY_REASONS, dropReasonNumber } from "../drop-reasons";
 import { allowedBy, deniedBy, policyList, type PolicyRef } from "../drop-group";
 import { flowPeers, type Peer } from "../drop-peer";
+import { record } from "@/server/domain/shared/json";
 
 type J = Record<string, unknown>;
-const obj = (v: unknown): J => (v && typeof v === "object" && !Array.isArray(v) ? (v as J) : {});
 
 /** Monitor message types (event_type.type). */
 export const EVENT_DROP = 1;
@@ -60,7 +60,7 @@ export function verdictNumber(v: unknown): number {
 }
 
 function eventKind(flow: J): EventKind {
-  const type = Number(obj(flow.event_type).type ?? NaN);
+  const type = Number(record(flow.event_type).type ?? NaN);
   if (type === EVENT_DROP) return "drop";
   if (type === EVENT_TRACE) return "trace";
   if (type === EVENT_POLICY_VERDICT) return "policy-verdict";
@@ -81,7 +81,7 @@ function observationPoint(flow: J): string | undefined {
   const p = flow.trace_observation_point;
   if (typeof p === "string" && p !== "UNKNOWN_POINT") return p;
   if (typeof p === "number" && p !== 0) return POINT_NAMES[p];
-  const et = obj(flow.event_type);
+  const et = record(flow.event_type);
   if (Number(et.type) === EVENT_TRACE) return TRACE_POINTS[Number(et.sub_type ?? 0)];
   return undefined;
 }

@@ -8,11 +8,9 @@ import { isReply, observationOf, showsArrival } from "../connections/observation
 import { pairInfo, type PairInfo } from "../connections/denied-packets";
 import { isNoise, nodeOf } from "../graph-node";
 import type { GraphNode, VerdictCounts } from "../graph-types";
+import { record, strs, text } from "@/server/domain/shared/json";
 
 type J = Record<string, unknown>;
-const obj = (v: unknown): J => (v && typeof v === "object" && !Array.isArray(v) ? (v as J) : {});
-const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
-const text = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 export interface GraphContext {
   /** the client side */
@@ -69,7 +67,7 @@ function policyNames(list: unknown): string[] {
 }
 
 export function graphContext(flow: J): GraphContext {
-  const ip = obj(flow.IP);
+  const ip = record(flow.IP);
   const src = nodeOf(flow.source, text(ip.source), strs(flow.source_names));
   const dst = nodeOf(flow.destination, text(ip.destination), strs(flow.destination_names));
   const reply = isReply(flow);

@@ -1,5 +1,5 @@
 /**
- * Tiny readers for hubble JSON. Flows are untyped (Record<string, unknown>) on purpose: agents newer
+ * Tiny readers for hubble JSON, for the server and the browser. Flows are untyped (Record<string, unknown>) on purpose: agents newer
  * than our protos add fields and enum values, and the UI must show whatever arrived without
  * trusting its shape.
  */
@@ -33,4 +33,19 @@ export function objects(v: unknown): Json[] {
   return arr(v)
     .map(obj)
     .filter((x): x is Json => x !== undefined);
+}
+
+/** `v` as an object to read fields from, else an empty one, so a chain of reads never throws. */
+export function record(v: unknown): Json {
+  return obj(v) ?? {};
+}
+
+/** Every string of an array, empty ones included (a label or name list keeps its entries). */
+export function strs(v: unknown): string[] {
+  return arr(v).filter((x): x is string => typeof x === "string");
+}
+
+/** A non-empty string; unlike `str`, nothing else is turned into one. */
+export function text(v: unknown): string | undefined {
+  return typeof v === "string" && v !== "" ? v : undefined;
 }
