@@ -27,9 +27,9 @@ import { splitResponse, type FlowRow } from "@/server/flow-codec/split-flow";
 import { getRuntime } from "@/server/runtime";
 import { dnsRepoFor, paddedMinutes } from "@/server/db/dns-repo";
 import { DnsMinuteCounts } from "@/server/db/dns-minute-counts";
-import { baseAnalysis, selectView } from "@/server/domain/dns-analysis";
-import { parseDnsQuery } from "@/server/domain/dns-params";
-import { dnsListBody, dnsSummaryBody } from "@/server/domain/dns-response";
+import { baseAnalysis, selectView } from "@/server/domain/dns/dns-analysis";
+import { parseDnsQuery } from "@/server/domain/dns/dns-params";
+import { dnsListBody, dnsSummaryBody } from "@/server/domain/dns/dns-response";
 import pg from "pg";
 import { launchBrowser, startApp } from "../tests/e2e/app-server";
 

@@ -21,7 +21,7 @@ import { FlowSchema, IPVersion, Verdict, type Endpoint } from "@/proto/gen/flow/
 import { openDatabase } from "@/server/db/connection";
 import type { NewContext } from "@/server/db/dimension-repo";
 import { FlowWriter } from "@/server/db/flow-writer";
-import type { Rollup } from "@/server/ingest/flow-rollup";
+import type { Rollup } from "@/server/domain/flows/flow-rollup";
 import { GraphCatalog, GraphRepo } from "@/server/db/graph-repo";
 import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 import { ContextCatalog } from "@/server/db/context-catalog";

@@ -7,7 +7,7 @@
  */
 import { clone, toBinary, toJson } from "@bufbuild/protobuf";
 import { FlowSchema, type Flow } from "@/proto/gen/flow/flow_pb";
-import type { FlowItem, FlowJson } from "@/server/domain/flow-item";
+import type { FlowItem, FlowJson } from "@/server/domain/flows/flow-item";
 import { encodeLen, encodeTag, encodeVarint, WIRE_LEN } from "@/server/flow-codec/wire";
 import { benchFlows } from "./bench-flows";
 

@@ -4,7 +4,7 @@
  * all-dropped and 10 % mixed edges. Deterministic (fixed seed), so runs compare; `bump` adds flows
  * to the first 500 edges — the "counts changed" live update.
  */
-import type { GraphEdge, GraphNode, GraphResponse } from "@/server/domain/graph-types";
+import type { GraphEdge, GraphNode, GraphResponse } from "@/server/domain/graph/graph-types";
 
 export interface SyntheticShape {
   nodes: number;

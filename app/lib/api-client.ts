@@ -3,7 +3,7 @@
  * a 400 carries the offending `parameter` (docs/api.md) so the filter bar can show it by its input;
  * status 0 means the API could not be reached at all.
  */
-import type { FlowItem, FlowPage, StatusReport } from "@/server/domain/flow-item";
+import type { FlowItem, FlowPage, StatusReport } from "@/server/domain/flows/flow-item";
 
 export class ApiError extends Error {
   constructor(

@@ -3,9 +3,9 @@
  * returns plain strings: the components render them as text, never as HTML, because labels, names,
  * URLs and headers come from the cluster and are untrusted.
  */
-import type { FlowJson } from "@/server/domain/flow-item";
+import type { FlowJson } from "@/server/domain/flows/flow-item";
 import { dnsRcodeName, dropReasonLabel, eventTypeLabel, verdictName, type DropReasonLabel } from "./hubble-enums";
-import { RESERVED_IDENTITIES } from "@/server/domain/reserved-identities";
+import { RESERVED_IDENTITIES } from "@/server/domain/shared/reserved-identities";
 import { formatLatency } from "./flow-time";
 import { arr, num, obj, objects, str, strings, type Json } from "@/server/domain/shared/json";
 

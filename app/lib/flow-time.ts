@@ -3,7 +3,7 @@
  * fraction digits). JavaScript Dates stop at milliseconds, so the nanoseconds are carried as text
  * beside the Date and never lost.
  */
-import type { FlowItem } from "@/server/domain/flow-item";
+import type { FlowItem } from "@/server/domain/flows/flow-item";
 
 export interface ParsedTime {
   /** milliseconds since the epoch (fraction truncated to ms) */

@@ -3,7 +3,7 @@
  * newer than the backend's protos arrives as a number (docs/api.md), and a few fields (DNS rcode,
  * event_type numbers) are plain integers. Numbers we don't know are shown as numbers, never dropped.
  */
-import { RCODE_NAMES } from "@/server/domain/dns-types";
+import { RCODE_NAMES } from "@/server/domain/dns/dns-types";
 
 export const VERDICTS = [
   "FORWARDED",

@@ -4,7 +4,7 @@
  * they collect here and are flushed in batches (hubble-ui does the same every 50 ms; we use ~250 ms).
  * Memory is bounded: past `cap`, the oldest flows are dropped.
  */
-import type { FlowItem } from "@/server/domain/flow-item";
+import type { FlowItem } from "@/server/domain/flows/flow-item";
 import { flowTimeOf, timeSortKey } from "./flow-time";
 
 /** Newest first by the flow's time; arrival order breaks ties (stable). */

@@ -8,7 +8,7 @@
 import { countDeniedOnce, type CountRow } from "@/server/domain/connections/denied-packets";
 import { connectionOutcomes, type ConnectionOutcome, type ObservedRow } from "@/server/domain/connections/outcome";
 import { pairInfoOf } from "@/server/domain/connections/pair-cache";
-import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
+import type { FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
 import type { Database } from "./connection";
 import type { CatalogEntry, ContextCatalog } from "./context-catalog";
 import { SqlParams, flowConditions, splitSpec } from "./flow-sql";

@@ -6,9 +6,9 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { FlowSchema } from "@/proto/gen/flow/flow_pb";
 import { flowJson } from "@/server/flow-codec/flow-json";
-import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
-import type { FlowItem, FlowJson } from "@/server/domain/flow-item";
-import { compileMatcher } from "@/server/domain/flow-match";
+import type { FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
+import type { FlowItem, FlowJson } from "@/server/domain/flows/flow-item";
+import { compileMatcher } from "@/server/domain/flows/flow-match";
 import type { DimensionRepo } from "./dimension-repo";
 
 const YIELD_EVERY = 1000;

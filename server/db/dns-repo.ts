@@ -20,15 +20,15 @@
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { L7FlowType, Layer7Schema } from "@/proto/gen/flow/flow_pb";
-import { fromJsonEndpoint, peer } from "@/server/domain/dns-peer";
-import { baseAnalysis, selectView, type DnsAnalysis, type DnsBase, type ViewOptions } from "@/server/domain/dns-analysis";
-import type { DnsApiQuery } from "@/server/domain/dns-params";
+import { fromJsonEndpoint, peer } from "@/server/domain/dns/dns-peer";
+import { baseAnalysis, selectView, type DnsAnalysis, type DnsBase, type ViewOptions } from "@/server/domain/dns/dns-analysis";
+import type { DnsApiQuery } from "@/server/domain/dns/dns-params";
 import { formatRfc3339Ns } from "@/server/domain/shared/time";
-import { DEFAULT_TIMEOUT_MS, pairDnsKey } from "@/server/domain/dns-pairing";
-import type { DnsMessage, DnsPeer } from "@/server/domain/dns-types";
-import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
-import type { FlowItem } from "@/server/domain/flow-item";
-import { compileMatcher } from "@/server/domain/flow-match";
+import { DEFAULT_TIMEOUT_MS, pairDnsKey } from "@/server/domain/dns/dns-pairing";
+import type { DnsMessage, DnsPeer } from "@/server/domain/dns/dns-types";
+import type { FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
+import type { FlowItem } from "@/server/domain/flows/flow-item";
+import { compileMatcher } from "@/server/domain/flows/flow-match";
 import { L7_DNS } from "@/server/flow-codec/flow-fields";
 import { WIRE_LEN, WireCursor } from "@/server/flow-codec/wire";
 import type { Database } from "./connection";

@@ -9,10 +9,10 @@
 import { countDeniedOnce, PairedStream } from "@/server/domain/connections/denied-packets";
 import { observe } from "@/server/domain/connections/outcome";
 import { pairInfoOf } from "@/server/domain/connections/pair-cache";
-import { groupDrops, policyName, type DropGroup, type DropSlice } from "@/server/domain/drop-group";
-import { peerKey } from "@/server/domain/drop-peer";
-import { POLICY_REASONS, dropReasonName, dropReasonNumber } from "@/server/domain/drop-reasons";
-import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
+import { groupDrops, policyName, type DropGroup, type DropSlice } from "@/server/domain/drops/drop-group";
+import { peerKey } from "@/server/domain/shared/peer";
+import { POLICY_REASONS, dropReasonName, dropReasonNumber } from "@/server/domain/shared/drop-reasons";
+import type { FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
 import type { Database } from "./connection";
 import type { DimensionRepo } from "./dimension-repo";
 import { contextCatalogFor, type CatalogEntry, type ContextCatalog } from "./context-catalog";

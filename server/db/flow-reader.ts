@@ -4,10 +4,10 @@
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
-import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
-import { itemResponse, type FlowItem, type FlowJson } from "@/server/domain/flow-item";
-import { encodeCursor, readCursor } from "@/server/domain/flow-cursor";
-import { compileMatcher } from "@/server/domain/flow-match";
+import type { FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
+import { itemResponse, type FlowItem, type FlowJson } from "@/server/domain/flows/flow-item";
+import { encodeCursor, readCursor } from "@/server/domain/flows/flow-cursor";
+import { compileMatcher } from "@/server/domain/flows/flow-match";
 import { responseJson } from "@/server/flow-codec/flow-json";
 import { rebuildResponseBytes, uuidText, type StoredFlow } from "@/server/flow-codec/rebuild-flow";
 import type { Database } from "./connection";

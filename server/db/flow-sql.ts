@@ -4,10 +4,10 @@
  * stream uses, so stored and live results agree) and the per-flow part (ports, protocol, L7 fields,
  * uuid), compiled here to SQL over the flows columns.
  */
-import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
-import { HTTP_URL_PATH_PATTERN } from "@/server/domain/flow-match";
+import type { FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
+import { HTTP_URL_PATH_PATTERN } from "@/server/domain/flows/flow-match";
 
-export { FLOW_LEVEL_KEYS, hasConditions, splitSpec } from "@/server/domain/flow-filter-spec";
+export { FLOW_LEVEL_KEYS, hasConditions, splitSpec } from "@/server/domain/flows/flow-filter-spec";
 
 const L4_PORTED = "f.l4 IN (1, 2, 5)"; // TCP, UDP, SCTP
 const PROTOCOLS: Record<string, string> = {

@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { FlowRow } from "@/server/flow-codec/split-flow";
-import { DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS, rollUp, type Rollup } from "@/server/ingest/flow-rollup";
+import { DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS, rollUp, type Rollup } from "@/server/domain/flows/flow-rollup";
 import type { Database, Queryable } from "./connection";
 import { CopyBinaryWriter } from "./copy-binary";
 import { DimensionRepo, type NewContext } from "./dimension-repo";

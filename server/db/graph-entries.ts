@@ -2,8 +2,8 @@
  * The map's unit of aggregation: the counters of one (context, L4 kind, service port) over some
  * minutes, read from flow_rollups (summed in SQL) or taken from the writer's committed rows.
  */
-import { DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS, type GraphCounts } from "@/server/domain/graph-build";
-import type { Rollup } from "@/server/ingest/flow-rollup";
+import { DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS, type GraphCounts } from "@/server/domain/graph/graph-build";
+import type { Rollup } from "@/server/domain/flows/flow-rollup";
 import type { Queryable } from "./connection";
 import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 

@@ -8,7 +8,7 @@
  * the writer's upsert adds them. Minutes far behind the newest are let go; a query reaching further
  * back loads again.
  */
-import type { Rollup } from "@/server/ingest/flow-rollup";
+import type { Rollup } from "@/server/domain/flows/flow-rollup";
 import type { Queryable } from "./connection";
 import { entryFromRollup, addCounts, entryKey, readPerMinute, type Entry } from "./graph-entries";
 import type { RollupFeed, RollupListener } from "./rollup-feed";

@@ -7,12 +7,12 @@
  * FlowReader does, so /map and /flows agree on what a filter means.
  */
 import { pairedDropEvents, type PairInfo } from "@/server/domain/connections/denied-packets";
-import { GraphBuilder } from "@/server/domain/graph-build";
+import { GraphBuilder } from "@/server/domain/graph/graph-build";
 import { graphContext, type GraphContext } from "@/server/domain/graph/graph-context";
-import { onMapElement } from "@/server/domain/graph-collapse";
-import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
-import { compileMatcher } from "@/server/domain/flow-match";
-import type { GraphResponse } from "@/server/domain/graph-types";
+import { onMapElement } from "@/server/domain/graph/graph-collapse";
+import type { FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
+import { compileMatcher } from "@/server/domain/flows/flow-match";
+import type { GraphResponse } from "@/server/domain/graph/graph-types";
 import type { Database } from "./connection";
 import type { DimensionRepo } from "./dimension-repo";
 import { contextCatalogFor, type CatalogEntry, type ContextCatalog } from "./context-catalog";

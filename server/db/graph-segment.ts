@@ -4,7 +4,7 @@
  * 1,000 workloads, and walking objects scattered over the heap cost several times more than the
  * additions themselves. Columns are also a fraction of the memory.
  */
-import { DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS, L7_LEN, splitNs } from "@/server/domain/graph-build";
+import { DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS, L7_LEN, splitNs } from "@/server/domain/graph/graph-build";
 import type { Entry } from "./graph-entries";
 
 export interface Segment {

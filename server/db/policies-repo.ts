@@ -6,7 +6,7 @@
  */
 import { countDeniedOnce } from "@/server/domain/connections/denied-packets";
 import { pairInfoOf } from "@/server/domain/connections/pair-cache";
-import { allowedBy, deniedBy, policyName, type PolicyRef } from "@/server/domain/drop-group";
+import { allowedBy, deniedBy, policyName, type PolicyRef } from "@/server/domain/drops/drop-group";
 import { policyMoments, type AgentPolicyEvent, type RevisionMoment, type RevisionSighting } from "@/server/domain/policies/policy-moments";
 import type { Database } from "./connection";
 import { MINUTE_SQL, SERVER_PORT_SQL, contextsFor, flowWhere, type RangeQuery } from "./connections-repo";

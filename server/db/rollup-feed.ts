@@ -9,7 +9,7 @@
  * is in flight or may start meanwhile (the writer's begin() waits), so the table and the pending
  * rows describe the same set of committed flows.
  */
-import type { Rollup } from "@/server/ingest/flow-rollup";
+import type { Rollup } from "@/server/domain/flows/flow-rollup";
 
 export interface RollupListener {
   /** rollup rows of newly committed flows, each to be added (the writer's upsert semantics) */

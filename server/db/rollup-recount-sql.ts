@@ -2,7 +2,7 @@
  * Rollups recounted from raw flows (same rules as server/ingest/flow-rollup.ts and the backfill in
  * the flow_rollups migration): flows with ts >= $1, grouped per minute, context, L4 kind and port.
  */
-import { DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS } from "@/server/ingest/flow-rollup";
+import { DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS } from "@/server/domain/flows/flow-rollup";
 
 const count = (cond: string) => `count(*) FILTER (WHERE ${cond})::int`;
 const httpClass = (i: number) =>

@@ -8,7 +8,7 @@
  */
 import { InputError } from "@/server/db/input-error";
 import { QueryCancelledError, QueryTimeoutError } from "@/server/db/query-errors";
-import { csvLine } from "@/server/domain/flow-csv";
+import { csvLine } from "@/server/domain/flows/flow-csv";
 import { logger } from "@/server/log";
 import { badRequest, unavailable } from "./responses";
 

@@ -13,7 +13,7 @@
 import { fromBinary, ScalarType, toJson, type DescField } from "@bufbuild/protobuf";
 import { flowJson } from "@/server/flow-codec/flow-json";
 import { FlowSchema } from "@/proto/gen/flow/flow_pb";
-import type { FlowItem, FlowJson } from "@/server/domain/flow-item";
+import type { FlowItem, FlowJson } from "@/server/domain/flows/flow-item";
 import { CONTEXT_FIELDS } from "@/server/flow-codec/flow-fields";
 import { uuidText } from "@/server/flow-codec/rebuild-flow";
 import type { FlowRow } from "@/server/flow-codec/split-flow";

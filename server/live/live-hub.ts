@@ -8,7 +8,7 @@
  * holds a bounded number of bytes for its client (live-viewer.ts).
  */
 import { performance, type EventLoopUtilization } from "node:perf_hooks";
-import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
+import type { FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
 import { metrics } from "@/server/metrics";
 import type { FlowRow } from "@/server/flow-codec/split-flow";
 import { LiveFlowConverter, type LiveFlow } from "./live-flow";

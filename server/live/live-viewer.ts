@@ -12,10 +12,10 @@
  * (unknown whether it matches). Each announcement carries the stored times of the first and last
  * flow it covers, so a client can read them back from /api/flows.
  */
-import { hasConditions, splitSpec, type FlowFilterSpec } from "@/server/domain/flow-filter-spec";
-import { compileMatcher } from "@/server/domain/flow-match";
+import { hasConditions, splitSpec, type FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
+import { compileMatcher } from "@/server/domain/flows/flow-match";
 import { formatRfc3339Ns } from "@/server/domain/shared/time";
-import type { FlowItem } from "@/server/domain/flow-item";
+import type { FlowItem } from "@/server/domain/flows/flow-item";
 import { metrics } from "@/server/metrics";
 import type { LiveFlow } from "./live-flow";
 

@@ -6,7 +6,7 @@
  */
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { DnsSummaryBody } from "@/server/domain/dns-response";
+import type { DnsSummaryBody } from "@/server/domain/dns/dns-response";
 import { OUTPUT, useChromiumApp, waitForJson } from "./app-server";
 
 describe("DNS page in Chromium", () => {

@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { FlowPage, StatusReport } from "@/server/domain/flow-item";
+import type { FlowPage, StatusReport } from "@/server/domain/flows/flow-item";
 import { OUTPUT, useChromiumApp, waitForJson } from "./app-server";
 
 describe("flow explorer in Chromium", () => {

@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { GraphResponse } from "@/server/domain/graph-types";
+import type { GraphResponse } from "@/server/domain/graph/graph-types";
 import { OUTPUT, useChromiumApp, waitForJson } from "./app-server";
 
 const FE = "w:default/shop/frontend";

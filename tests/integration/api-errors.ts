@@ -15,8 +15,8 @@ import { GET as policiesGET } from "@/app/api/policies/route";
 import { GET as diffGET } from "@/app/api/policies/diff/route";
 import { GET as suggestGET } from "@/app/api/policies/suggest/route";
 import { GET as statusEventsGET } from "@/app/api/status/events/route";
-import type { FlowPage } from "@/server/domain/flow-item";
-import { FLOW_QUERY_PARAMETERS } from "@/server/domain/flow-query";
+import type { FlowPage } from "@/server/domain/flows/flow-item";
+import { FLOW_QUERY_PARAMETERS } from "@/server/domain/flows/flow-query";
 import { FILTER_WINDOW } from "../fixtures/api-dataset";
 import { call, parseCsv, qs } from "../fixtures/api-harness";
 

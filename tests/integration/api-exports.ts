@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { GET as flowsGET } from "@/app/api/flows/route";
-import { CSV_COLUMNS } from "@/server/domain/flow-csv";
-import type { FlowPage } from "@/server/domain/flow-item";
+import { CSV_COLUMNS } from "@/server/domain/flows/flow-csv";
+import type { FlowPage } from "@/server/domain/flows/flow-item";
 import { FILTER_FLOWS, FILTER_WINDOW } from "../fixtures/api-dataset";
 import { call, parseCsv, qs } from "../fixtures/api-harness";
 import { keyOf } from "../fixtures/flow-builder";

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { GET as flowsGET } from "@/app/api/flows/route";
-import type { FlowItem, FlowPage } from "@/server/domain/flow-item";
+import type { FlowItem, FlowPage } from "@/server/domain/flows/flow-item";
 import { FILTER_FLOWS, FILTER_NAMES, FILTER_WINDOW, nameOf } from "../fixtures/api-dataset";
 import { call, qs } from "../fixtures/api-harness";
 import { keyOf, toItem } from "../fixtures/flow-builder";

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { GET as flowsGET } from "@/app/api/flows/route";
-import { CSV_COLUMNS } from "@/server/domain/flow-csv";
-import type { FlowPage } from "@/server/domain/flow-item";
+import { CSV_COLUMNS } from "@/server/domain/flows/flow-csv";
+import type { FlowPage } from "@/server/domain/flows/flow-item";
 import { EMOJI_RTL, HOSTILE_WINDOW, LONG, MESSY_SUMMARY, NUL, SQLI, XSS, hostileFlows } from "../fixtures/api-dataset";
 import { call, parseCsv, qs, type ApiEnv } from "../fixtures/api-harness";
 import { keyOf, toItem } from "../fixtures/flow-builder";

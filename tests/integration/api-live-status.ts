@@ -11,7 +11,7 @@ import { GET as metricsGET } from "@/app/metrics/route";
 import { DropReason, LostEventSource, Verdict } from "@/proto/gen/flow/flow_pb";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
 import { NodeState } from "@/proto/gen/relay/relay_pb";
-import type { FlowItem, StatusReport } from "@/server/domain/flow-item";
+import type { FlowItem, StatusReport } from "@/server/domain/flows/flow-item";
 import { metrics } from "@/server/metrics";
 import { call, metricValue, SseReader, type ApiEnv } from "../fixtures/api-harness";
 import { buildFlow, drop, endpoint, responseOf, toItem } from "../fixtures/flow-builder";

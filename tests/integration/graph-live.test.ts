@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContextCatalog } from "@/server/db/context-catalog";
 import { GraphCatalog, GraphRepo } from "@/server/db/graph-repo";
 import { NS_PER_MINUTE } from "@/server/domain/shared/time";
-import type { GraphResponse } from "@/server/domain/graph-types";
+import type { GraphResponse } from "@/server/domain/graph/graph-types";
 import { startRelayServer } from "@/server/hubble/relay-server";
 import { buildFlow, drop, endpoint, httpRequest, httpResponse, responseOf, tcp } from "../fixtures/flow-builder";
 import { openTestStore, type TestStore } from "../fixtures/test-db";

@@ -8,9 +8,9 @@
 import { describe, expect, it } from "vitest";
 import { GET as liveGET } from "@/app/api/live/route";
 import { DropReason, Verdict, type Flow } from "@/proto/gen/flow/flow_pb";
-import { compileMatcher } from "@/server/domain/flow-match";
-import type { FlowItem } from "@/server/domain/flow-item";
-import { parseFlowQuery } from "@/server/domain/flow-query";
+import { compileMatcher } from "@/server/domain/flows/flow-match";
+import type { FlowItem } from "@/server/domain/flows/flow-item";
+import { parseFlowQuery } from "@/server/domain/flows/flow-query";
 import { parseRfc3339Ns } from "@/server/domain/shared/time";
 import { call, SseReader, useApiRuntime } from "../fixtures/api-harness";
 import { buildFlow, dnsRequest, drop, endpoint, httpResponse, responseOf, tcp, toItem } from "../fixtures/flow-builder";

@@ -21,7 +21,7 @@ import { DropReason, Verdict, type Flow } from "@/proto/gen/flow/flow_pb";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
 import { responseJson } from "@/server/flow-codec/flow-json";
 import { startRelayServer, type RelayServer } from "@/server/hubble/relay-server";
-import type { StatusReport } from "@/server/domain/flow-item";
+import type { StatusReport } from "@/server/domain/flows/flow-item";
 import { buildFlow, endpoint, responseOf, tcp } from "../fixtures/flow-builder";
 import { call, useApiRuntime } from "../fixtures/api-harness";
 import { waitFor } from "../fixtures/test-pipeline";

@@ -20,13 +20,13 @@ import { GET as graphGET } from "@/app/api/graph/route";
 import { GET as policiesGET } from "@/app/api/policies/route";
 import { GET as diffGET } from "@/app/api/policies/diff/route";
 import { GET as suggestGET } from "@/app/api/policies/suggest/route";
-import { POLICY_REASONS } from "@/server/domain/drop-reasons";
+import { POLICY_REASONS } from "@/server/domain/shared/drop-reasons";
 import { RAW_COLUMNS, GROUP_COLUMNS, PACKET_COUNTED } from "@/server/domain/drops/drop-export";
-import type { DropGroup } from "@/server/domain/drop-group";
+import type { DropGroup } from "@/server/domain/drops/drop-group";
 import { allowRuleFor } from "@/server/domain/policies/policy-allow";
 import type { EdgeDiff } from "@/server/domain/policies/policy-diff";
 import type { PoliciesResult } from "@/server/db/policies-repo";
-import type { GraphResponse } from "@/server/domain/graph-types";
+import type { GraphResponse } from "@/server/domain/graph/graph-types";
 import { call, parseCsv, qs, useApiRuntime } from "../fixtures/api-harness";
 
 const MIN = 60_000;

@@ -1,12 +1,12 @@
 import { it, expect } from "vitest";
 import { PGlite } from "@electric-sql/pglite";
-import { labelRequirementPattern } from "@/server/domain/label-selector";
-import { fqdnPatternRegex, nodeNamePatternRegex, httpUrlPath, HTTP_URL_PATH_PATTERN } from "@/server/domain/flow-match";
-import { parseCidr, compileCidrList } from "@/server/domain/cidr";
-import { parseLabelSelector } from "@/server/domain/label-selector";
-import { toPortableRegex } from "@/server/domain/flow-query";
-import type { LabelRequirement } from "@/server/domain/flow-filter-spec";
-import { compileMatcher } from "@/server/domain/flow-match";
+import { labelRequirementPattern } from "@/server/domain/shared/label-selector";
+import { fqdnPatternRegex, nodeNamePatternRegex, httpUrlPath, HTTP_URL_PATH_PATTERN } from "@/server/domain/flows/flow-match";
+import { parseCidr, compileCidrList } from "@/server/domain/shared/cidr";
+import { parseLabelSelector } from "@/server/domain/shared/label-selector";
+import { toPortableRegex } from "@/server/domain/flows/flow-query";
+import type { LabelRequirement } from "@/server/domain/flows/flow-filter-spec";
+import { compileMatcher } from "@/server/domain/flows/flow-match";
 import { HTTP_PATH_SQL, SqlParams, flowConditions } from "@/server/db/flow-sql";
 
 it("agrees with postgres", async () => {

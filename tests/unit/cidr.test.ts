@@ -8,8 +8,8 @@ import {
   parseIp,
   parseIpv4,
   parseIpv6,
-} from "@/server/domain/cidr";
-import type { CidrMatch } from "@/server/domain/flow-filter-spec";
+} from "@/server/domain/shared/cidr";
+import type { CidrMatch } from "@/server/domain/flows/flow-filter-spec";
 
 const cidr = (text: string): CidrMatch => {
   const r = parseCidr(text);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { pairDnsMessages } from "@/server/domain/dns-pairing";
-import { rcodeName, type DnsMessage, type DnsPeer } from "@/server/domain/dns-types";
+import { pairDnsMessages } from "@/server/domain/dns/dns-pairing";
+import { rcodeName, type DnsMessage, type DnsPeer } from "@/server/domain/dns/dns-types";
 
 const client: DnsPeer = { ip: "10.244.1.21", namespace: "shop", pod: "backend-7d9f8-abcde", workload: "shop/backend" };
 const other: DnsPeer = { ip: "10.244.2.31", namespace: "shop", pod: "frontend-5c6d7-fghij", workload: "shop/frontend" };

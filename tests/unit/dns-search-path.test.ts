@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { dnsMessageOfFlow } from "@/server/domain/dns-message";
-import { pairDnsMessages } from "@/server/domain/dns-pairing";
-import { groupLookups, groupQueries, readCandidate } from "@/server/domain/dns-search-path";
-import { ndotsFindings } from "@/server/domain/dns-findings";
-import type { DnsPeer, DnsQuery, DnsStatus } from "@/server/domain/dns-types";
+import { dnsMessageOfFlow } from "@/server/domain/dns/dns-message";
+import { pairDnsMessages } from "@/server/domain/dns/dns-pairing";
+import { groupLookups, groupQueries, readCandidate } from "@/server/domain/dns/dns-search-path";
+import { ndotsFindings } from "@/server/domain/dns/dns-findings";
+import type { DnsPeer, DnsQuery, DnsStatus } from "@/server/domain/dns/dns-types";
 import { recordedResponses } from "../fixtures/recorded-flows";
 
 const backend: DnsPeer = { ip: "10.244.1.21", namespace: "shop", pod: "backend-7d9f8-abcde", workload: "shop/backend" };

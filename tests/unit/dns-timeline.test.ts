@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { parseDnsSearch, resolveRange, serializeDnsSearch, dnsApiQuery, zoomTo, isZoomed } from "@/app/(dashboard)/dns/search-params";
-import { parseDnsQuery } from "@/server/domain/dns-params";
-import { groupLookups, groupQueries } from "@/server/domain/dns-search-path";
-import { latencyByServer, percentile, statusSeries, topFailingNames } from "@/server/domain/dns-summary";
-import { buildTimeline, markBudget, MAX_MARKS, OTHER_LANE } from "@/server/domain/dns-timeline";
-import type { DnsPeer, DnsQuery, DnsStatus } from "@/server/domain/dns-types";
+import { parseDnsQuery } from "@/server/domain/dns/dns-params";
+import { groupLookups, groupQueries } from "@/server/domain/dns/dns-search-path";
+import { latencyByServer, percentile, statusSeries, topFailingNames } from "@/server/domain/dns/dns-summary";
+import { buildTimeline, markBudget, MAX_MARKS, OTHER_LANE } from "@/server/domain/dns/dns-timeline";
+import type { DnsPeer, DnsQuery, DnsStatus } from "@/server/domain/dns/dns-types";
 
 const coredns: DnsPeer = { ip: "10.244.0.5", namespace: "kube-system", pod: "coredns-1", workload: "kube-system/coredns" };
 const peer = (w: string): DnsPeer => ({ ip: `10.0.0.${w.length}`, namespace: w.split("/")[0], pod: `${w.split("/")[1]}-x`, workload: w });

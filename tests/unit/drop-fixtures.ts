@@ -1,6 +1,6 @@
 /** Drop groups built from real flows (flow-builder) through the same grouping the store uses. */
 import { DropReason, TrafficDirection, Verdict } from "@/proto/gen/flow/flow_pb";
-import { groupDrops, sliceOfFlow, type DropGroup } from "@/server/domain/drop-group";
+import { groupDrops, sliceOfFlow, type DropGroup } from "@/server/domain/drops/drop-group";
 import { parseRfc3339Ns } from "@/server/domain/shared/time";
 import { toItem, type FlowOverrides } from "../fixtures/flow-builder";
 import type { Flow } from "@/proto/gen/flow/flow_pb";

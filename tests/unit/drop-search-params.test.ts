@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { dropsApiQuery, dropsExportHref, dropsHref, parseDropsSearch } from "@/app/(dashboard)/drops/search-params";
 import { diffApiQuery, parsePoliciesSearch, policiesHref, suggestApiQuery } from "@/app/(dashboard)/policies/search-params";
-import { sortGroups } from "@/server/domain/drop-group";
+import { sortGroups } from "@/server/domain/drops/drop-group";
 import { drop, endpoint, tcp } from "../fixtures/flow-builder";
 import { groupsOf } from "./drop-fixtures";
 

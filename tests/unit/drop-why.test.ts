@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dropReasonInfo, dropReasonName, dropReasonNumber } from "@/server/domain/drop-reasons";
+import { dropReasonInfo, dropReasonName, dropReasonNumber } from "@/server/domain/shared/drop-reasons";
 import { deniedByText, dropWhy, whyText } from "@/server/domain/drops/drop-why";
 import { drop, endpoint, worldEndpoint, hostEndpoint, tcp } from "../fixtures/flow-builder";
 import { DropReason, TrafficDirection, Verdict, egress, groupOf, groupsOf } from "./drop-fixtures";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CSV_COLUMNS, csvLine, csvRow } from "@/server/domain/flow-csv";
+import { CSV_COLUMNS, csvLine, csvRow } from "@/server/domain/flows/flow-csv";
 import { buildFlow, drop, endpoint, toItem } from "../fixtures/flow-builder";
 
 describe("CSV export", () => {

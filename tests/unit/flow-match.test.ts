@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { DropReason, IPVersion, TrafficDirection, Verdict, type Flow } from "@/proto/gen/flow/flow_pb";
-import type { FlowItem } from "@/server/domain/flow-item";
-import { compileMatcher, fqdnPatternRegex, httpUrlPath, nodeNamePatternRegex } from "@/server/domain/flow-match";
-import { parseFlowQuery } from "@/server/domain/flow-query";
+import type { FlowItem } from "@/server/domain/flows/flow-item";
+import { compileMatcher, fqdnPatternRegex, httpUrlPath, nodeNamePatternRegex } from "@/server/domain/flows/flow-match";
+import { parseFlowQuery } from "@/server/domain/flows/flow-query";
 import {
   buildFlow,
   dnsRequest,

@@ -2,7 +2,7 @@ import { toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
 import { splitResponse, type FlowRow } from "@/server/flow-codec/split-flow";
-import { latencyBucket, rollUp, servicePort } from "@/server/ingest/flow-rollup";
+import { latencyBucket, rollUp, servicePort } from "@/server/domain/flows/flow-rollup";
 import { buildFlow, dnsResponse, httpResponse, responseOf, tcp } from "../fixtures/flow-builder";
 
 const row = (f: Parameters<typeof responseOf>[0]): FlowRow => {

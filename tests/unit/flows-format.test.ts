@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { FlowJson } from "@/server/domain/flow-item";
+import type { FlowJson } from "@/server/domain/flows/flow-item";
 import {
   directionOf,
   dropReasonOf,

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { FlowItem } from "@/server/domain/flow-item";
+import type { FlowItem } from "@/server/domain/flows/flow-item";
 import {
   datetimeLocalToRfc3339,
   formatFullLocal,

@@ -13,8 +13,8 @@ import {
   onMapElement,
   searchGraph,
   SEARCH_EXPANDS_AT_MOST,
-} from "@/server/domain/graph-collapse";
-import type { EdgeState, GraphEdge, GraphNode } from "@/server/domain/graph-types";
+} from "@/server/domain/graph/graph-collapse";
+import type { EdgeState, GraphEdge, GraphNode } from "@/server/domain/graph/graph-types";
 
 function workload(ns: string, name: string): GraphNode {
   return { id: `w:default/${ns}/${name}`, kind: "workload", label: name, namespace: ns, cluster: "default", workload: `Deployment/${name}` };

@@ -5,11 +5,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { DropReason, Verdict } from "@/proto/gen/flow/flow_pb";
-import { histogramPercentileMs } from "@/server/domain/graph-latency";
+import { histogramPercentileMs } from "@/server/domain/graph/graph-latency";
 import { graphContext } from "@/server/domain/graph/graph-context";
-import { GraphBuilder } from "@/server/domain/graph-build";
-import { addFlow, graphFromFlows } from "@/server/domain/graph-flow";
-import { nodeOf, podBaseName } from "@/server/domain/graph-node";
+import { GraphBuilder } from "@/server/domain/graph/graph-build";
+import { addFlow, graphFromFlows } from "@/server/domain/graph/graph-flow";
+import { nodeOf, podBaseName } from "@/server/domain/graph/graph-node";
 import {
   buildFlow,
   dnsRequest,

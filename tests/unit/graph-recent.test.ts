@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { RecentRollups } from "@/server/db/graph-recent";
 import { RollupFeed } from "@/server/db/rollup-feed";
 import type { Queryable } from "@/server/db/connection";
-import type { Rollup } from "@/server/ingest/flow-rollup";
+import type { Rollup } from "@/server/domain/flows/flow-rollup";
 
 function rollup(minute: number, ctxId: number, flows: number, ts = 1000n): Rollup {
   return {

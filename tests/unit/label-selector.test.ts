@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { LabelRequirement, LabelSelector } from "@/server/domain/flow-filter-spec";
+import type { LabelRequirement, LabelSelector } from "@/server/domain/flows/flow-filter-spec";
 import {
   compileLabelSelector,
   formatLabelSelector,
@@ -8,7 +8,7 @@ import {
   parseHubbleLabel,
   parseLabelSelector,
   splitLabelKey,
-} from "@/server/domain/label-selector";
+} from "@/server/domain/shared/label-selector";
 
 const parse = (text: string): LabelSelector => {
   const r = parseLabelSelector(text);

@@ -11,7 +11,7 @@ import { DropReason, FlowSchema, Verdict, type Flow } from "@/proto/gen/flow/flo
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
 import { MalformedFlowError, splitFlow, splitResponse, type FlowRow } from "@/server/flow-codec/split-flow";
 import { encodeLen, encodeTag, encodeVarint, WireCursor } from "@/server/flow-codec/wire";
-import type { FlowItem } from "@/server/domain/flow-item";
+import type { FlowItem } from "@/server/domain/flows/flow-item";
 import { LiveFlowConverter, liveItem } from "@/server/live/live-flow";
 import {
   buildFlow,

@@ -6,9 +6,9 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { peerOf } from "@/server/domain/drop-peer";
-import { nodeOf } from "@/server/domain/graph-node";
-import { RESERVED_IDENTITIES, reservedKindOf } from "@/server/domain/reserved-identities";
+import { peerOf } from "@/server/domain/shared/peer";
+import { nodeOf } from "@/server/domain/graph/graph-node";
+import { RESERVED_IDENTITIES, reservedKindOf } from "@/server/domain/shared/reserved-identities";
 
 const RESERVED_LABELS = Object.values(RESERVED_IDENTITIES).map((n) => `reserved:${n}`);
 const OTHER_LABELS = ["k8s:app=web", "cidr:10.0.0.0/8", "cidr:2001-db8--/32", "fqdn:api.example.com", "reserved:unknown-future"];

@@ -1,7 +1,7 @@
 "use client";
 
 import { useRef, useState } from "react";
-import type { StatusReport } from "@/server/domain/flow-item";
+import type { StatusReport } from "@/server/domain/flows/flow-item";
 import { formatCompact, formatCount, formatRate } from "@/app/lib/format-number";
 import { nodeStateLabel, nodeStateTone, relayStateTone } from "@/app/lib/hubble-enums";
 import { STATUS_POLL_MS, useStatus } from "./use-status";

@@ -2,7 +2,7 @@
  * Flows-page helpers that turn a flow into filters: the drawer's "flows between these two",
  * "from this pod" and "to this destination" links. Pure.
  */
-import type { FlowJson } from "@/server/domain/flow-item";
+import type { FlowJson } from "@/server/domain/flows/flow-item";
 import { endpointOf, l4Of, type Side } from "@/app/lib/flow-format";
 import type { FilterValues } from "@/app/lib/flow-filter-params";
 import type { FlowsUrlState } from "./search-params";

@@ -7,8 +7,8 @@
  * A collapsed namespace is `namespace=`; an aggregated edge is each side's namespace or workload.
  * The "outside the cluster" and "cluster identities" groups have no single filter: no link.
  */
-import type { MapGroup } from "@/server/domain/graph-collapse";
-import type { GraphNode } from "@/server/domain/graph-types";
+import type { MapGroup } from "@/server/domain/graph/graph-collapse";
+import type { GraphNode } from "@/server/domain/graph/graph-types";
 
 type Side = "from" | "to" | "";
 

@@ -1,10 +1,10 @@
-import { splitCursor } from "@/server/domain/flow-cursor";
-import { parseFlowQuery } from "@/server/domain/flow-query";
-import { CSV_COLUMNS, csvLine, csvRow } from "@/server/domain/flow-csv";
+import { splitCursor } from "@/server/domain/flows/flow-cursor";
+import { parseFlowQuery } from "@/server/domain/flows/flow-query";
+import { CSV_COLUMNS, csvLine, csvRow } from "@/server/domain/flows/flow-csv";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
 import { errorLines, exportAbort, queryInputError, streamPages } from "@/server/http/stream-pages";
-import { itemResponse, type FlowItem } from "@/server/domain/flow-item";
+import { itemResponse, type FlowItem } from "@/server/domain/flows/flow-item";
 
 export const dynamic = "force-dynamic";
 

@@ -1,5 +1,5 @@
 import { graphRepoFor } from "@/server/db/graph-repo";
-import { parseGraphParams } from "@/server/domain/graph-params";
+import { parseGraphParams } from "@/server/domain/graph/graph-params";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
 

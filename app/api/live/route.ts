@@ -1,4 +1,4 @@
-import { parseFlowQuery } from "@/server/domain/flow-query";
+import { parseFlowQuery } from "@/server/domain/flows/flow-query";
 import { badRequest } from "@/server/http/responses";
 import { metrics } from "@/server/metrics";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";

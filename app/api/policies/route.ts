@@ -1,6 +1,6 @@
 import { dropsRepoFor } from "@/server/db/drops-repo";
 import { PoliciesRepo } from "@/server/db/policies-repo";
-import { parseCount, parseWithOwn } from "@/server/domain/drop-params";
+import { parseCount, parseWithOwn } from "@/server/domain/drops/drop-params";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
 

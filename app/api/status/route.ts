@@ -1,4 +1,4 @@
-import type { StatusReport } from "@/server/domain/flow-item";
+import type { StatusReport } from "@/server/domain/flows/flow-item";
 import { noStore, unavailable } from "@/server/http/responses";
 import { getRuntime } from "@/server/runtime";
 

@@ -10,7 +10,7 @@
  * max(p, d) packets. The min(p, d) paired drop events are the ones not counted (oldest first), so
  * the policy-verdict event — the one naming the policy — stands for the packet.
  */
-import { dropReasonNumber, POLICY_REASONS } from "../drop-reasons";
+import { dropReasonNumber, POLICY_REASONS } from "../shared/drop-reasons";
 import { EVENT_DROP, EVENT_POLICY_VERDICT, verdictNumber } from "./observation";
 import { record } from "@/server/domain/shared/json";
 

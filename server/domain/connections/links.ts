@@ -1,5 +1,5 @@
 /** A connection's requests in a time window as an /api/flows (and /flows) query: the evidence link. */
-import { peerParams } from "../drop-links";
+import { peerParams } from "../drops/drop-links";
 import { formatRfc3339Ns } from "../shared/time";
 import type { ConnectionOutcome } from "./outcome";
 

@@ -12,9 +12,9 @@
  * by the server's end (forwarded at ingress) or by a reply. Traffic direction is relative to the
  * connection, not the packet: a reply leaving the server is still INGRESS (the server's end).
  */
-import { POLICY_REASONS, dropReasonNumber } from "../drop-reasons";
-import { allowedBy, deniedBy, policyList, type PolicyRef } from "../drop-group";
-import { flowPeers, type Peer } from "../drop-peer";
+import { POLICY_REASONS, dropReasonNumber } from "../shared/drop-reasons";
+import { allowedBy, deniedBy, policyList, type PolicyRef } from "../drops/drop-group";
+import { flowPeers, type Peer } from "../shared/peer";
 import { record } from "@/server/domain/shared/json";
 
 type J = Record<string, unknown>;

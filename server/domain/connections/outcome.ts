@@ -6,10 +6,10 @@
  * an ingress point — the world, a node — the client's egress letting it out). FORWARDED flows at
  * the client's egress alone never make a denied connection look delivered.
  */
-import type { FlowJson } from "../flow-item";
-import { dropReasonName } from "../drop-reasons";
-import { policyName } from "../drop-group";
-import { peerKey, peerLabel, type Peer } from "../drop-peer";
+import type { FlowJson } from "../flows/flow-item";
+import { dropReasonName } from "../shared/drop-reasons";
+import { policyName } from "../drops/drop-group";
+import { peerKey, peerLabel, type Peer } from "../shared/peer";
 import { observationOf, showsArrival, type End, type Observation } from "./observation";
 
 /** One count of flows of a context with the same L4 kind and server port (denied packets counted once). */

@@ -4,10 +4,10 @@
  * times), so a file handed to someone else still says what it is. CSV quoting and formula
  * neutralising are flow-csv's.
  */
-import { CSV_COLUMNS, csvRow } from "../flow-csv";
-import type { FlowItem } from "../flow-item";
-import { groupDrops, sliceOfFlow, type DropGroup } from "../drop-group";
-import { peerLabel } from "../drop-peer";
+import { CSV_COLUMNS, csvRow } from "../flows/flow-csv";
+import type { FlowItem } from "../flows/flow-item";
+import { groupDrops, sliceOfFlow, type DropGroup } from "./drop-group";
+import { peerLabel } from "../shared/peer";
 import { deniedByText, dropWhy, groupDestinationLabel } from "./drop-why";
 import { formatRfc3339Ns, parseRfc3339Ns } from "../shared/time";
 

@@ -4,9 +4,9 @@
  * what lands in the report.
  */
 import { formatRfc3339Ns } from "../shared/time";
-import { AUTH_REQUIRED, POLICY_DENIED, POLICY_DENY, POLICY_REASONS, dropReasonInfo } from "../drop-reasons";
-import { peerLabel, type Peer } from "../drop-peer";
-import { policyName, type DropGroup, type PolicyRef } from "../drop-group";
+import { AUTH_REQUIRED, POLICY_DENIED, POLICY_DENY, POLICY_REASONS, dropReasonInfo } from "../shared/drop-reasons";
+import { peerLabel, type Peer } from "../shared/peer";
+import { policyName, type DropGroup, type PolicyRef } from "./drop-group";
 
 export interface DropWhy {
   who: string;

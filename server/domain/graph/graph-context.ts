@@ -6,8 +6,8 @@
  */
 import { isReply, observationOf, showsArrival } from "../connections/observation";
 import { pairInfo, type PairInfo } from "../connections/denied-packets";
-import { isNoise, nodeOf } from "../graph-node";
-import type { GraphNode, VerdictCounts } from "../graph-types";
+import { isNoise, nodeOf } from "./graph-node";
+import type { GraphNode, VerdictCounts } from "./graph-types";
 import { record, strs, text } from "@/server/domain/shared/json";
 
 type J = Record<string, unknown>;

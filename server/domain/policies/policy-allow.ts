@@ -4,9 +4,9 @@
  * namespace, DNS name, CIDR or entity), the port and protocol, and HTTP method + path when the
  * dropped flow was HTTP. Never widens a peer without a warning that says so.
  */
-import { AUTH_REQUIRED, POLICY_DENY, POLICY_REASONS, dropReasonInfo } from "../drop-reasons";
-import { peerLabel, workloadName, type Peer } from "../drop-peer";
-import { policyName, type DropGroup } from "../drop-group";
+import { AUTH_REQUIRED, POLICY_DENY, POLICY_REASONS, dropReasonInfo } from "../shared/drop-reasons";
+import { peerLabel, workloadName, type Peer } from "../shared/peer";
+import { policyName, type DropGroup } from "../drops/drop-group";
 import { groupDestinationLabel } from "../drops/drop-why";
 import {
   policyNameFrom,

@@ -4,8 +4,8 @@
  * rule; pods no plan selects in a direction are not enforced there. Used for the suggestion's
  * preview ("which observed flows each rule covers and which would be dropped").
  */
-import { cidrContains, parseCidr } from "../cidr";
-import type { Peer } from "../drop-peer";
+import { cidrContains, parseCidr } from "../shared/cidr";
+import type { Peer } from "../shared/peer";
 import type { AllowRule, PeerSelector, PolicyPlan, PortRule } from "./policy-rule";
 
 export interface Connection {

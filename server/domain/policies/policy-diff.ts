@@ -5,7 +5,7 @@
  * egress, so comparing raw counts hid every policy that let a connection through.
  */
 import { serverLabel, type ConnectionOutcome, type ConnectionState, type EndTally } from "../connections/outcome";
-import { peerLabel, type Peer } from "../drop-peer";
+import { peerLabel, type Peer } from "../shared/peer";
 
 export type EdgeChange = "became-dropped" | "became-allowed" | "appeared" | "disappeared" | "unchanged";
 

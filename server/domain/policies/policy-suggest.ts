@@ -6,7 +6,7 @@
  * then run through the result, so the preview says which rule covers it or that it stays dropped.
  */
 import { serverLabel, type ConnectionOutcome, type ConnectionState } from "../connections/outcome";
-import { peerKey, peerLabel, workloadName, type Peer } from "../drop-peer";
+import { peerKey, peerLabel, workloadName, type Peer } from "../shared/peer";
 import { peerSelector, portRules } from "./policy-allow";
 import { decideSide, type Connection, type SideDecision } from "./policy-coverage";
 import {

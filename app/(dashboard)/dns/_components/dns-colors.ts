@@ -1,5 +1,5 @@
 /** One colour per DNS status, shared by the timeline, the rates chart and the legends. */
-import type { DnsStatus } from "@/server/domain/dns-types";
+import type { DnsStatus } from "@/server/domain/dns/dns-types";
 
 export const STATUS_ORDER: readonly DnsStatus[] = ["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "OTHER", "UNANSWERED", "PENDING"];
 

@@ -2,9 +2,9 @@
 
 import * as d3 from "d3";
 import { useEffect, useMemo, useRef, useState } from "react";
-import type { DnsQueryJson } from "@/server/domain/dns-response";
-import type { Timeline, TimelineBurst, TimelineCell, TimelineMark } from "@/server/domain/dns-timeline";
-import type { DnsStatus } from "@/server/domain/dns-types";
+import type { DnsQueryJson } from "@/server/domain/dns/dns-response";
+import type { Timeline, TimelineBurst, TimelineCell, TimelineMark } from "@/server/domain/dns/dns-timeline";
+import type { DnsStatus } from "@/server/domain/dns/dns-types";
 import styles from "../dns.module.css";
 import { STATUS_COLOR, STATUS_LABEL, STATUS_ORDER, dominantStatus, formatClock, formatMs } from "./dns-colors";
 import { queryFlowsHref } from "../search-params";

@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useState } from "react";
-import type { WorkloadRow } from "@/server/domain/dns-summary";
+import type { WorkloadRow } from "@/server/domain/dns/dns-summary";
 import styles from "../dns.module.css";
 import { DEFAULT_SINCE, STATUS_VALUES, TIME_PRESETS, isZoomed, type DnsUrlState } from "../search-params";
 import { formatClock } from "./dns-colors";

@@ -1,4 +1,4 @@
-import type { NdotsFinding } from "@/server/domain/dns-findings";
+import type { NdotsFinding } from "@/server/domain/dns/dns-findings";
 import styles from "../dns.module.css";
 import { formatMs } from "./dns-colors";
 

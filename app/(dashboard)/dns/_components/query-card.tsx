@@ -1,4 +1,4 @@
-import type { DnsQueryJson } from "@/server/domain/dns-response";
+import type { DnsQueryJson } from "@/server/domain/dns/dns-response";
 import styles from "../dns.module.css";
 import { STATUS_COLOR, STATUS_LABEL, formatClock, formatMs } from "./dns-colors";
 

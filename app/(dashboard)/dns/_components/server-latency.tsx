@@ -1,4 +1,4 @@
-import type { ServerLatency } from "@/server/domain/dns-summary";
+import type { ServerLatency } from "@/server/domain/dns/dns-summary";
 import styles from "../dns.module.css";
 import { formatMs } from "./dns-colors";
 

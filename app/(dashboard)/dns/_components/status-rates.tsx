@@ -2,8 +2,8 @@
 
 import * as d3 from "d3";
 import { useMemo } from "react";
-import type { SeriesBucket } from "@/server/domain/dns-summary";
-import type { DnsStatus } from "@/server/domain/dns-types";
+import type { SeriesBucket } from "@/server/domain/dns/dns-summary";
+import type { DnsStatus } from "@/server/domain/dns/dns-types";
 import styles from "../dns.module.css";
 import { STATUS_COLOR, STATUS_LABEL, formatClock } from "./dns-colors";
 

@@ -1,5 +1,5 @@
-import type { FailingName } from "@/server/domain/dns-summary";
-import type { DnsStatus } from "@/server/domain/dns-types";
+import type { FailingName } from "@/server/domain/dns/dns-summary";
+import type { DnsStatus } from "@/server/domain/dns/dns-types";
 import styles from "../dns.module.css";
 import { STATUS_COLOR, STATUS_LABEL } from "./dns-colors";
 

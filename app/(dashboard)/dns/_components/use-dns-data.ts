@@ -2,7 +2,7 @@
 
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { getJson } from "@/app/lib/api-client";
-import type { DnsListBody, DnsSummaryBody } from "@/server/domain/dns-response";
+import type { DnsListBody, DnsSummaryBody } from "@/server/domain/dns/dns-response";
 import { dnsApiQuery, type DnsUrlState } from "../search-params";
 
 /**

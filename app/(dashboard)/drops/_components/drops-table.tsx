@@ -1,9 +1,9 @@
 "use client";
 
 import { groupDestinationLabel } from "@/server/domain/drops/drop-why";
-import { peerLabel } from "@/server/domain/drop-peer";
-import { policyName } from "@/server/domain/drop-group";
-import { POLICY_REASONS } from "@/server/domain/drop-reasons";
+import { peerLabel } from "@/server/domain/shared/peer";
+import { policyName } from "@/server/domain/drops/drop-group";
+import { POLICY_REASONS } from "@/server/domain/shared/drop-reasons";
 import styles from "../drops.module.css";
 import { defaultOrder, type DropsSort } from "../search-params";
 import type { DropGroupView } from "./drops-types";

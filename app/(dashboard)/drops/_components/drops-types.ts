@@ -1,5 +1,5 @@
 /** What /api/drops answers (format=json). */
-import type { DropGroup } from "@/server/domain/drop-group";
+import type { DropGroup } from "@/server/domain/drops/drop-group";
 import type { DropWhy } from "@/server/domain/drops/drop-why";
 import type { DropTimeline } from "@/server/db/drops-repo";
 

@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { useMemo } from "react";
 import { allowRuleFor } from "@/server/domain/policies/policy-allow";
-import { policyName } from "@/server/domain/drop-group";
+import { policyName } from "@/server/domain/drops/drop-group";
 import styles from "../drops.module.css";
 import type { DropGroupView } from "./drops-types";
 import { YamlBlock } from "./yaml-block";

@@ -1,4 +1,4 @@
-import type { FlowJson } from "@/server/domain/flow-item";
+import type { FlowJson } from "@/server/domain/flows/flow-item";
 import { endpointOf, endpointSummary, type Side } from "@/app/lib/flow-format";
 import { Chips, KV } from "./kv";
 

@@ -1,5 +1,5 @@
 import Link from "next/link";
-import type { FlowItem } from "@/server/domain/flow-item";
+import type { FlowItem } from "@/server/domain/flows/flow-item";
 import { directionOf, dropReasonOf, eventTypeOf, isReplyOf, verdictOf } from "@/app/lib/flow-format";
 import { flowTimeOf, formatFullLocal } from "@/app/lib/flow-time";
 import { num, obj, str } from "@/server/domain/shared/json";

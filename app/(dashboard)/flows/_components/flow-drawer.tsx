@@ -2,7 +2,7 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useRef } from "react";
-import type { FlowItem } from "@/server/domain/flow-item";
+import type { FlowItem } from "@/server/domain/flows/flow-item";
 import { fetchFlowByKey } from "@/app/lib/api-client";
 import type { FlowsUrlState } from "../search-params";
 import { CopyButton } from "./copy-button";

@@ -1,4 +1,4 @@
-import type { FlowJson } from "@/server/domain/flow-item";
+import type { FlowJson } from "@/server/domain/flows/flow-item";
 import { httpHeaders, l4Of } from "@/app/lib/flow-format";
 import { formatLatency } from "@/app/lib/flow-time";
 import { dnsRcodeName } from "@/app/lib/hubble-enums";

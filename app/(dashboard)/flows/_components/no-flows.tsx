@@ -1,4 +1,4 @@
-import type { StatusReport } from "@/server/domain/flow-item";
+import type { StatusReport } from "@/server/domain/flows/flow-item";
 import { relayStateTone } from "@/app/lib/hubble-enums";
 import type { FlowsUrlState } from "../search-params";
 import { EmptyState } from "./empty-state";

@@ -1,4 +1,4 @@
-import type { FlowJson } from "@/server/domain/flow-item";
+import type { FlowJson } from "@/server/domain/flows/flow-item";
 import { directionOf, dropReasonOf, endpointSummary, policiesOf, policyLogOf, policyName, verdictOf } from "@/app/lib/flow-format";
 import { num } from "@/server/domain/shared/json";
 import { Chips } from "./kv";

@@ -1,7 +1,7 @@
 "use client";
 
 import { useMemo } from "react";
-import type { FlowItem } from "@/server/domain/flow-item";
+import type { FlowItem } from "@/server/domain/flows/flow-item";
 import { CopyButton } from "./copy-button";
 
 /** The flow as hubble prints it (`hubble observe -o jsonpb`: a GetFlowsResponse), pretty-printed. */

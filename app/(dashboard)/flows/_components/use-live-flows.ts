@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useRef, useState } from "react";
-import type { FlowItem } from "@/server/domain/flow-item";
+import type { FlowItem } from "@/server/domain/flows/flow-item";
 import { LiveBuffer } from "@/app/lib/live-buffer";
 
 export type LiveConnection = "off" | "connecting" | "open" | "reconnecting" | "failed";

@@ -6,8 +6,8 @@
  * for its workloads (placed in the space the layout kept for them) and re-points its edges.
  */
 import type { Core, ElementDefinition } from "cytoscape";
-import type { MapView, ViewEdge, ViewNode } from "@/server/domain/graph-collapse";
-import type { GraphResponse } from "@/server/domain/graph-types";
+import type { MapView, ViewEdge, ViewNode } from "@/server/domain/graph/graph-collapse";
+import type { GraphResponse } from "@/server/domain/graph/graph-types";
 import { CELL, type MapLayout } from "./map-layout";
 
 /** cytoscape data of a node; flags are always set (true/false) so an update can clear them */

@@ -6,8 +6,8 @@
  */
 import Link from "next/link";
 import { formatCount } from "@/app/lib/format-number";
-import type { GroupSummary, ViewEdge } from "@/server/domain/graph-collapse";
-import type { GraphEdge } from "@/server/domain/graph-types";
+import type { GroupSummary, ViewEdge } from "@/server/domain/graph/graph-collapse";
+import type { GraphEdge } from "@/server/domain/graph/graph-types";
 import { aggregateFlowsQuery, groupFlowsQuery, type EdgeEnd } from "../flow-links";
 import { Counts, Rate, type PanelProps } from "./side-panel";
 

@@ -7,8 +7,8 @@
  */
 import cytoscape, { type Core } from "cytoscape";
 import { useEffect, useRef } from "react";
-import type { MapView } from "@/server/domain/graph-collapse";
-import type { GraphResponse } from "@/server/domain/graph-types";
+import type { MapView } from "@/server/domain/graph/graph-collapse";
+import type { GraphResponse } from "@/server/domain/graph/graph-types";
 import { applySearch, syncGraph } from "./graph-sync";
 import { MapLayout } from "./map-layout";
 import { mapStyle, readColours } from "./map-style";

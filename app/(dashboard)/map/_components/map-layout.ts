@@ -8,8 +8,8 @@
  * in the middle of its box's space, so expanding it moves nothing else.
  */
 import { affinityOrder, packRows } from "@/app/lib/box-packing";
-import { groupOf } from "@/server/domain/graph-collapse";
-import type { GraphEdge, GraphNode } from "@/server/domain/graph-types";
+import { groupOf } from "@/server/domain/graph/graph-collapse";
+import type { GraphEdge, GraphNode } from "@/server/domain/graph/graph-types";
 
 export const CELL = 120;
 

@@ -1,6 +1,6 @@
 import { analyzeRange, dnsRepoFor } from "@/server/db/dns-repo";
-import { parseDnsQuery } from "@/server/domain/dns-params";
-import { dnsSummaryBody } from "@/server/domain/dns-response";
+import { parseDnsQuery } from "@/server/domain/dns/dns-params";
+import { dnsSummaryBody } from "@/server/domain/dns/dns-response";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
 import { queryInputError } from "@/server/http/stream-pages";

@@ -1,7 +1,7 @@
 import { ConnectionsRepo } from "@/server/db/connections-repo";
 import { dropsRepoFor } from "@/server/db/drops-repo";
 import { connectionFlowsQuery } from "@/server/domain/connections/links";
-import { oneOf, parseMoment, parseWindow, parseWithOwn } from "@/server/domain/drop-params";
+import { oneOf, parseMoment, parseWindow, parseWithOwn } from "@/server/domain/drops/drop-params";
 import { diffOutcomes, summarizeDiff } from "@/server/domain/policies/policy-diff";
 import { formatRfc3339Ns } from "@/server/domain/shared/time";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";

@@ -1,6 +1,6 @@
 import { ConnectionsRepo } from "@/server/db/connections-repo";
 import { dropsRepoFor } from "@/server/db/drops-repo";
-import { oneOf, parseWithOwn } from "@/server/domain/drop-params";
+import { oneOf, parseWithOwn } from "@/server/domain/drops/drop-params";
 import { dateToNs, formatRfc3339Ns } from "@/server/domain/shared/time";
 import { suggestForNamespace } from "@/server/domain/policies/policy-suggest";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";

@@ -3,8 +3,8 @@
  * the same URL filters /flows and /drops alike) plus a few parameters of their own, validated here
  * with the same error convention (`{error, parameter}`, error starting with the parameter name).
  */
-import { FLOW_QUERY_PARAMETERS, parseFlowQuery, type FlowQueryResult } from "./flow-query";
-import { parseDurationNs, parseMomentNs } from "./shared/time";
+import { FLOW_QUERY_PARAMETERS, parseFlowQuery, type FlowQueryResult } from "../flows/flow-query";
+import { parseDurationNs, parseMomentNs } from "../shared/time";
 import { DROP_SORTS, type DropSort } from "./drop-group";
 
 export type ParamError = { ok: false; error: string; parameter: string };

@@ -16,9 +16,9 @@
 import { z } from "zod";
 import { DNS_STATUSES, type DnsStatus } from "./dns-types";
 import { DEFAULT_TIMEOUT_MS } from "./dns-pairing";
-import { parseFlowQuery, FLOW_QUERY_PARAMETERS, MAX_VALUE_LENGTH, type FlowQueryResult } from "./flow-query";
-import { dateToNs, formatRfc3339Ns, parseDurationNs } from "./shared/time";
-import type { FlowFilterSpec } from "./flow-filter-spec";
+import { parseFlowQuery, FLOW_QUERY_PARAMETERS, MAX_VALUE_LENGTH, type FlowQueryResult } from "../flows/flow-query";
+import { dateToNs, formatRfc3339Ns, parseDurationNs } from "../shared/time";
+import type { FlowFilterSpec } from "../flows/flow-filter-spec";
 import type { LaneBy } from "./dns-timeline";
 
 export type DnsEndpoint = "list" | "summary";

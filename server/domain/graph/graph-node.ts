@@ -7,7 +7,7 @@
  * turn into thousands of nodes.
  */
 import type { GraphNode, GraphNodeKind } from "./graph-types";
-import { reservedKindOf } from "./reserved-identities";
+import { reservedKindOf } from "../shared/reserved-identities";
 import { record, strs, text } from "@/server/domain/shared/json";
 
 

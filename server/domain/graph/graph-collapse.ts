@@ -9,7 +9,7 @@
  * Pure: no React, no cytoscape; the page turns a MapView into cytoscape elements.
  */
 import type { EdgeState, GraphEdge, GraphNode, GraphNodeKind, PortCount } from "./graph-types";
-import { edgeId } from "./graph/graph-context";
+import { edgeId } from "./graph-context";
 
 /**
  * Above either bound the page opens on the namespace overview. Measured (bench:map, software

@@ -4,10 +4,10 @@
  * CIDR, reserved label), protocol and port. Every value goes through the same parameters
  * parseFlowQuery reads, so the link is checked by the API like any typed filter.
  */
-import { formatRfc3339Ns } from "./shared/time";
+import { formatRfc3339Ns } from "../shared/time";
 import type { DropGroup } from "./drop-group";
-import type { Peer } from "./drop-peer";
-import { selectorLabels } from "./policies/policy-rule";
+import type { Peer } from "../shared/peer";
+import { selectorLabels } from "../policies/policy-rule";
 
 /** One side of a flow as /api/flows parameters (`from-…` or `to-…`). */
 export function peerParams(p: Peer, dir: "from" | "to", out: URLSearchParams): void {

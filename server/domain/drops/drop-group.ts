@@ -5,10 +5,10 @@
  * The store hands over "slices" (one per flow context × protocol × port, already counted in SQL);
  * contexts differ by pod, IP and node, so slices of the same group are merged here.
  */
-import type { FlowItem, FlowJson } from "./flow-item";
-import { httpUrlPath } from "./flow-match";
-import { dropReasonName, dropReasonNumber } from "./drop-reasons";
-import { flowPeers, peerKey, type Peer } from "./drop-peer";
+import type { FlowItem, FlowJson } from "../flows/flow-item";
+import { httpUrlPath } from "../flows/flow-match";
+import { dropReasonName, dropReasonNumber } from "../shared/drop-reasons";
+import { flowPeers, peerKey, type Peer } from "../shared/peer";
 
 export interface PolicyRef {
   name: string;

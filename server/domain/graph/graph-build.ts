@@ -3,7 +3,7 @@
  * is decoded once by the caller (graphContext); this class only adds numbers, so building a graph
  * costs one pass over the counters whatever the window length.
  */
-import { edgeId, type GraphContext } from "./graph/graph-context";
+import { edgeId, type GraphContext } from "./graph-context";
 import { histogramPercentileMs } from "./graph-latency";
 import { isNoise } from "./graph-node";
 import type { EdgeState, GraphEdge, GraphNode, GraphResult, PortCount } from "./graph-types";

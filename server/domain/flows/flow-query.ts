@@ -16,7 +16,7 @@
  */
 import { z } from "zod";
 import { DropReasonSchema, TrafficDirectionSchema, VerdictSchema } from "@/proto/gen/flow/flow_pb";
-import { formatCidr, parseCidr } from "./cidr";
+import { formatCidr, parseCidr } from "../shared/cidr";
 import { readCursor, splitCursor } from "./flow-cursor";
 import type {
   EventTypeMatch,
@@ -26,8 +26,8 @@ import type {
   LabelSelector,
   PodSelector,
 } from "./flow-filter-spec";
-import { formatLabelSelector, parseLabelSelector } from "./label-selector";
-import { clampTimeNs, dateToNs, formatRfc3339Ns, parseTimeBound, type Parsed } from "./shared/time";
+import { formatLabelSelector, parseLabelSelector } from "../shared/label-selector";
+import { clampTimeNs, dateToNs, formatRfc3339Ns, parseTimeBound, type Parsed } from "../shared/time";
 
 export type FlowQueryResult = { ok: true; query: FlowQuery } | { ok: false; error: string; parameter: string };
 

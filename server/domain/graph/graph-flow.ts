@@ -5,8 +5,8 @@
  * map folded from live flows equal to one read back from the rollups.
  */
 import { GraphBuilder, DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS, type BuildOptions, type GraphCounts } from "./graph-build";
-import { pairedDropEvents } from "./connections/denied-packets";
-import { graphContext } from "./graph/graph-context";
+import { pairedDropEvents } from "../connections/denied-packets";
+import { graphContext } from "./graph-context";
 import type { GraphResult } from "./graph-types";
 import { record } from "@/server/domain/shared/json";
 

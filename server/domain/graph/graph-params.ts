@@ -7,9 +7,9 @@
  * fields, uuid) are refused: the map is built from per-minute rollups that do not keep them.
  */
 import { z } from "zod";
-import type { FlowFilterSpec } from "./flow-filter-spec";
-import { FLOW_QUERY_PARAMETERS, parseFlowQuery } from "./flow-query";
-import { dateToNs, parseDurationNs } from "./shared/time";
+import type { FlowFilterSpec } from "../flows/flow-filter-spec";
+import { FLOW_QUERY_PARAMETERS, parseFlowQuery } from "../flows/flow-query";
+import { dateToNs, parseDurationNs } from "../shared/time";
 
 export const LIVE_WINDOWS = ["5m", "15m", "1h"] as const;
 export const DEFAULT_WINDOW = "15m";

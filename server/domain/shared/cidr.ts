@@ -8,7 +8,7 @@
  * one `::`. Host bits right of the prefix are cleared (`10.1.2.3/8` means `10.0.0.0/8`), so the
  * canonical text can be handed to PostgreSQL as `'10.0.0.0/8'::cidr`.
  */
-import type { CidrMatch } from "./flow-filter-spec";
+import type { CidrMatch } from "../flows/flow-filter-spec";
 
 /** A parsed address: IPv4 in words[0]; IPv6 as four big-endian 32-bit words. */
 export interface IpAddress {

@@ -55,10 +55,10 @@
  * field reads, ordered roughly cheapest first so non-matching flows leave early.
  */
 import { DropReasonSchema, TrafficDirectionSchema, VerdictSchema } from "@/proto/gen/flow/flow_pb";
-import { compileCidrList } from "./cidr";
+import { compileCidrList } from "../shared/cidr";
 import type { FlowFilterSpec, LabelSelector, PodSelector } from "./flow-filter-spec";
 import type { FlowItem } from "./flow-item";
-import { compileLabelSelector, escapeRegex } from "./label-selector";
+import { compileLabelSelector, escapeRegex } from "../shared/label-selector";
 
 /** The parts of hubble's Flow JSON the matcher reads. Everything is optional on the wire. */
 interface EndpointJson {

@@ -8,7 +8,7 @@ import type { DnsApiQuery } from "./dns-params";
 import { countByStatus, latencyByServer, statusSeries, topFailingNames, workloadRows, type FailingName, type SeriesBucket, type ServerLatency, type StatusCounts, type WorkloadRow } from "./dns-summary";
 import { buildTimeline, type Timeline } from "./dns-timeline";
 import type { DnsLookup, DnsQuery } from "./dns-types";
-import { formatRfc3339Ns } from "./shared/time";
+import { formatRfc3339Ns } from "../shared/time";
 
 export interface AnswerDetails {
   ips: string[];

@@ -19,7 +19,7 @@
  * space and `,()=!<>`; `in`/`notin` are only keywords right after a key. Set-based `gt`/`lt` and
  * quoting are not supported (Kubernetes has no quoting either).
  */
-import type { LabelRequirement, LabelSelector } from "./flow-filter-spec";
+import type { LabelRequirement, LabelSelector } from "../flows/flow-filter-spec";
 
 export type SelectorResult = { ok: true; value: LabelSelector } | { ok: false; error: string };
 
