@@ -28,7 +28,7 @@ import path from "node:path";
 import readline from "node:readline";
 import pg from "pg";
 import { openDatabase } from "@/server/db/connection";
-import { FlowWriter } from "@/server/db/flow-writer";
+import { FlowWriter } from "@/server/db/flows/flow-writer";
 import { applyMigrations } from "@/server/db/migrate";
 import { writeHistory } from "@/tests/fixtures/generated-history";
 

@@ -7,10 +7,10 @@
 import { loadConfig, type Config } from "./config";
 import { openDatabase, type Database } from "./db/connection";
 import { EventsRepo } from "./db/events-repo";
-import { FlowReader } from "./db/flow-reader";
-import { FlowWriter } from "./db/flow-writer";
-import { dnsRepoFor } from "./db/dns-repo";
-import { graphRepoFor } from "./db/graph-repo";
+import { FlowReader } from "./db/flows/flow-reader";
+import { FlowWriter } from "./db/flows/flow-writer";
+import { dnsRepoFor } from "./db/dns/dns-repo";
+import { graphRepoFor } from "./db/graph/graph-repo";
 import { AgentEventsRepo } from "./db/agent-events-repo";
 import { applyMigrations } from "./db/migrate";
 import { QuarantineRepo } from "./db/quarantine-repo";

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { IPVersion, type Endpoint, type Flow } from "@/proto/gen/flow/flow_pb";
 import { GET as dnsGET } from "@/app/api/dns/route";
 import { GET as summaryGET } from "@/app/api/dns/summary/route";
-import { DnsRepo, analyzeRange, dnsDetails, dnsRepoFor } from "@/server/db/dns-repo";
+import { DnsRepo, analyzeRange, dnsDetails, dnsRepoFor } from "@/server/db/dns/dns-repo";
 import { InputError } from "@/server/db/input-error";
 import { parseDnsQuery } from "@/server/domain/dns/dns-params";
 import { queryInputError } from "@/server/http/stream-pages";

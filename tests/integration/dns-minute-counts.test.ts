@@ -6,8 +6,8 @@
 import { toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
-import { DnsMinuteCounts } from "@/server/db/dns-minute-counts";
-import { FlowWriter } from "@/server/db/flow-writer";
+import { DnsMinuteCounts } from "@/server/db/dns/dns-minute-counts";
+import { FlowWriter } from "@/server/db/flows/flow-writer";
 import { splitResponse, type FlowRow } from "@/server/flow-codec/split-flow";
 import { buildFlow, dnsRequest, dnsResponse, responseOf, tcp } from "../fixtures/flow-builder";
 import { openTestStore, type TestStore } from "../fixtures/test-db";

@@ -19,7 +19,7 @@ import type { DropGroup } from "@/server/domain/drops/drop-group";
 import type { DropWhy } from "@/server/domain/drops/drop-why";
 import type { FlowPage } from "@/server/domain/flows/flow-item";
 import type { EdgeDiff } from "@/server/domain/policies/policy-diff";
-import type { PoliciesResult } from "@/server/db/policies-repo";
+import type { PoliciesResult } from "@/server/db/policies/policies-repo";
 import { call, parseCsv, qs, useApiRuntime } from "../fixtures/api-harness";
 import { buildFlow, drop, endpoint, responseOf, tcp, udp, worldEndpoint } from "../fixtures/flow-builder";
 

@@ -7,9 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DropReason } from "@/proto/gen/flow/flow_pb";
-import { GraphRepo, GraphCatalog } from "@/server/db/graph-repo";
+import { GraphRepo, GraphCatalog } from "@/server/db/graph/graph-repo";
 import { NS_PER_MINUTE } from "@/server/domain/shared/time";
-import { ContextCatalog } from "@/server/db/context-catalog";
+import { ContextCatalog } from "@/server/db/flows/context-catalog";
 import type { FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
 import { graphFromFlows, timeNs } from "@/server/domain/graph/graph-flow";
 import { parseGraphParams } from "@/server/domain/graph/graph-params";

@@ -4,8 +4,8 @@
  * with every cache off, wave after wave of live flows (new counts, new edges, a new minute).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ContextCatalog } from "@/server/db/context-catalog";
-import { GraphCatalog, GraphRepo } from "@/server/db/graph-repo";
+import { ContextCatalog } from "@/server/db/flows/context-catalog";
+import { GraphCatalog, GraphRepo } from "@/server/db/graph/graph-repo";
 import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 import type { GraphResponse } from "@/server/domain/graph/graph-types";
 import { startRelayServer } from "@/server/hubble/relay-server";

@@ -25,7 +25,7 @@ import { RAW_COLUMNS, GROUP_COLUMNS, PACKET_COUNTED } from "@/server/domain/drop
 import type { DropGroup } from "@/server/domain/drops/drop-group";
 import { allowRuleFor } from "@/server/domain/policies/policy-allow";
 import type { EdgeDiff } from "@/server/domain/policies/policy-diff";
-import type { PoliciesResult } from "@/server/db/policies-repo";
+import type { PoliciesResult } from "@/server/db/policies/policies-repo";
 import type { GraphResponse } from "@/server/domain/graph/graph-types";
 import { call, parseCsv, qs, useApiRuntime } from "../fixtures/api-harness";
 

@@ -7,7 +7,7 @@ import { parseLabelSelector } from "@/server/domain/shared/label-selector";
 import { toPortableRegex } from "@/server/domain/flows/flow-query";
 import type { LabelRequirement } from "@/server/domain/flows/flow-filter-spec";
 import { compileMatcher } from "@/server/domain/flows/flow-match";
-import { HTTP_PATH_SQL, SqlParams, flowConditions } from "@/server/db/flow-sql";
+import { HTTP_PATH_SQL, SqlParams, flowConditions } from "@/server/db/flows/flow-sql";
 
 it("agrees with postgres", async () => {
   const db = new PGlite();

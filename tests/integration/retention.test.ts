@@ -1,7 +1,7 @@
 import { toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
-import { FlowWriter } from "@/server/db/flow-writer";
+import { FlowWriter } from "@/server/db/flows/flow-writer";
 import { NS_PER_DAY } from "@/server/domain/shared/time";
 import { splitResponse, type FlowRow } from "@/server/flow-codec/split-flow";
 import { buildFlow, responseOf } from "../fixtures/flow-builder";

@@ -7,7 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { toBinary } from "@bufbuild/protobuf";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
-import { FlowWriter } from "@/server/db/flow-writer";
+import { FlowWriter } from "@/server/db/flows/flow-writer";
 import { splitResponse } from "@/server/flow-codec/split-flow";
 import { startRelayServer } from "@/server/hubble/relay-server";
 import { dnsRequest, dnsResponse, httpRequest, httpResponse, responseOf } from "../fixtures/flow-builder";

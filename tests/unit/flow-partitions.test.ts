@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dayOf, partitionName } from "@/server/db/flow-partitions";
+import { dayOf, partitionName } from "@/server/db/flows/flow-partitions";
 import { NS_PER_DAY } from "@/server/domain/shared/time";
 
 describe("daily partitions", () => {

@@ -4,8 +4,8 @@
  * later commit is added in memory.
  */
 import { describe, expect, it } from "vitest";
-import { RecentRollups } from "@/server/db/graph-recent";
-import { RollupFeed } from "@/server/db/rollup-feed";
+import { RecentRollups } from "@/server/db/graph/graph-recent";
+import { RollupFeed } from "@/server/db/flows/rollup-feed";
 import type { Queryable } from "@/server/db/connection";
 import type { Rollup } from "@/server/domain/flows/flow-rollup";
 

@@ -1,4 +1,4 @@
-import { analyzeRange, dnsDetails, dnsRepoFor } from "@/server/db/dns-repo";
+import { analyzeRange, dnsDetails, dnsRepoFor } from "@/server/db/dns/dns-repo";
 import { parseDnsQuery } from "@/server/domain/dns/dns-params";
 import { dnsListBody } from "@/server/domain/dns/dns-response";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";

@@ -1,4 +1,4 @@
-import { DropsRepo, dropsRepoFor } from "@/server/db/drops-repo";
+import { DropsRepo, dropsRepoFor } from "@/server/db/drops/drops-repo";
 import type { PairedStream } from "@/server/domain/connections/denied-packets";
 import { GROUP_COLUMNS, RAW_COLUMNS, groupCsvRow, groupJsonl, itemTimeNs, rawCsvRow, rawJsonl, type ExportStamp } from "@/server/domain/drops/drop-export";
 import { sortGroups } from "@/server/domain/drops/drop-group";

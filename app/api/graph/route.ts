@@ -1,4 +1,4 @@
-import { graphRepoFor } from "@/server/db/graph-repo";
+import { graphRepoFor } from "@/server/db/graph/graph-repo";
 import { parseGraphParams } from "@/server/domain/graph/graph-params";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";

@@ -1,5 +1,5 @@
-import { dropsRepoFor } from "@/server/db/drops-repo";
-import { PoliciesRepo } from "@/server/db/policies-repo";
+import { dropsRepoFor } from "@/server/db/drops/drops-repo";
+import { PoliciesRepo } from "@/server/db/policies/policies-repo";
 import { parseCount, parseWithOwn } from "@/server/domain/drops/drop-params";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";

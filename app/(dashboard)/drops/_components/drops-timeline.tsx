@@ -2,7 +2,7 @@
 
 import * as d3 from "d3";
 import { useEffect, useRef } from "react";
-import type { DropTimeline } from "@/server/db/drops-repo";
+import type { DropTimeline } from "@/server/db/drops/drops-repo";
 import styles from "../drops.module.css";
 
 const HEIGHT = 120;

@@ -2,7 +2,7 @@
 import type { EdgeChange, EdgeDiff } from "@/server/domain/policies/policy-diff";
 import type { Suggestion } from "@/server/domain/policies/policy-suggest";
 
-export type { PoliciesResult, PolicySeries, RevisionMoment } from "@/server/db/policies-repo";
+export type { PoliciesResult, PolicySeries, RevisionMoment } from "@/server/db/policies/policies-repo";
 
 export interface DiffResponse {
   at: string;

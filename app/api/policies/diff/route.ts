@@ -1,5 +1,5 @@
-import { ConnectionsRepo } from "@/server/db/connections-repo";
-import { dropsRepoFor } from "@/server/db/drops-repo";
+import { ConnectionsRepo } from "@/server/db/connections/connections-repo";
+import { dropsRepoFor } from "@/server/db/drops/drops-repo";
 import { connectionFlowsQuery } from "@/server/domain/connections/links";
 import { oneOf, parseMoment, parseWindow, parseWithOwn } from "@/server/domain/drops/drop-params";
 import { diffOutcomes, summarizeDiff } from "@/server/domain/policies/policy-diff";

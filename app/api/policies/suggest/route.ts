@@ -1,5 +1,5 @@
-import { ConnectionsRepo } from "@/server/db/connections-repo";
-import { dropsRepoFor } from "@/server/db/drops-repo";
+import { ConnectionsRepo } from "@/server/db/connections/connections-repo";
+import { dropsRepoFor } from "@/server/db/drops/drops-repo";
 import { oneOf, parseWithOwn } from "@/server/domain/drops/drop-params";
 import { dateToNs, formatRfc3339Ns } from "@/server/domain/shared/time";
 import { suggestForNamespace } from "@/server/domain/policies/policy-suggest";

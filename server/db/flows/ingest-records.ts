@@ -11,7 +11,7 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { pgText } from "@/server/flow-codec/context-columns";
 import type { FlowRow } from "@/server/flow-codec/split-flow";
 import { uuidText } from "@/server/flow-codec/rebuild-flow";
-import type { Queryable } from "./connection";
+import type { Queryable } from "../connection";
 
 export type QuarantineStage = "decode" | "write";
 

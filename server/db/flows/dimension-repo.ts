@@ -4,7 +4,7 @@
  * the caches never go stale; they are bounded and simply start over when full.
  */
 import { contextColumns, pgText, type ContextColumns, type EndpointColumns, type PolicyColumns } from "@/server/flow-codec/context-columns";
-import type { Database, Queryable } from "./connection";
+import type { Database, Queryable } from "../connection";
 
 const MAX_CACHE = 200_000;
 

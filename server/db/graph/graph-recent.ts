@@ -9,9 +9,9 @@
  * back loads again.
  */
 import type { Rollup } from "@/server/domain/flows/flow-rollup";
-import type { Queryable } from "./connection";
+import type { Queryable } from "../connection";
 import { entryFromRollup, addCounts, entryKey, readPerMinute, type Entry } from "./graph-entries";
-import type { RollupFeed, RollupListener } from "./rollup-feed";
+import type { RollupFeed, RollupListener } from "../flows/rollup-feed";
 
 /** minutes kept behind the oldest one asked for, so settling minutes and blocks come from memory */
 export const KEEP_BEHIND = 12;

@@ -7,8 +7,8 @@
  * more than RECHECK_MS ago — the bound on how late a write by another process is noticed.
  */
 import { L7FlowType } from "@/proto/gen/flow/flow_pb";
-import type { Database } from "./connection";
-import type { RollupFeed } from "./rollup-feed";
+import type { Database } from "../connection";
+import type { RollupFeed } from "../flows/rollup-feed";
 import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 
 const RECHECK_MS = 10_000;

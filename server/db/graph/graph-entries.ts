@@ -4,7 +4,7 @@
  */
 import { DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS, type GraphCounts } from "@/server/domain/graph/graph-build";
 import type { Rollup } from "@/server/domain/flows/flow-rollup";
-import type { Queryable } from "./connection";
+import type { Queryable } from "../connection";
 import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 
 

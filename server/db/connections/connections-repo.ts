@@ -9,9 +9,9 @@ import { countDeniedOnce, type CountRow } from "@/server/domain/connections/deni
 import { connectionOutcomes, type ConnectionOutcome, type ObservedRow } from "@/server/domain/connections/outcome";
 import { pairInfoOf } from "@/server/domain/connections/pair-cache";
 import type { FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
-import type { Database } from "./connection";
-import type { CatalogEntry, ContextCatalog } from "./context-catalog";
-import { SqlParams, flowConditions, splitSpec } from "./flow-sql";
+import type { Database } from "../connection";
+import type { CatalogEntry, ContextCatalog } from "../flows/context-catalog";
+import { SqlParams, flowConditions, splitSpec } from "../flows/flow-sql";
 
 export interface RangeQuery {
   filter: FlowFilterSpec;

@@ -10,12 +10,12 @@ import { encodeCursor, readCursor } from "@/server/domain/flows/flow-cursor";
 import { compileMatcher } from "@/server/domain/flows/flow-match";
 import { responseJson } from "@/server/flow-codec/flow-json";
 import { rebuildResponseBytes, uuidText, type StoredFlow } from "@/server/flow-codec/rebuild-flow";
-import type { Database } from "./connection";
+import type { Database } from "../connection";
 import { contextCatalogFor, type ContextCatalog } from "./context-catalog";
 import type { DimensionRepo } from "./dimension-repo";
 import { SqlParams, flowConditions, hasConditions, splitSpec } from "./flow-sql";
-import { InputError } from "./input-error";
-import { throwIfCancelled } from "./query-errors";
+import { InputError } from "../input-error";
+import { throwIfCancelled } from "../query-errors";
 
 export interface FlowReadQuery {
   filter: FlowFilterSpec;

@@ -13,15 +13,15 @@ import { onMapElement } from "@/server/domain/graph/graph-collapse";
 import type { FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
 import { compileMatcher } from "@/server/domain/flows/flow-match";
 import type { GraphResponse } from "@/server/domain/graph/graph-types";
-import type { Database } from "./connection";
-import type { DimensionRepo } from "./dimension-repo";
-import { contextCatalogFor, type CatalogEntry, type ContextCatalog } from "./context-catalog";
-import { SqlParams, hasConditions } from "./flow-sql";
+import type { Database } from "../connection";
+import type { DimensionRepo } from "../flows/dimension-repo";
+import { contextCatalogFor, type CatalogEntry, type ContextCatalog } from "../flows/context-catalog";
+import { SqlParams, hasConditions } from "../flows/flow-sql";
 import { entryKey, mergeEntries, minuteOf, readPerMinute, readRange, type Entry } from "./graph-entries";
-import { NS_PER_MINUTE } from "../domain/shared/time";
+import { NS_PER_MINUTE } from "../../domain/shared/time";
 import { segmentOf, type Segment } from "./graph-segment";
 import { RecentRollups } from "./graph-recent";
-import type { RollupFeed } from "./rollup-feed";
+import type { RollupFeed } from "../flows/rollup-feed";
 
 export { mergeEntries, minuteOf };
 

@@ -2,7 +2,7 @@
  * Daily range partitions of `flows` (ts in ns since the epoch). Created on demand before a batch is
  * written; retention drops whole partitions, which is instant and leaves no bloat.
  */
-import type { Database } from "./connection";
+import type { Database } from "../connection";
 import { NS_PER_DAY } from "@/server/domain/shared/time";
 
 

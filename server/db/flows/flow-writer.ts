@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { FlowRow } from "@/server/flow-codec/split-flow";
 import { DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS, rollUp, type Rollup } from "@/server/domain/flows/flow-rollup";
-import type { Database, Queryable } from "./connection";
+import type { Database, Queryable } from "../connection";
 import { CopyBinaryWriter } from "./copy-binary";
 import { DimensionRepo, type NewContext } from "./dimension-repo";
 import {
@@ -20,7 +20,7 @@ import {
 import { FlowPartitions, dayOf } from "./flow-partitions";
 import { ROLLUP_RECOUNT_SQL } from "./rollup-recount-sql";
 import { RollupFeed } from "./rollup-feed";
-import { isTransientStoreError } from "./store-errors";
+import { isTransientStoreError } from "../store-errors";
 
 export const FLOW_COLUMNS = [
   "ts",

@@ -13,11 +13,11 @@ import { groupDrops, policyName, type DropGroup, type DropSlice } from "@/server
 import { peerKey } from "@/server/domain/shared/peer";
 import { POLICY_REASONS, dropReasonName, dropReasonNumber } from "@/server/domain/shared/drop-reasons";
 import type { FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
-import type { Database } from "./connection";
-import type { DimensionRepo } from "./dimension-repo";
-import { contextCatalogFor, type CatalogEntry, type ContextCatalog } from "./context-catalog";
-import { MINUTE_SQL, SERVER_PORT_SQL, flowWhere, type RangeQuery } from "./connections-repo";
-import { HTTP_PATH_SQL, SqlParams, hasConditions, splitSpec } from "./flow-sql";
+import type { Database } from "../connection";
+import type { DimensionRepo } from "../flows/dimension-repo";
+import { contextCatalogFor, type CatalogEntry, type ContextCatalog } from "../flows/context-catalog";
+import { MINUTE_SQL, SERVER_PORT_SQL, flowWhere, type RangeQuery } from "../connections/connections-repo";
+import { HTTP_PATH_SQL, SqlParams, hasConditions, splitSpec } from "../flows/flow-sql";
 import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 
 export type { CatalogEntry, ContextCatalog, RangeQuery };

@@ -8,10 +8,10 @@ import { countDeniedOnce } from "@/server/domain/connections/denied-packets";
 import { pairInfoOf } from "@/server/domain/connections/pair-cache";
 import { allowedBy, deniedBy, policyName, type PolicyRef } from "@/server/domain/drops/drop-group";
 import { policyMoments, type AgentPolicyEvent, type RevisionMoment, type RevisionSighting } from "@/server/domain/policies/policy-moments";
-import type { Database } from "./connection";
-import { MINUTE_SQL, SERVER_PORT_SQL, contextsFor, flowWhere, type RangeQuery } from "./connections-repo";
-import type { ContextCatalog } from "./context-catalog";
-import { SqlParams } from "./flow-sql";
+import type { Database } from "../connection";
+import { MINUTE_SQL, SERVER_PORT_SQL, contextsFor, flowWhere, type RangeQuery } from "../connections/connections-repo";
+import type { ContextCatalog } from "../flows/context-catalog";
+import { SqlParams } from "../flows/flow-sql";
 import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 
 export type { RevisionMoment };
