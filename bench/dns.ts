@@ -22,7 +22,7 @@ import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
 import { openDatabase } from "@/server/db/connection";
 import { FlowWriter } from "@/server/db/flows/flow-writer";
 import { applyMigrations } from "@/server/db/migrate";
-import { startRelayServer } from "@/server/hubble/relay-server";
+import { startRelayServer } from "@/server/demo/relay/relay-server";
 import { splitResponse, type FlowRow } from "@/server/flow-codec/split-flow";
 import { getRuntime } from "@/server/runtime";
 import { dnsRepoFor, paddedMinutes } from "@/server/db/dns/dns-repo";

@@ -26,7 +26,7 @@ import { GraphCatalog, GraphRepo } from "@/server/db/graph/graph-repo";
 import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 import { ContextCatalog } from "@/server/db/flows/context-catalog";
 import { applyMigrations } from "@/server/db/migrate";
-import { startRelayServer } from "@/server/hubble/relay-server";
+import { startRelayServer } from "@/server/demo/relay/relay-server";
 import { buildFlow, endpoint, responseOf, tcp } from "../tests/fixtures/flow-builder";
 import { startPipeline } from "../tests/fixtures/test-pipeline";
 

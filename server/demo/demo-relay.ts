@@ -4,7 +4,7 @@
  * dashboard has history at once (`ready` tells when it is all there), then a timer publishes new
  * traffic as simulated time follows the wall clock.
  */
-import { startRelayServer, type RelayServer } from "@/server/hubble/relay-server";
+import { startRelayServer, type RelayServer } from "@/server/demo/relay/relay-server";
 import { RELAY_NAME } from "./demo-events";
 import { NODE_LIST } from "./demo-topology";
 import { DemoTraffic, type DemoBatch } from "./demo-traffic";

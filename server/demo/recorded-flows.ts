@@ -13,7 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { clone, fromJsonString } from "@bufbuild/protobuf";
 import { GetFlowsResponseSchema, type GetFlowsResponse } from "@/proto/gen/observer/observer_pb";
-import { nsToTimestamp, timestampToNs } from "@/server/hubble/relay-server-ring";
+import { nsToTimestamp, timestampToNs } from "@/server/demo/relay/relay-server-ring";
 import { msToNs } from "./demo-flow-builder";
 
 /** Where the samples live inside the repository. */

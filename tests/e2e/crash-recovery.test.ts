@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRelayServer, type RelayServer } from "@/server/hubble/relay-server";
+import { startRelayServer, type RelayServer } from "@/server/demo/relay/relay-server";
 import type { StatusReport } from "@/server/domain/flows/flow-item";
 import { buildFlow, responseOf, tcp } from "../fixtures/flow-builder";
 import { startApp, waitForJson, type AppServer } from "./app-server";

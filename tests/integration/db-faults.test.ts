@@ -9,7 +9,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "@/server/db/connection";
 import { applyMigrations } from "@/server/db/migrate";
-import { startRelayServer, type RelayServer } from "@/server/hubble/relay-server";
+import { startRelayServer, type RelayServer } from "@/server/demo/relay/relay-server";
 import { buildFlow, responseOf, tcp } from "../fixtures/flow-builder";
 import { privatePostgresAvailable, startPrivatePostgres, type PrivatePostgres } from "../fixtures/private-postgres";
 import { startPipeline, waitFor, type Pipeline } from "../fixtures/test-pipeline";

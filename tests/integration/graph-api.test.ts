@@ -14,7 +14,7 @@ import type { FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
 import { graphFromFlows, timeNs } from "@/server/domain/graph/graph-flow";
 import { parseGraphParams } from "@/server/domain/graph/graph-params";
 import type { GraphResult } from "@/server/domain/graph/graph-types";
-import { startRelayServer } from "@/server/hubble/relay-server";
+import { startRelayServer } from "@/server/demo/relay/relay-server";
 import { buildFlow, dnsRequest, dnsResponse, drop, endpoint, httpRequest, httpResponse, responseOf, tcp } from "../fixtures/flow-builder";
 import { fromJsonString } from "@bufbuild/protobuf";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";

@@ -8,7 +8,7 @@ import { ContextCatalog } from "@/server/db/flows/context-catalog";
 import { GraphCatalog, GraphRepo } from "@/server/db/graph/graph-repo";
 import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 import type { GraphResponse } from "@/server/domain/graph/graph-types";
-import { startRelayServer } from "@/server/hubble/relay-server";
+import { startRelayServer } from "@/server/demo/relay/relay-server";
 import { buildFlow, drop, endpoint, httpRequest, httpResponse, responseOf, tcp } from "../fixtures/flow-builder";
 import { openTestStore, type TestStore } from "../fixtures/test-db";
 import { startPipeline, storedCount, waitFor, type Pipeline } from "../fixtures/test-pipeline";

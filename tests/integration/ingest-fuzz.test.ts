@@ -16,7 +16,7 @@ import { describe, expect, it } from "vitest";
 import { FlowSchema } from "@/proto/gen/flow/flow_pb";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
 import { responseJson } from "@/server/flow-codec/flow-json";
-import { startRelayServer } from "@/server/hubble/relay-server";
+import { startRelayServer } from "@/server/demo/relay/relay-server";
 import { messageArb, textArb, timestampArb } from "../fixtures/proto-arbitrary";
 import { openTestStore } from "../fixtures/test-db";
 import { startPipeline, waitFor } from "../fixtures/test-pipeline";

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LostEventSource } from "@/proto/gen/flow/flow_pb";
 import { GetFlowsResponseSchema, type GetFlowsResponse } from "@/proto/gen/observer/observer_pb";
 import { NodeState } from "@/proto/gen/relay/relay_pb";
-import { startRelayServer, type RelayServer } from "@/server/hubble/relay-server";
+import { startRelayServer, type RelayServer } from "@/server/demo/relay/relay-server";
 import { buildFlow, endpoint, responseOf } from "../fixtures/flow-builder";
 import { canonical, recordedDistinctLines, recordedLines, recordedResponses } from "../fixtures/recorded-flows";
 import { openTestStore, type StoreKind, type TestStore } from "../fixtures/test-db";

@@ -20,7 +20,7 @@ import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { DropReason, Verdict, type Flow } from "@/proto/gen/flow/flow_pb";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
 import { responseJson } from "@/server/flow-codec/flow-json";
-import { startRelayServer, type RelayServer } from "@/server/hubble/relay-server";
+import { startRelayServer, type RelayServer } from "@/server/demo/relay/relay-server";
 import type { StatusReport } from "@/server/domain/flows/flow-item";
 import { buildFlow, endpoint, responseOf, tcp } from "../fixtures/flow-builder";
 import { call, useApiRuntime } from "../fixtures/api-harness";

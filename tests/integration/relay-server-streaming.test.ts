@@ -9,8 +9,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { LostEventSource } from "@/proto/gen/flow/flow_pb";
 import { GetFlowsResponseSchema, type GetFlowsResponse } from "@/proto/gen/observer/observer_pb";
 import { NodeState } from "@/proto/gen/relay/relay_pb";
-import { startRelayServer, type RelayServer } from "@/server/hubble/relay-server";
-import { nsToTimestamp, timestampToNs } from "@/server/hubble/relay-server-ring";
+import { startRelayServer, type RelayServer } from "@/server/demo/relay/relay-server";
+import { nsToTimestamp, timestampToNs } from "@/server/demo/relay/relay-server-ring";
 import { connect, nowNs, timeOf, tinyFlow, until, type TestClient } from "./relay-server-helpers";
 
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -13,8 +13,8 @@ import { GetAgentEventsResponseSchema, GetFlowsResponseSchema, type GetFlowsResp
 import { ChangeNotificationType, type ChangeNotification } from "@/proto/gen/peer/peer_pb";
 import { NodeState } from "@/proto/gen/relay/relay_pb";
 import { loadRecordedFiles, recordedFlowsDir } from "@/server/demo/recorded-flows";
-import { startRelayServer, type RelayServer } from "@/server/hubble/relay-server";
-import { nsToTimestamp } from "@/server/hubble/relay-server-ring";
+import { startRelayServer, type RelayServer } from "@/server/demo/relay/relay-server";
+import { nsToTimestamp } from "@/server/demo/relay/relay-server-ring";
 import { connect, flowsOnly, nowNs, timeOf, tinyFlow, until, type TestClient } from "./relay-server-helpers";
 
 const NODES = ["kind-worker", "kind-worker2"];

@@ -9,7 +9,7 @@ import { toBinary } from "@bufbuild/protobuf";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
 import { FlowWriter } from "@/server/db/flows/flow-writer";
 import { splitResponse } from "@/server/flow-codec/split-flow";
-import { startRelayServer } from "@/server/hubble/relay-server";
+import { startRelayServer } from "@/server/demo/relay/relay-server";
 import { dnsRequest, dnsResponse, httpRequest, httpResponse, responseOf } from "../fixtures/flow-builder";
 import { recordedResponses } from "../fixtures/recorded-flows";
 import { openTestStore, type TestStore } from "../fixtures/test-db";

@@ -3,7 +3,7 @@
  * Hubble's ring reader (pkg/hubble/observer/local_observer.go).
  */
 import { describe, expect, it } from "vitest";
-import { eventWindow, nsToTimestamp, Ring, selectBacklog, type WindowRequest } from "@/server/hubble/relay-server-ring";
+import { eventWindow, nsToTimestamp, Ring, selectBacklog, type WindowRequest } from "@/server/demo/relay/relay-server-ring";
 
 const entries = Array.from({ length: 10 }, (_, i) => ({ ns: BigInt(100 + i * 10), seq: i }));
 const req = (r: Partial<WindowRequest>): WindowRequest => ({ number: 0n, first: false, follow: false, ...r });

@@ -41,7 +41,7 @@ import {
 } from "@/proto/gen/observer/observer_pb";
 import { ChangeNotificationSchema, ChangeNotificationType, type ChangeNotification } from "@/proto/gen/peer/peer_pb";
 import { NodeState } from "@/proto/gen/relay/relay_pb";
-import { observerService, peerService, rawGetFlows } from "./observer-service";
+import { observerService, peerService, rawGetFlows } from "../../hubble/observer-service";
 import { compileFilters, UnsupportedFilterError, type FlowPredicate } from "./relay-server-filter";
 import {
   byTime,
