@@ -25,7 +25,7 @@ import { applyMigrations } from "@/server/db/migrate";
 import { startRelayServer } from "@/server/demo/relay/relay-server";
 import { splitResponse, type FlowRow } from "@/server/flow-codec/split-flow";
 import { getRuntime } from "@/server/runtime";
-import { dnsRepoFor, paddedMinutes } from "@/server/db/dns/dns-repo";
+import { paddedMinutes } from "@/server/db/dns/dns-repo";
 import { DnsMinuteCounts } from "@/server/db/dns/dns-minute-counts";
 import { baseAnalysis, selectView } from "@/server/domain/dns/dns-analysis";
 import { parseDnsQuery } from "@/server/domain/dns/dns-params";
@@ -223,7 +223,7 @@ async function main() {
   // a live page: new queries arrive between refreshes, so the newest minute changed and the
   // pairing and grouping must be done again (the other minutes' messages stay cached)
   const rt = await getRuntime();
-  const repo = dnsRepoFor(rt);
+  const repo = rt.repos.dns;
   let extraAt = START_NS + BigInt(SPAN_MS - 5_000) * 1_000_000n;
   for (let i = 0; i < 4; i++) {
     const rows: FlowRow[] = [];

@@ -7,10 +7,9 @@
 import { loadConfig, type Config } from "./config";
 import { openDatabase, type Database } from "./db/connection";
 import { EventsRepo } from "./db/events-repo";
-import { FlowReader } from "./db/flows/flow-reader";
+import type { FlowReader } from "./db/flows/flow-reader";
 import { FlowWriter } from "./db/flows/flow-writer";
-import { dnsRepoFor } from "./db/dns/dns-repo";
-import { graphRepoFor } from "./db/graph/graph-repo";
+import { createRepos, type Repos } from "./db/repos";
 import { AgentEventsRepo } from "./db/agent-events-repo";
 import { applyMigrations } from "./db/migrate";
 import { QuarantineRepo } from "./db/quarantine-repo";
@@ -27,6 +26,8 @@ export interface Runtime {
   db: Database;
   reader: FlowReader;
   writer: FlowWriter;
+  /** every read repository and its caches, one set per process */
+  repos: Repos;
   events: EventsRepo;
   quarantine: QuarantineRepo;
   /** is the store answering (status, pages) */
@@ -60,7 +61,6 @@ async function start(): Promise<Runtime> {
     log.error({ err: String(err), rows }, "the store refused pending rollup rows; they were dropped and are recounted at the next start");
   const repaired = await writer.repairRollups();
   if (repaired) log.info({ rollups: repaired }, "recounted the newest rollups from stored flows");
-  const reader = new FlowReader(db, writer.dimensions);
   const events = new EventsRepo(db);
   events.prime();
   const quarantine = new QuarantineRepo(db);
@@ -101,15 +101,19 @@ async function start(): Promise<Runtime> {
   const agentEventsRepo = new AgentEventsRepo(db);
   const agentEvents = new AgentEventsIngest({ relay, repo: agentEventsRepo, log, firstSinceNs: flowsUntil });
   agentEvents.start();
+  const repos = createRepos(db, writer, {
+    available: async () => agentEvents.available() || (await agentEventsRepo.count()) > 0,
+    policyEvents: agentEventsRepo.policyEvents.bind(agentEventsRepo),
+  });
   // the map's and the DNS page's first open after a start would otherwise decode every context and
   // read the last hour (map) or the last 15 minutes of DNS flows: read them in the background
   const warmTimer = setTimeout(async () => {
     let started = Date.now();
     try {
-      await graphRepoFor({ db, writer }).warm();
+      await repos.graph.warm();
       log.info({ ms: Date.now() - started }, "map caches warmed");
       started = Date.now();
-      const messages = await dnsRepoFor({ db, writer }).warm();
+      const messages = await repos.dns.warm();
       log.info({ ms: Date.now() - started, messages }, "DNS caches warmed");
     } catch (e) {
       log.warn({ err: String(e) }, "warming the map and DNS caches failed");
@@ -149,8 +153,9 @@ async function start(): Promise<Runtime> {
   return {
     config,
     db,
-    reader,
+    reader: repos.flows,
     writer,
+    repos,
     events,
     quarantine,
     health,

@@ -1,4 +1,4 @@
-/** Lost events, node status events and gaps: low-volume tables, written and read through Prisma. */
+/** Lost events, node status events and gaps: low-volume tables, read with SQL on the API pool (written by the ingest: ingest-records.ts). */
 import type { Database } from "./connection";
 import { RefreshedValue } from "./refreshed-value";
 

@@ -42,6 +42,11 @@ export function exportAbort(request: Request): AbortController {
   return c;
 }
 
+/** Rows already in memory as pages, so they stream like a store read (never one big string). */
+export async function* inPages<T>(rows: readonly T[], size = 500): AsyncGenerator<T[]> {
+  for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
+}
+
 export async function streamPages<T>(
   pages: AsyncGenerator<T[]>,
   line: (item: T) => string,

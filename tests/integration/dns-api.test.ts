@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import { IPVersion, type Endpoint, type Flow } from "@/proto/gen/flow/flow_pb";
 import { GET as dnsGET } from "@/app/api/dns/route";
 import { GET as summaryGET } from "@/app/api/dns/summary/route";
-import { DnsRepo, analyzeRange, dnsDetails, dnsRepoFor } from "@/server/db/dns/dns-repo";
+import { DnsRepo } from "@/server/db/dns/dns-repo";
+import { dnsDetails } from "@/server/flow-codec/dns-record";
 import { InputError } from "@/server/db/input-error";
 import { parseDnsQuery } from "@/server/domain/dns/dns-params";
 import { queryInputError } from "@/server/http/stream-pages";
@@ -201,7 +202,7 @@ describe("DNS API on PostgreSQL", () => {
   });
 
   it("reuses one analysis for every view of unchanged data, and equals an analysis from scratch", async () => {
-    const repo = dnsRepoFor(env.rt);
+    const repo = env.rt.repos.dns;
     const query = (params: Record<string, string>) => {
       const p = parseDnsQuery(new URLSearchParams(params), "list");
       if (!p.ok) throw new Error(p.error);
@@ -210,7 +211,7 @@ describe("DNS API on PostgreSQL", () => {
     /** what a repository with no caches and no writer feed answers */
     const fromScratch = async (params: Record<string, string>) => {
       const q = query(params);
-      const { analysis, answers } = await analyzeRange(new DnsRepo(env.rt.db, env.rt.writer.dimensions), q);
+      const { analysis, answers } = await new DnsRepo(env.rt.db, env.rt.writer.dimensions).analyze(q);
       return JSON.parse(JSON.stringify(dnsListBody(analysis, q, (k) => dnsDetails(answers.get(k)))));
     };
     const views = [{ ...WINDOW }, { ...WINDOW, workload: "shop/backend", status: "NXDOMAIN" }, { ...WINDOW, "from-pod": "shop/frontend" }, { ...WINDOW, query: "stripe", width: "50" }];
@@ -234,11 +235,11 @@ describe("DNS API on PostgreSQL", () => {
   });
 
   it("turns a pending request unanswered once its timeout has passed, without new data", async () => {
-    const repo = dnsRepoFor(env.rt);
+    const repo = env.rt.repos.dns;
     const p = parseDnsQuery(new URLSearchParams({ ...WINDOW, query: "gone.shop" }), "list");
     if (!p.ok) throw new Error(p.error);
     const sent = Number(at(180_000) / 1_000_000n);
-    const status = async (nowMs: number) => (await analyzeRange(repo, p.query, nowMs)).analysis.queries.map((q) => q.status);
+    const status = async (nowMs: number) => (await repo.analyze(p.query, nowMs)).analysis.queries.map((q) => q.status);
     expect(await status(sent + 1000)).toEqual(["PENDING"]);
     const built = repo.basesBuilt;
     expect(await status(sent + 4000)).toEqual(["PENDING"]);
@@ -251,7 +252,7 @@ describe("DNS API on PostgreSQL", () => {
     const p = parseDnsQuery(new URLSearchParams({ ...WINDOW }), "list");
     if (!p.ok) throw new Error(p.error);
     const small = new DnsRepo(env.rt.db, env.rt.writer.dimensions, undefined, 25);
-    const err = await analyzeRange(small, p.query).then(() => null, (e: unknown) => e);
+    const err = await small.analyze(p.query).then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as InputError).parameter).toBe("since");
     expect((err as InputError).message).toMatch(/the range holds \d+ DNS requests and responses; the DNS view pairs at most 25 at once — choose a shorter range/);
@@ -262,15 +263,15 @@ describe("DNS API on PostgreSQL", () => {
     expect(Date.parse(fitsSince)).toBeGreaterThan(Date.parse(WINDOW.since));
     const fits = parseDnsQuery(new URLSearchParams({ since: fitsSince, until: WINDOW.until }), "list");
     if (!fits.ok) throw new Error(fits.error);
-    await analyzeRange(small, fits.query);
+    await small.analyze(fits.query);
     // and a minute earlier would not be
     const more = parseDnsQuery(new URLSearchParams({ since: new Date(Date.parse(fitsSince) - 60_000).toISOString(), until: WINDOW.until }), "list");
     if (!more.ok) throw new Error(more.error);
-    await expect(analyzeRange(small, more.query)).rejects.toBeInstanceOf(InputError);
+    await expect(small.analyze(more.query)).rejects.toBeInstanceOf(InputError);
     // a range inside the cap is answered by the same repository
     const q = parseDnsQuery(new URLSearchParams({ since: WINDOW.since, until: "2025-08-01T00:00:05Z" }), "list");
     if (!q.ok) throw new Error(q.error);
-    expect((await analyzeRange(small, q.query)).analysis.queries.length).toBeGreaterThan(0);
+    expect((await small.analyze(q.query)).analysis.queries.length).toBeGreaterThan(0);
   });
 
   it("answers 400 naming the parameter for bad input", async () => {

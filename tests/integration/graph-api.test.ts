@@ -7,7 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DropReason } from "@/proto/gen/flow/flow_pb";
-import { GraphRepo, GraphCatalog } from "@/server/db/graph/graph-repo";
+import { GraphRepo } from "@/server/db/graph/graph-repo";
+import { GraphCatalog } from "@/server/db/graph/graph-catalog";
 import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 import { ContextCatalog } from "@/server/db/flows/context-catalog";
 import type { FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContextCatalog } from "@/server/db/flows/context-catalog";
-import { GraphCatalog, GraphRepo } from "@/server/db/graph/graph-repo";
+import { GraphRepo } from "@/server/db/graph/graph-repo";
+import { GraphCatalog } from "@/server/db/graph/graph-catalog";
 import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 import type { GraphResponse } from "@/server/domain/graph/graph-types";
 import { startRelayServer } from "@/server/demo/relay/relay-server";

@@ -4,7 +4,7 @@ import { labelRequirementPattern } from "@/server/domain/shared/label-selector";
 import { fqdnPatternRegex, nodeNamePatternRegex, httpUrlPath, HTTP_URL_PATH_PATTERN } from "@/server/domain/flows/flow-match";
 import { parseCidr, compileCidrList } from "@/server/domain/shared/cidr";
 import { parseLabelSelector } from "@/server/domain/shared/label-selector";
-import { toPortableRegex } from "@/server/domain/flows/flow-query";
+import { toPortableRegex } from "@/server/domain/flows/portable-regex";
 import type { LabelRequirement } from "@/server/domain/flows/flow-filter-spec";
 import { compileMatcher } from "@/server/domain/flows/flow-match";
 import { HTTP_PATH_SQL, SqlParams, flowConditions } from "@/server/db/flows/flow-sql";

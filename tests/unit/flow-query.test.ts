@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { encodeCursor } from "@/server/domain/flows/flow-cursor";
 import type { FlowFilterSpec, FlowQuery } from "@/server/domain/flows/flow-filter-spec";
-import { FLOW_QUERY_PARAMETERS, MAX_CURSOR_LENGTH, MAX_VALUE_LENGTH, flowQueryToSearchParams, parseFlowQuery, toPortableRegex } from "@/server/domain/flows/flow-query";
+import { FLOW_QUERY_PARAMETERS, MAX_CURSOR_LENGTH, MAX_VALUE_LENGTH, flowQueryToSearchParams, parseFlowQuery } from "@/server/domain/flows/flow-query";
+import { toPortableRegex } from "@/server/domain/flows/portable-regex";
 import { MAX_TIME_NS, MIN_TIME_NS, formatRfc3339Ns, parseDurationNs, parseMomentNs, parseRfc3339Ns } from "@/server/domain/shared/time";
 
 const NOW = new Date("2026-11-23T18:00:00.000Z");

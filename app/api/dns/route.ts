@@ -1,4 +1,4 @@
-import { analyzeRange, dnsDetails, dnsRepoFor } from "@/server/db/dns/dns-repo";
+import { dnsDetails } from "@/server/flow-codec/dns-record";
 import { parseDnsQuery } from "@/server/domain/dns/dns-params";
 import { dnsListBody } from "@/server/domain/dns/dns-response";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
@@ -14,7 +14,7 @@ export async function GET(request: Request): Promise<Response> {
   const rt = await runtimeOrUnavailable();
   if (rt instanceof Response) return rt;
   try {
-    const { analysis, answers } = await analyzeRange(dnsRepoFor(rt), parsed.query, Date.now(), request.signal);
+    const { analysis, answers } = await rt.repos.dns.analyze(parsed.query, Date.now(), request.signal);
     const body = dnsListBody(analysis, parsed.query, (key) => dnsDetails(answers.get(key)));
     return Response.json(body, { headers: noStore() });
   } catch (e) {

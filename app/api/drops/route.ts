@@ -1,4 +1,4 @@
-import { DropsRepo, dropsRepoFor } from "@/server/db/drops/drops-repo";
+import { DropsRepo } from "@/server/db/drops/drops-repo";
 import type { PairedStream } from "@/server/domain/connections/denied-packets";
 import { GROUP_COLUMNS, RAW_COLUMNS, groupCsvRow, groupJsonl, itemTimeNs, rawCsvRow, rawJsonl, type ExportStamp } from "@/server/domain/drops/drop-export";
 import { sortGroups } from "@/server/domain/drops/drop-group";
@@ -10,7 +10,7 @@ import type { FlowItem } from "@/server/domain/flows/flow-item";
 import { flowQueryToSearchParams } from "@/server/domain/flows/flow-query";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
-import { errorLines, exportAbort, queryInputError, streamPages } from "@/server/http/stream-pages";
+import { errorLines, exportAbort, inPages, queryInputError, streamPages } from "@/server/http/stream-pages";
 
 export const dynamic = "force-dynamic";
 
@@ -44,7 +44,7 @@ export async function GET(request: Request): Promise<Response> {
   const filter = DropsRepo.dropFilter(q.filter);
   const effective = flowQueryToSearchParams({ filter, sinceNs: q.sinceNs, untilNs: q.untilNs, limit: 100, format: "json" });
   const stamp: ExportStamp = { exportedAt: now.toISOString(), filter: effective.toString() };
-  const repo = dropsRepoFor(rt);
+  const repo = rt.repos.drops;
   const range = { filter, sinceNs: q.sinceNs, untilNs: q.untilNs };
 
   if (rowsKind.value === "raw") {
@@ -82,9 +82,13 @@ export async function GET(request: Request): Promise<Response> {
   }
   const csv = q.format === "csv";
   const line = csv ? (g: (typeof shown)[number]) => csvLine(groupCsvRow(g, stamp)) : (g: (typeof shown)[number]) => JSON.stringify(groupJsonl(g, stamp)) + "\n";
-  return download(csv ? csvLine(GROUP_COLUMNS) : "", shown, line, csv, stamp);
+  return streamPages(inPages(shown), line, {
+    header: csv ? csvLine(GROUP_COLUMNS) : undefined,
+    headers: headers(csv, "grouped", stamp),
+    failure: "reading drops failed",
+    errorLine: csv ? errorLines.csv : errorLines.jsonl,
+  });
 }
-
 
 function filename(kind: string, csv: boolean, stamp: ExportStamp): string {
   return `flowlens-drops-${kind}-${stamp.exportedAt.replace(/[:.]/g, "-")}.${csv ? "csv" : "jsonl"}`;
@@ -98,23 +102,6 @@ function headers(csv: boolean, kind: string, stamp: ExportStamp): Record<string,
     "X-Flowlens-Exported-At": stamp.exportedAt,
     "X-Flowlens-Filter": stamp.filter,
   });
-}
-
-/** Streams rows in chunks: a large group list never becomes one big string. */
-function download<T>(head: string, rows: T[], line: (r: T) => string, csv: boolean, stamp: ExportStamp): Response {
-  const enc = new TextEncoder();
-  let i = 0;
-  const stream = new ReadableStream<Uint8Array>({
-    start(c) {
-      if (head) c.enqueue(enc.encode(head));
-    },
-    pull(c) {
-      if (i >= rows.length) return c.close();
-      c.enqueue(enc.encode(rows.slice(i, i + 500).map(line).join("")));
-      i += 500;
-    },
-  });
-  return new Response(stream, { headers: headers(csv, "grouped", stamp) });
 }
 
 /**

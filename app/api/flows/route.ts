@@ -1,4 +1,3 @@
-import { splitCursor } from "@/server/domain/flows/flow-cursor";
 import { parseFlowQuery } from "@/server/domain/flows/flow-query";
 import { CSV_COLUMNS, csvLine, csvRow } from "@/server/domain/flows/flow-csv";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
@@ -14,20 +13,11 @@ export async function GET(request: Request): Promise<Response> {
   const q = parsed.query;
   const rt = await runtimeOrUnavailable();
   if (rt instanceof Response) return rt;
-  // With `last`, a cursor carries how many of the N newest are still to come (flow-cursor.ts);
-  // an export may continue from such a cursor too.
-  const counted = q.cursor === undefined ? undefined : splitCursor(q.cursor);
-  const left = q.last !== undefined && counted?.left !== undefined ? Math.min(q.last, counted.left) : q.last;
-  const base = { filter: q.filter, sinceNs: q.sinceNs, untilNs: q.untilNs, cursor: counted?.cursor };
+  const query = { filter: q.filter, sinceNs: q.sinceNs, untilNs: q.untilNs, cursor: q.cursor, last: q.last };
 
   if (q.format === "json") {
-    if (left === 0) return Response.json({ flows: [], next: null }, { headers: noStore() });
-    const limit = left !== undefined ? Math.min(q.limit, left) : q.limit;
     try {
-      const page = await rt.reader.page({ ...base, limit, signal: request.signal });
-      const rest = left === undefined ? undefined : left - page.items.length;
-      const next = page.next === null || rest === 0 ? null : rest === undefined ? page.next : `${page.next}.${rest}`;
-      return Response.json({ flows: page.items, next }, { headers: noStore() });
+      return Response.json(await rt.reader.list({ ...query, limit: q.limit, signal: request.signal }), { headers: noStore() });
     } catch (e) {
       return queryInputError(e) ?? unavailable(e, "reading flows failed");
     }
@@ -37,7 +27,7 @@ export async function GET(request: Request): Promise<Response> {
   const line = csv ? (item: FlowItem) => csvLine(csvRow(item)) : (item: FlowItem) => JSON.stringify(itemResponse(item)) + "\n";
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const abort = exportAbort(request);
-  return streamPages(rt.reader.all({ ...base, signal: abort.signal }, left ?? Number.POSITIVE_INFINITY), line, {
+  return streamPages(rt.reader.listAll({ ...query, signal: abort.signal }), line, {
     header: csv ? csvLine(CSV_COLUMNS) : undefined,
     failure: "reading flows failed",
     errorLine: csv ? errorLines.csv : errorLines.jsonl,

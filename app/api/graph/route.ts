@@ -1,4 +1,3 @@
-import { graphRepoFor } from "@/server/db/graph/graph-repo";
 import { parseGraphParams } from "@/server/domain/graph/graph-params";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
@@ -14,7 +13,7 @@ export async function GET(request: Request): Promise<Response> {
   try {
     const p = parsed.params;
     const q = { filter: p.filter, l4: p.l4, sinceNs: p.sinceNs, untilNs: p.untilNs, live: p.live, hideNoise: p.hideNoise, focus: p.focus, buckets: p.buckets, signal: request.signal };
-    const repo = graphRepoFor(rt);
+    const repo = rt.repos.graph;
     const body = p.seriesOnly && p.focus ? await repo.focusSeries({ ...q, focus: p.focus }) : await repo.graph(q);
     return Response.json(body, { headers: noStore() });
   } catch (e) {

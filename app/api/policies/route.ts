@@ -1,5 +1,3 @@
-import { dropsRepoFor } from "@/server/db/drops/drops-repo";
-import { PoliciesRepo } from "@/server/db/policies/policies-repo";
 import { parseCount, parseWithOwn } from "@/server/domain/drops/drop-params";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
@@ -21,11 +19,8 @@ export async function GET(request: Request): Promise<Response> {
   const rt = await runtimeOrUnavailable();
   if (rt instanceof Response) return rt;
   try {
-    const { ingest, repo: events } = rt.agentEvents;
-    const agentSource = { available: async () => ingest.available() || (await events.count()) > 0, policyEvents: events.policyEvents.bind(events) };
-    const repo = new PoliciesRepo(rt.db, dropsRepoFor(rt).catalog, agentSource);
     const q = flow.query;
-    return Response.json(await repo.overview({ filter: q.filter, sinceNs: q.sinceNs, untilNs: q.untilNs, signal: request.signal }, buckets.value), { headers: noStore() });
+    return Response.json(await rt.repos.policies.overview({ filter: q.filter, sinceNs: q.sinceNs, untilNs: q.untilNs, signal: request.signal }, buckets.value), { headers: noStore() });
   } catch (e) {
     return unavailable(e, "reading policies failed");
   }

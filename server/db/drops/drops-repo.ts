@@ -14,8 +14,7 @@ import { peerKey } from "@/server/domain/shared/peer";
 import { POLICY_REASONS, dropReasonName, dropReasonNumber } from "@/server/domain/shared/drop-reasons";
 import type { FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
 import type { Database } from "../connection";
-import type { DimensionRepo } from "../flows/dimension-repo";
-import { contextCatalogFor, type CatalogEntry, type ContextCatalog } from "../flows/context-catalog";
+import type { CatalogEntry, ContextCatalog } from "../flows/context-catalog";
 import { MINUTE_SQL, SERVER_PORT_SQL, flowWhere, type RangeQuery } from "../connections/connections-repo";
 import { HTTP_PATH_SQL, SqlParams, hasConditions, splitSpec } from "../flows/flow-sql";
 import { NS_PER_MINUTE } from "@/server/domain/shared/time";
@@ -221,20 +220,4 @@ export class DropsRepo {
     }
     for (const g of unnamed) g.selectedBy = [...(bySubject.get(subjectKey(g)) ?? [])].sort();
   }
-}
-
-const KEY = Symbol.for("flowlens.drops-repo");
-type Holder = { [KEY]?: WeakMap<object, { drops: DropsRepo; catalog: ContextCatalog }> };
-
-/** One catalog per runtime (the decoded contexts are worth keeping between requests). */
-export function dropsRepoFor(rt: { db: Database; writer: { dimensions: DimensionRepo } }): DropsRepo {
-  const g = globalThis as typeof globalThis & Holder;
-  const map = (g[KEY] ??= new WeakMap());
-  let hit = map.get(rt);
-  if (!hit) {
-    const catalog = contextCatalogFor(rt.writer.dimensions);
-    hit = { catalog, drops: new DropsRepo(rt.db, catalog) };
-    map.set(rt, hit);
-  }
-  return hit.drops;
 }

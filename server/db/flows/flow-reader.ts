@@ -6,7 +6,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
 import type { FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
 import { itemResponse, type FlowItem, type FlowJson } from "@/server/domain/flows/flow-item";
-import { encodeCursor, readCursor } from "@/server/domain/flows/flow-cursor";
+import { encodeCursor, readCursor, splitCursor } from "@/server/domain/flows/flow-cursor";
 import { compileMatcher } from "@/server/domain/flows/flow-match";
 import { responseJson } from "@/server/flow-codec/flow-json";
 import { rebuildResponseBytes, uuidText, type StoredFlow } from "@/server/flow-codec/rebuild-flow";
@@ -25,6 +25,22 @@ export interface FlowReadQuery {
   cursor?: string;
   /** the request's: cancels the running query and stops an export between pages */
   signal?: AbortSignal;
+}
+
+/** A query of /api/flows: `cursor` as handed out by `list` (with `last`, "<cursor>.<left>"). */
+export interface FlowListQuery extends FlowReadQuery {
+  /** only the N newest matching flows */
+  last?: number;
+}
+
+/**
+ * With `last`, a cursor carries how many of the N newest are still to come (flow-cursor.ts): the
+ * position to continue from, and how many flows may follow at most.
+ */
+function continuation(q: Pick<FlowListQuery, "cursor" | "last">): { cursor?: string; left?: number } {
+  const counted = q.cursor === undefined ? undefined : splitCursor(q.cursor);
+  const left = q.last !== undefined && counted?.left !== undefined ? Math.min(q.last, counted.left) : q.last;
+  return { cursor: counted?.cursor, left };
 }
 
 interface FlowDbRow {
@@ -86,6 +102,23 @@ export class FlowReader {
     const items = await this.toItems(page, q.signal);
     const last = page[page.length - 1];
     return { items, next: more && last ? encodeCursor(BigInt(last.ts), last.key) : null };
+  }
+
+  /** A page of /api/flows: `next` continues it, counting down `last` when given. */
+  async list(q: FlowListQuery): Promise<{ flows: FlowItem[]; next: string | null }> {
+    const { cursor, left } = continuation(q);
+    if (left === 0) return { flows: [], next: null };
+    const limit = left !== undefined ? Math.min(q.limit, left) : q.limit;
+    const page = await this.page({ filter: q.filter, sinceNs: q.sinceNs, untilNs: q.untilNs, cursor, limit, signal: q.signal });
+    const rest = left === undefined ? undefined : left - page.items.length;
+    const next = page.next === null || rest === 0 ? null : rest === undefined ? page.next : `${page.next}.${rest}`;
+    return { flows: page.items, next };
+  }
+
+  /** The whole of a /api/flows query in pages, for an export (which may continue from a `list` cursor). */
+  listAll(q: Omit<FlowListQuery, "limit">): AsyncGenerator<FlowItem[]> {
+    const { cursor, left } = continuation(q);
+    return this.all({ filter: q.filter, sinceNs: q.sinceNs, untilNs: q.untilNs, cursor, signal: q.signal }, left ?? Number.POSITIVE_INFINITY);
   }
 
   /** Every matching flow, newest first, in pages (for streamed exports). */

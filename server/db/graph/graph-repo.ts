@@ -6,24 +6,19 @@
  * (namespace, verdict, cluster, …) use the shared hubble matcher over those contexts, the same way
  * FlowReader does, so /map and /flows agree on what a filter means.
  */
-import { pairedDropEvents, type PairInfo } from "@/server/domain/connections/denied-packets";
-import { GraphBuilder } from "@/server/domain/graph/graph-build";
-import { graphContext, type GraphContext } from "@/server/domain/graph/graph-context";
-import { onMapElement } from "@/server/domain/graph/graph-collapse";
+import { pairedDropEvents } from "@/server/domain/connections/denied-packets";
 import type { FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
-import { compileMatcher } from "@/server/domain/flows/flow-match";
+import { GraphBuilder } from "@/server/domain/graph/graph-build";
+import type { GraphContext } from "@/server/domain/graph/graph-context";
 import type { GraphResponse } from "@/server/domain/graph/graph-types";
+import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 import type { Database } from "../connection";
-import type { DimensionRepo } from "../flows/dimension-repo";
-import { contextCatalogFor, type CatalogEntry, type ContextCatalog } from "../flows/context-catalog";
-import { SqlParams, hasConditions } from "../flows/flow-sql";
-import { entryKey, mergeEntries, minuteOf, readPerMinute, readRange, type Entry } from "./graph-entries";
-import { NS_PER_MINUTE } from "../../domain/shared/time";
-import { segmentOf, type Segment } from "./graph-segment";
-import { RecentRollups } from "./graph-recent";
-import type { RollupFeed } from "../flows/rollup-feed";
+import { SqlParams } from "../flows/flow-sql";
+import { GraphCatalog } from "./graph-catalog";
+import { minuteOf, readPerMinute, type Entry } from "./graph-entries";
+import type { Segment } from "./graph-segment";
+import { GraphSegments, type GraphRepoOptions } from "./graph-segments";
 
-export { mergeEntries, minuteOf };
 
 export interface GraphQuery {
   /** context-level conditions only (the rollups keep no per-flow columns) */
@@ -42,130 +37,14 @@ export interface GraphQuery {
   signal?: AbortSignal;
 }
 
-interface GraphEntry extends CatalogEntry {
-  graph: GraphContext;
-}
-
-/** The shared context catalog plus each context's graph endpoints, derived once per context. */
-export class GraphCatalog {
-  private readonly byId = new Map<number, GraphEntry>();
-  /** graph contexts by id (ids are small serial numbers): the fold's lookup, once per rollup group */
-  private readonly dense: (GraphContext | undefined)[] = [];
-
-  constructor(private readonly contexts: ContextCatalog) {}
-
-  refresh(): Promise<void> {
-    return this.contexts.refresh();
-  }
-
-  get(id: number): GraphEntry | undefined {
-    let e = this.byId.get(id);
-    if (!e) {
-      const c = this.contexts.get(id);
-      if (!c) return undefined;
-      e = { ...c, graph: graphContext(c.item.flow) };
-      this.byId.set(id, e);
-      this.dense[id] = e.graph;
-    }
-    return e;
-  }
-
-  graphOf(id: number): GraphContext | undefined {
-    return this.dense[id] ?? this.get(id)?.graph;
-  }
-
-  get size(): number {
-    return this.contexts.all().length;
-  }
-
-  /** derives every context's graph endpoints now, in slices (at a start, before anyone asks) */
-  async warm(): Promise<void> {
-    await this.refresh();
-    const all = this.contexts.all();
-    for (let i = 0; i < all.length; i++) {
-      if (i % 1000 === 999) await new Promise((r) => setImmediate(r));
-      this.get(all[i].id);
-    }
-  }
-
-  /** ids of contexts matching the filter, or null when the filter has no context conditions */
-  matching(filter: FlowFilterSpec): number[] | null {
-    if (!hasConditions(filter)) return null;
-    const match = compileMatcher(filter);
-    return this.contexts
-      .all()
-      .filter((e) => match(e.item))
-      .map((e) => e.id);
-  }
-
-  matchesOne(filter: FlowFilterSpec, id: number): boolean {
-    const e = this.contexts.get(id);
-    return !!e && (!hasConditions(filter) || compileMatcher(filter)(e.item));
-  }
-
-  /** ids of contexts on a map element (node, edge, namespace or aggregated edge), by its map id */
-  onElement(id: string, among: number[] | null): number[] {
-    const ids = among ?? this.contexts.all().map((e) => e.id);
-    const on = onMapElement(id);
-    return ids
-      .map((i) => this.get(i))
-      .filter((e): e is GraphEntry => !!e && on(e.graph.from, e.graph.to))
-      .map((e) => e.id);
-  }
-}
-
-/** minutes per cached block: a 1 h window is six blocks plus at most 18 single minutes */
-export const BLOCK_MINUTES = 10;
-/**
- * A minute counts as settled — its rollups no longer change — once the newest rollup minute is this
- * many minutes later (Relay sorts across nodes within ~1 s; the ingest resumes 5 s back).
- */
-export const SETTLE_MINUTES = 2;
-/** Cached segments are re-read after this long, so a very late write still shows up eventually. */
-export const CACHE_TTL_MS = 10 * 60_000;
-const MAX_CACHED = 2000;
-/** folded settled parts kept, one per (filter, span): a few open pages with different views */
-const MAX_FOLDED = 16;
-
-interface Cached {
-  at: number;
-  seg: Segment;
-  /** distinguishes a re-read of the same key */
-  gen: number;
-}
-
-export interface GraphRepoOptions {
-  /** turn the caches off (tests compare both ways) */
-  cache?: boolean;
-  /** the writer's rollup feed: keeps the unsettled minutes in memory instead of re-reading them */
-  feed?: RollupFeed;
-  now?: () => number;
-}
-
-/** the window split by what can be cached: settled segments and the newest minutes */
-interface Segments {
-  /** settled minutes [fromMinute, settledUntil) as cached blocks and minutes */
-  settled: Segment[];
-  /** names the exact cached lists in `settled`: a folded result is reused while it is the same */
-  settledKey: string;
-  settledUntil: number;
-  /** the unsettled minutes, one list per minute (or one for the whole tail) */
-  tail: Entry[][];
-}
 
 export class GraphRepo {
-  /** "b:<first minute>" (a block) or "m:<minute>" → its groups; filter-independent */
-  private readonly cache = new Map<string, Cached>();
+  private readonly segs: GraphSegments;
   private readonly useCache: boolean;
   private readonly now: () => number;
-  private readonly recent: RecentRollups | null;
-  private gen = 0;
   /** the settled part folded into nodes/edges, per query: a refresh adds only the tail to a copy */
   private readonly folded = new Map<string, { source: string; builder: GraphBuilder; flows: number }>();
   private matched: { key: string; size: number; ids: Set<number> | null; verdictKeys?: Set<string> } | undefined;
-  private prefetching: Promise<void> | null = null;
-  /** segment reads done from SQL (for tests and the bench) */
-  sqlReads = 0;
 
   constructor(
     private readonly db: Database,
@@ -174,16 +53,14 @@ export class GraphRepo {
   ) {
     this.useCache = opts.cache ?? true;
     this.now = opts.now ?? Date.now;
-    // its load runs while writes wait (RollupFeed.exclusive): on the ingest's connections, so it
-    // never waits behind busy API ones with the writer held up
-    this.recent = this.useCache && opts.feed ? new RecentRollups(db, opts.feed) : null;
-    // retention and repair remove rollups: nothing cached may outlive that
-    opts.feed?.subscribe({ rows() {}, reset: () => this.forget() });
+    this.segs = new GraphSegments(db, catalog, opts);
+    // retention and repair remove rollups: nothing folded from them may outlive that
+    opts.feed?.subscribe({ rows() {}, reset: () => this.folded.clear() });
   }
 
-  private forget(): void {
-    this.cache.clear();
-    this.folded.clear();
+  /** segment reads done from SQL (for tests and the bench) */
+  get sqlReads(): number {
+    return this.segs.sqlReads;
   }
 
   /**
@@ -194,12 +71,12 @@ export class GraphRepo {
     await this.catalog.warm();
     const untilNs = BigInt(nowMs) * 1_000_000n;
     await this.graph({ filter: {}, sinceNs: untilNs - 60n * NS_PER_MINUTE, untilNs, live: true });
-    await this.prefetching;
+    await this.segs.prefetched();
   }
 
   /** SQL loads of the in-memory newest minutes (for tests) */
   get recentLoads(): number {
-    return this.recent?.loads ?? 0;
+    return this.segs.recentLoads;
   }
 
   /** The focused element's series alone (what a selection on an open map needs). */
@@ -214,7 +91,7 @@ export class GraphRepo {
     const { fromMinute, toMinute, window } = windowOf(q);
     // pairing a denied packet's two events while building segments needs their contexts decoded
     await this.catalog.refresh();
-    const segs = await this.segments(fromMinute, toMinute, q.signal);
+    const segs = await this.segs.window(fromMinute, toMinute, q.signal);
     const allowed = this.allowedContexts(q.filter);
     const l4 = q.l4?.length ? new Set(q.l4) : null;
     const queryKey = JSON.stringify([q.filter, q.l4 ?? [], q.hideNoise ?? true, fromMinute, segs.settledUntil]);
@@ -307,180 +184,6 @@ export class GraphRepo {
     return this.matched.ids;
   }
 
-  /**
-   * The window as segments of groups: settled whole blocks and settled single minutes come from
-   * the cache (read once), the unsettled tail from the in-memory newest minutes (or SQL without a
-   * feed). This keeps a 1 h map over 10M flows from re-aggregating ~1M rollup rows on every
-   * refresh of an open page.
-   */
-  private async segments(fromMinute: number, toMinute: number, signal?: AbortSignal): Promise<Segments> {
-    if (!this.useCache) return { settled: [segmentOf(await this.readPaired(fromMinute, toMinute, signal))], settledKey: "", settledUntil: toMinute, tail: [] };
-    const newest = await this.db.api.query<{ m: number | null }>("SELECT max(minute) AS m FROM flow_rollups", [], { signal });
-    const settledBefore = newest[0]?.m == null ? fromMinute : Math.min(toMinute, newest[0].m - SETTLE_MINUTES + 1);
-    const out: Segment[] = [];
-    const used: string[] = [];
-    const now = this.now();
-    const fresh = (key: string) => {
-      const c = this.cache.get(key);
-      return c && now - c.at < CACHE_TTL_MS ? c : undefined;
-    };
-    const put = (key: string, seg: Segment) => {
-      if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(key, { at: now, seg, gen: ++this.gen });
-    };
-    const use = (key: string) => {
-      const c = this.cache.get(key)!;
-      out.push(c.seg);
-      used.push(`${key}@${c.gen}`);
-    };
-    const cachedUntil = Math.min(toMinute, settledBefore);
-    // only minutes that hold rollups: a 31-day window over a sparse store must not walk 44k minutes
-    const present = cachedUntil > fromMinute ? await this.minutesWithData(fromMinute, cachedUntil, signal) : [];
-    const missingMinutes: number[] = [];
-    const blocksDone = new Set<number>();
-    for (const mm of present) {
-      const block = mm - (((mm % BLOCK_MINUTES) + BLOCK_MINUTES) % BLOCK_MINUTES);
-      if (block >= fromMinute && block + BLOCK_MINUTES <= cachedUntil) {
-        if (blocksDone.has(block)) continue;
-        blocksDone.add(block);
-        const key = `b:${block}`;
-        if (!fresh(key)) put(key, await this.readBlock(block, signal));
-        use(key);
-      } else {
-        if (fresh(`m:${mm}`)) use(`m:${mm}`);
-        else if (this.recent?.holds(mm)) {
-          // a minute that just settled: the in-memory copy has it
-          put(`m:${mm}`, segmentOf(await this.paired(this.recent.peek(mm), mm)));
-          use(`m:${mm}`);
-        } else missingMinutes.push(mm);
-      }
-    }
-    if (missingMinutes.length) {
-      this.sqlReads++;
-      const byMinute = await readPerMinute(this.db.api, "minute = ANY($1::int[])", [missingMinutes], signal);
-      for (const mm of missingMinutes) {
-        put(`m:${mm}`, segmentOf(await this.paired(byMinute.get(mm) ?? [], mm)));
-        use(`m:${mm}`);
-      }
-    }
-    this.prefetchHead(fromMinute, cachedUntil, present, fresh, put);
-    const tail = Math.max(fromMinute, cachedUntil);
-    let tailLists: Entry[][] = [];
-    if (tail < toMinute) {
-      const held = await this.recent?.rangeByMinute(tail, toMinute);
-      tailLists = held ? await Promise.all(held.map(([m, list]) => this.paired(list, m))) : [await this.readPaired(tail, toMinute, signal)];
-    }
-    return { settled: out, settledKey: `${fromMinute}:${cachedUntil}:${used.join(",")}`, settledUntil: tail, tail: tailLists };
-  }
-
-  /**
-   * A live window starting on a block boundary uses the whole cached block; a minute later it starts
-   * one minute in and needs that block's minutes one by one (~15k rollup rows each at 10M flows/h).
-   * Reading them then stalls that refresh for seconds, so with a live feed they are read now, in
-   * the background, after this answer.
-   */
-  private prefetchHead(
-    fromMinute: number,
-    cachedUntil: number,
-    present: number[],
-    fresh: (key: string) => Cached | undefined,
-    put: (key: string, seg: Segment) => void,
-  ): void {
-    if (!this.recent || this.prefetching || fromMinute % BLOCK_MINUTES !== 0 || fromMinute + BLOCK_MINUTES > cachedUntil) return;
-    const minutes = present.filter((m) => m > fromMinute && m < fromMinute + BLOCK_MINUTES && !fresh(`m:${m}`));
-    if (minutes.length === 0) return;
-    this.prefetching = (async () => {
-      try {
-        const byMinute = await readPerMinute(this.db.api, "minute = ANY($1::int[])", [minutes]);
-        for (const m of minutes) put(`m:${m}`, segmentOf(await this.paired(byMinute.get(m) ?? [], m)));
-      } catch {
-        // only an optimisation: the refresh that needs these minutes reads them itself
-      } finally {
-        this.prefetching = null;
-      }
-    })();
-  }
-
-  /** a settled block: merged from the in-memory minutes when they are all held, else from SQL */
-  private async readBlock(block: number, signal?: AbortSignal): Promise<Segment> {
-    const recent = this.recent;
-    if (recent && recent.holds(block)) {
-      const minutes: Entry[][] = [];
-      for (let m = block; m < block + BLOCK_MINUTES; m++) minutes.push(await this.paired(recent.peek(m), m));
-      return segmentOf(mergeEntries(minutes));
-    }
-    return segmentOf(await this.readPaired(block, block + BLOCK_MINUTES));
-  }
-
-  /** distinct minutes in [from, to) that have rollups, by a loose index scan on the primary key */
-  private async minutesWithData(fromMinute: number, toMinute: number, signal?: AbortSignal): Promise<number[]> {
-    const rows = await this.db.api.query<{ m: number }>(
-      `WITH RECURSIVE t(m) AS (
-         SELECT min(minute) FROM flow_rollups WHERE minute >= $1::int AND minute < $2::int
-         UNION ALL
-         SELECT (SELECT min(minute) FROM flow_rollups WHERE minute > t.m AND minute < $2::int) FROM t WHERE t.m IS NOT NULL
-       ) SELECT m FROM t WHERE m IS NOT NULL`,
-      [fromMinute, toMinute],
-      { signal },
-    );
-    return rows.map((r) => r.m);
-  }
-
-  /** the pairing key of a context, decoding contexts stored since the last refresh */
-  private async pairKnown(ids: Iterable<number>): Promise<(id: number) => PairInfo | undefined> {
-    for (const id of ids) {
-      if (!this.catalog.get(id)) {
-        await this.catalog.refresh();
-        break;
-      }
-    }
-    return (id) => this.catalog.graphOf(id)?.pair;
-  }
-
-  /**
-   * One minute's entries with the drop events of packets whose policy-verdict event is counted
-   * marked as `paired` (docs/adr/0005): the map counts a denied packet once, as /drops does. They
-   * are taken out when folding, unless the filter leaves out the policy-verdict half.
-   */
-  private async paired(entries: readonly Entry[], minute: number): Promise<Entry[]> {
-    const info = await this.pairKnown(entries.map((e) => e.ctxId));
-    if (!entries.some((e) => info(e.ctxId))) return entries as Entry[];
-    const sub = pairedDropEvents(
-      entries.map((e) => ({ ctxId: e.ctxId, minute, l4: e.counts.l4, port: e.counts.port, count: e.counts.flows })),
-      info,
-    );
-    return entries.map((e, i) => (sub[i] ? { ctxId: e.ctxId, counts: { ...e.counts, paired: sub[i] } } : e));
-  }
-
-  /** [from, to) summed, paired per minute: the pairable contexts' minutes are read apart */
-  private async readPaired(fromMinute: number, toMinute: number, signal?: AbortSignal): Promise<Entry[]> {
-    const entries = await this.read(fromMinute, toMinute, signal);
-    const info = await this.pairKnown(entries.map((e) => e.ctxId));
-    const pairable = [...new Set(entries.filter((e) => info(e.ctxId)).map((e) => e.ctxId))];
-    if (!pairable.length) return entries;
-    const perMinute = await readPerMinute(this.db.api, "minute >= $1::int AND minute < $2::int AND ctx_id = ANY($3::int[])", [fromMinute, toMinute, pairable], signal);
-    const sub = new Map<string, number>();
-    for (const [minute, list] of perMinute) {
-      const n = pairedDropEvents(
-        list.map((e) => ({ ctxId: e.ctxId, minute, l4: e.counts.l4, port: e.counts.port, count: e.counts.flows })),
-        info,
-      );
-      list.forEach((e, i) => {
-        if (n[i]) sub.set(entryKey(e.ctxId, e.counts.l4, e.counts.port), (sub.get(entryKey(e.ctxId, e.counts.l4, e.counts.port)) ?? 0) + n[i]);
-      });
-    }
-    if (!sub.size) return entries;
-    return entries.map((e) => {
-      const n = sub.get(entryKey(e.ctxId, e.counts.l4, e.counts.port));
-      return n ? { ctxId: e.ctxId, counts: { ...e.counts, paired: n } } : e;
-    });
-  }
-
-  private read(fromMinute: number, toMinute: number, signal?: AbortSignal): Promise<Entry[]> {
-    this.sqlReads++;
-    return readRange(this.db.api, fromMinute, toMinute, signal);
-  }
-
   /** flows per bucket (≥ 1 minute each) of the window for one node or edge */
   private async series(focus: string, ids: number[] | null, q: GraphQuery, fromMinute: number, toMinute: number): Promise<GraphResponse["series"]> {
     const minutes = toMinute - fromMinute;
@@ -499,7 +202,7 @@ export class GraphRepo {
       );
       for (const r of rows) counts[Math.floor((r.minute - fromMinute) / per)] += Number(r.n);
       // a denied packet counts once here too: take out the paired drop events of each minute
-      const info = await this.pairKnown(on);
+      const info = await this.segs.pairInfo(on);
       const pairable = on.filter((id) => info(id));
       if (pairable.length) {
         const perMinute = await readPerMinute(this.db.api, "minute >= $1::int AND minute < $2::int AND ctx_id = ANY($3::int[])", [fromMinute, toMinute, pairable], q.signal);
@@ -526,19 +229,4 @@ function windowOf(q: GraphQuery): { fromMinute: number; toMinute: number; window
     toMinute,
     window: { sinceNs: (BigInt(fromMinute) * NS_PER_MINUTE).toString(), untilNs: (BigInt(toMinute) * NS_PER_MINUTE).toString(), live: q.live ?? false },
   };
-}
-
-const KEY = Symbol.for("flowlens.graph-repo");
-type Holder = { [KEY]?: WeakMap<object, GraphRepo> };
-
-/** One repo per writer (per runtime): decoded contexts and folded minutes are worth keeping between requests. */
-export function graphRepoFor(rt: { db: Database; writer: { dimensions: DimensionRepo; rollupFeed?: RollupFeed } }): GraphRepo {
-  const g = globalThis as typeof globalThis & Holder;
-  const map = (g[KEY] ??= new WeakMap());
-  let repo = map.get(rt.writer);
-  if (!repo) {
-    repo = new GraphRepo(rt.db, new GraphCatalog(contextCatalogFor(rt.writer.dimensions)), { feed: rt.writer.rollupFeed });
-    map.set(rt.writer, repo);
-  }
-  return repo;
 }

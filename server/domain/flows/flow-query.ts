@@ -15,19 +15,37 @@
  * - Durations in since/until count back from `now`; flowQueryToSearchParams writes absolute times.
  */
 import { z } from "zod";
-import { DropReasonSchema, TrafficDirectionSchema, VerdictSchema } from "@/proto/gen/flow/flow_pb";
-import { formatCidr, parseCidr } from "../shared/cidr";
-import { readCursor, splitCursor } from "./flow-cursor";
-import type {
-  EventTypeMatch,
-  FlowFilterSpec,
-  FlowQuery,
-  HttpStatusMatch,
-  LabelSelector,
-  PodSelector,
-} from "./flow-filter-spec";
+import { DropReasonSchema, VerdictSchema } from "@/proto/gen/flow/flow_pb";
+import { formatCidr } from "../shared/cidr";
 import { formatLabelSelector, parseLabelSelector } from "../shared/label-selector";
-import { clampTimeNs, dateToNs, formatRfc3339Ns, parseTimeBound, type Parsed } from "../shared/time";
+import { fail, q, type Parsed } from "../shared/parsed";
+import { clampTimeNs, dateToNs, formatRfc3339Ns, parseTimeBound } from "../shared/time";
+import type { FlowFilterSpec, FlowQuery, LabelSelector } from "./flow-filter-spec";
+import {
+  enumName,
+  enumParser,
+  formatEventType,
+  formatHttpStatus,
+  formatPod,
+  formatTrafficDirection,
+  intParser,
+  parseCluster,
+  parseCursor,
+  parseEventType,
+  parseFormat,
+  parseFqdn,
+  parseHttpMethod,
+  parseHttpPath,
+  parseHttpStatus,
+  parseIpValue,
+  parseNamespace,
+  parseNodeName,
+  parsePod,
+  parseProtocol,
+  parseTrafficDirection,
+  parseUuid,
+} from "./flow-values";
+
 
 export type FlowQueryResult = { ok: true; query: FlowQuery } | { ok: false; error: string; parameter: string };
 
@@ -40,320 +58,6 @@ export const MAX_VALUE_LENGTH = 1024;
 export const MAX_CURSOR_LENGTH = MAX_VALUE_LENGTH;
 export const MAX_VALUES_PER_PARAMETER = 100;
 const CACHE_BUSTERS = new Set(["_", "_rsc"]);
-
-// ---------------------------------------------------------------------------------------------
-// Value parsers: one string (already split at commas where the parameter allows) → typed value.
-// ---------------------------------------------------------------------------------------------
-
-const q = (s: string) => JSON.stringify(s);
-const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
-const fail = <T = never>(error: string): Parsed<T> => ({ ok: false, error });
-
-function intParser(min: number, max: number, what = "an integer") {
-  return (s: string): Parsed<number> => {
-    const n = /^\d{1,16}$/.test(s) ? Number(s) : NaN;
-    return n >= min && n <= max ? ok(n) : fail(`${q(s)} is not ${what} from ${min} to ${max}`);
-  };
-}
-
-const INT32_MAX = 2 ** 31 - 1;
-
-/** Enum by proto name (case-insensitive) or any non-negative int32 number. */
-function enumParser(schema: { values: readonly { name: string; number: number }[] }, what: string) {
-  const byName = new Map(schema.values.map((v) => [v.name.toUpperCase(), v.number]));
-  return (s: string): Parsed<number> => {
-    if (/^\d+$/.test(s)) return intParser(0, INT32_MAX, `a ${what} number`)(s);
-    const n = byName.get(s.toUpperCase());
-    if (n !== undefined) return ok(n);
-    const needle = s.toUpperCase().replace(/[^A-Z0-9]/g, "");
-    const close = schema.values.filter((v) => needle.length >= 3 && v.name.replace(/_/g, "").includes(needle));
-    const hint =
-      close.length > 0 && close.length <= 5
-        ? `did you mean ${close.map((v) => v.name).join(", ")}?`
-        : schema.values.length <= 10
-          ? `use one of ${schema.values.map((v) => v.name).join(", ")} or a number`
-          : `use a name like ${schema.values[2].name} or a number`;
-    return fail(`${q(s)} is not a ${what}; ${hint}`);
-  };
-}
-const enumName = (schema: { values: readonly { name: string; number: number }[] }, n: number) =>
-  schema.values.find((v) => v.number === n)?.name ?? String(n);
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-function parseNamespace(s: string): Parsed<string> {
-  return DNS_LABEL.test(s) && s.length <= 63
-    ? ok(s)
-    : fail(`${q(s)} is not a Kubernetes namespace name (lower-case letters, digits and "-", at most 63)`);
-}
-
-function parsePod(s: string): Parsed<PodSelector> {
-  const parts = s.split("/");
-  if (parts.length > 2) return fail(`${q(s)} has more than one "/"; use namespace/pod-prefix`);
-  const [ns, prefix] = parts.length === 2 ? parts : [undefined, parts[0]];
-  if (ns !== undefined) {
-    const n = parseNamespace(ns);
-    if (!n.ok) return fail(ns === "" ? `${q(s)} has an empty namespace before "/"` : `in ${q(s)}: ${n.error}`);
-  }
-  if (!/^[a-z0-9.-]*$/.test(prefix) || prefix.length > 253) {
-    return fail(`${q(s)}: a pod name prefix has only lower-case letters, digits, "-" and "."`);
-  }
-  return ok(ns === undefined ? { prefix } : { namespace: ns, prefix });
-}
-
-function parseIpValue(s: string) {
-  const r = parseCidr(s);
-  return r.ok ? ok(r.value) : fail<never>(`${q(s)} is not an IP address or CIDR: ${r.error}`);
-}
-
-const PROTOCOLS = ["tcp", "udp", "icmpv4", "icmpv6", "sctp", "http", "dns", "kafka"];
-
-function parseProtocol(s: string): Parsed<string[]> {
-  const p = s.toLowerCase();
-  if (p === "icmp") return ok(["icmpv4", "icmpv6"]);
-  return PROTOCOLS.includes(p) ? ok([p]) : fail(`${q(s)} is not one of icmp, ${PROTOCOLS.join(", ")}`);
-}
-
-/** hubble's monitor message type names (cilium pkg/monitor/api). */
-const EVENT_TYPES: Record<string, number> = {
-  drop: 1,
-  debug: 2,
-  capture: 3,
-  trace: 4,
-  "policy-verdict": 5,
-  recorder: 6,
-  sock: 7,
-  "trace-sock": 7,
-  l7: 129,
-  agent: 130,
-};
-/** Canonical spelling for output: the first name listed per number. */
-const EVENT_TYPE_NAMES = new Map<number, string>();
-for (const [name, n] of Object.entries(EVENT_TYPES)) if (!EVENT_TYPE_NAMES.has(n)) EVENT_TYPE_NAMES.set(n, name);
-/** Trace observation points (trace sub_type), hubble's `trace:<name>` spelling. */
-const TRACE_SUB_TYPES = [
-  "to-endpoint",
-  "to-proxy",
-  "to-host",
-  "to-stack",
-  "to-overlay",
-  "from-endpoint",
-  "from-proxy",
-  "from-host",
-  "from-stack",
-  "from-overlay",
-  "from-network",
-  "to-network",
-  "from-crypto",
-  "to-crypto",
-];
-
-function parseEventType(s: string): Parsed<EventTypeMatch> {
-  const [typeText, subText, ...extra] = s.toLowerCase().split(":");
-  if (extra.length > 0) return fail(`${q(s)} has more than one ":"`);
-  const type = /^\d{1,3}$/.test(typeText) && Number(typeText) <= 255 ? Number(typeText) : Object.hasOwn(EVENT_TYPES, typeText) ? EVENT_TYPES[typeText] : undefined;
-  if (type === undefined) {
-    return fail(`${q(s)} is not an event type; use one of ${Object.keys(EVENT_TYPES).join(", ")} or a number`);
-  }
-  if (subText === undefined) return ok({ type });
-  if (/^\d{1,10}$/.test(subText) && Number(subText) <= INT32_MAX) return ok({ type, subType: Number(subText) });
-  const sub = type === 4 ? TRACE_SUB_TYPES.indexOf(subText) : -1;
-  if (sub < 0) {
-    return fail(
-      type === 4
-        ? `${q(s)}: unknown trace sub-type; use one of ${TRACE_SUB_TYPES.join(", ")} or a number`
-        : `${q(s)}: only trace has named sub-types; use a number (like drop:133)`,
-    );
-  }
-  return ok({ type, subType: sub });
-}
-
-function formatEventType(t: EventTypeMatch): string {
-  const name = EVENT_TYPE_NAMES.get(t.type) ?? String(t.type);
-  if (t.subType === undefined) return name;
-  const sub = t.type === 4 && t.subType < TRACE_SUB_TYPES.length ? TRACE_SUB_TYPES[t.subType] : String(t.subType);
-  return `${name}:${sub}`;
-}
-
-/**
- * `404` exactly; `4+` = 400–499, `40+` = 400–409 (hubble's prefix form). `4` and `40` mean the same
- * as `4+` and `40+`: that is what an unencoded `+` in a typed URL decodes to (a space, trimmed).
- */
-function parseHttpStatus(s: string): Parsed<HttpStatusMatch> {
-  const m = /^([1-5])(\d?)(\d?)(\+?)$/.exec(s);
-  const digits = m ? m[1] + m[2] + m[3] : "";
-  if (!m || (m[4] === "+" && digits.length === 3)) {
-    return fail(`${q(s)} is not an HTTP status like 404 or a class like 4+ or 40+`);
-  }
-  const width = 10 ** (3 - digits.length);
-  const min = Number(digits) * width;
-  return ok({ min, max: min + width - 1 });
-}
-
-function formatHttpStatus(h: HttpStatusMatch): string {
-  if (h.min === h.max) return String(h.min);
-  const width = h.max - h.min + 1;
-  if ((width === 100 || width === 10) && h.min % width === 0) return `${h.min / width}+`;
-  throw new Error(`HTTP status range ${h.min}-${h.max} has no parameter spelling`);
-}
-
-function parseHttpMethod(s: string): Parsed<string> {
-  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/.test(s) ? ok(s.toUpperCase()) : fail(`${q(s)} is not an HTTP method`);
-}
-
-/** ASCII meanings for the class escapes: PostgreSQL's follow the locale (é is a \\w there). */
-const CLASS_ESCAPES: Record<string, string> = { d: "0-9", w: "0-9A-Za-z_", s: " \\t\\n\\r\\f\\v" };
-
-/**
- * Regexes run in two engines (JavaScript for /api/live, PostgreSQL for /api/flows), so only the
- * subset both read the same way is accepted — characters, `.`, `[…]`, `(…)`, `(?:…)`, `|`, `*`,
- * `+`, `?`, `{n,m}` (n, m ≤ 255), `^`, `$`, `\t \n \r \f \v`, escaped punctuation — and the class
- * escapes `\d \w \s \D \W \S` are rewritten to their ASCII sets (`\d` → `[0-9]`), which both
- * engines read alike whatever the database locale. JavaScript must use flag "s" (PostgreSQL's `.`
- * matches newlines). Since the live matcher backtracks, a repeated group whose body repeats or
- * alternates (`(a+)+`, `(a|aa)*`), the classic catastrophic case, is refused.
- * Returns the rewritten source, or why the regex is refused.
- */
-export function toPortableRegex(source: string): Parsed<string> {
-  const badEscape = (c: string) => /[A-Za-z0-9]/.test(c) && !"dDwWsStnrfv".includes(c);
-  const differs = (c: string) => fail<string>(`uses \\${c}, which differs between JavaScript and PostgreSQL`);
-  if (source.includes("\0")) return fail("contains a NUL character, which PostgreSQL text cannot hold");
-  let out = "";
-  // Per open group: does its body repeat or alternate? lastGroup: the group that just closed.
-  const stack: boolean[] = [false];
-  let lastGroup: boolean | null = null;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i];
-    if (c === "\\") {
-      const e = source[i + 1] ?? "";
-      if (badEscape(e)) return differs(e);
-      const cls = CLASS_ESCAPES[e.toLowerCase()];
-      out += cls === undefined ? c + e : e === e.toLowerCase() ? `[${cls}]` : `[^${cls}]`;
-      i++;
-      lastGroup = null;
-    } else if (c === "[") {
-      out += c;
-      if (source[i + 1] === "^") out += source[++i];
-      if (source[i + 1] === "]") return fail('starts a [...] set with "]", which differs between JavaScript and PostgreSQL');
-      for (i++; i < source.length && source[i] !== "]"; i++) {
-        const d = source[i];
-        if (d === "\\") {
-          const e = source[i + 1] ?? "";
-          if (badEscape(e)) return differs(e);
-          if (e !== "" && "DWS".includes(e)) return fail(`uses \\${e} inside [...], which PostgreSQL does not allow`);
-          out += CLASS_ESCAPES[e] ?? d + e;
-          i++;
-        } else if (d === "[" && ":.=".includes(source[i + 1] ?? "")) {
-          return fail("uses a POSIX class like [:alpha:], which JavaScript does not know");
-        } else {
-          out += d;
-        }
-      }
-      if (i < source.length) out += "]";
-      lastGroup = null;
-    } else if (c === "(") {
-      out += c;
-      if (source[i + 1] === "?") {
-        if (source[i + 2] !== ":") return fail("uses (?…) syntax other than (?:…) (lookaround, named groups or flags)");
-        out += "?:";
-        i += 2;
-      }
-      stack.push(false);
-      lastGroup = null;
-    } else if (c === "*" || c === "+" || c === "{") {
-      if (c === "{") {
-        // PostgreSQL rejects a "{" that starts no bound, and bounds above 255; JavaScript takes both.
-        const bound = /^\{(\d+)(?:,(\d*))?\}/.exec(source.slice(i));
-        if (!bound) return fail('has a "{" that is not a repetition like {2} or {1,3}; write \\{ for a literal brace');
-        if (Number(bound[1]) > 255 || Number(bound[2] || 0) > 255) {
-          return fail("repeats more than 255 times, which PostgreSQL refuses");
-        }
-      }
-      if (lastGroup) {
-        return fail('repeats a group that itself repeats or alternates, like "(a+)+", which can take exponential time');
-      }
-      out += c;
-      stack[stack.length - 1] = true;
-      lastGroup = null;
-    } else {
-      out += c;
-      if (c === ")") {
-        lastGroup = stack.pop() ?? false;
-        if (lastGroup) stack[stack.length - 1] = true;
-      } else if (c === "|") {
-        stack[stack.length - 1] = true;
-        lastGroup = null;
-      } else if (c !== "?") {
-        lastGroup = null;
-      }
-    }
-  }
-  try {
-    new RegExp(out, "s");
-  } catch (e) {
-    return fail(`is not a valid regular expression (${(e as Error).message})`);
-  }
-  return ok(out);
-}
-
-function parseHttpPath(s: string): Parsed<string> {
-  const r = toPortableRegex(s);
-  return r.ok ? r : fail(`${q(s)} ${r.error}`);
-}
-
-/**
- * A run of `*` means what one does; it is kept as one because the live matcher's regex backtracks
- * through every split of the name among adjacent wildcards (20 of them take seconds per name).
- */
-const oneStar = (p: string) => p.replace(/\*{2,}/g, "*");
-
-/** hubble's FQDN pattern alphabet; `*` is the wildcard. Stored lower-case without a trailing dot. */
-function parseFqdn(s: string): Parsed<string> {
-  const p = oneStar(s.toLowerCase().replace(/\.$/, ""));
-  if (p === "" || !/^[-a-z0-9_.*]+$/.test(p) || p.endsWith(".")) {
-    return fail(`${q(s)} is not a DNS name pattern (letters, digits, "-", "_", "." and * wildcards)`);
-  }
-  return ok(p);
-}
-
-/** `node`, `cluster/node`, with `*` wildcards (hubble's --node-name). Stored lower-case. */
-function parseNodeName(s: string): Parsed<string> {
-  const p = oneStar(s.toLowerCase());
-  if (!/^[-a-z0-9_.*]*(\/[-a-z0-9_.*]*)?$/.test(p) || p === "") {
-    return fail(`${q(s)} is not a node name pattern like kind-worker*, or cluster/node`);
-  }
-  return ok(p);
-}
-
-function parseTrafficDirection(s: string): Parsed<number> {
-  const upper = s.toUpperCase();
-  const r = enumParser(TrafficDirectionSchema, "traffic direction")(upper === "UNKNOWN" ? "TRAFFIC_DIRECTION_UNKNOWN" : s);
-  return r.ok ? r : fail(`${q(s)} is not a traffic direction; use ingress or egress`);
-}
-const formatTrafficDirection = (n: number) => {
-  const name = enumName(TrafficDirectionSchema, n);
-  return name === String(n) ? name : name.toLowerCase();
-};
-
-function parseCluster(s: string): Parsed<string> {
-  return /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,251}[A-Za-z0-9])?$/.test(s) ? ok(s) : fail(`${q(s)} is not a cluster name`);
-}
-
-function parseUuid(s: string): Parsed<string> {
-  return /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(s)
-    ? ok(s.toLowerCase())
-    : fail(`${q(s)} is not a UUID`);
-}
-
-function parseFormat(s: string): Parsed<FlowQuery["format"]> {
-  const f = s.toLowerCase();
-  return f === "json" || f === "jsonl" || f === "csv" ? ok(f) : fail(`${q(s)} is not one of json, jsonl, csv`);
-}
-
-/** Checked here, not first by the store: a filter that matches nothing never reads the cursor. */
-function parseCursor(s: string): Parsed<string> {
-  return readCursor(splitCursor(s).cursor) ? ok(s) : fail(`${q(s)} is not a cursor from a previous page's "next"`);
-}
 
 // ---------------------------------------------------------------------------------------------
 // zod schemas: one per parameter, over the list of raw values URLSearchParams gives for it.
@@ -545,8 +249,6 @@ export function parseFlowQuery(params: URLSearchParams, now: Date = new Date(), 
   if (p.cursor !== undefined) query.cursor = p.cursor;
   return { ok: true, query };
 }
-
-const formatPod = (s: PodSelector) => (s.namespace === undefined ? s.prefix : `${s.namespace}/${s.prefix}`);
 
 /** How each filter field is written back; everything else is String(value). */
 const FORMATTERS: Partial<Record<keyof FlowFilterSpec, (v: never) => string>> = {

@@ -4,6 +4,9 @@
  * 1900–1999. The one duration grammar (`30s`, `1h30m`, `1.5h`, `500ms`, `7d`, `1w`) for API
  * parameters, environment variables and page URLs.
  */
+import { fail, ok, q, type Parsed } from "./parsed";
+
+export type { Parsed };
 
 export const NS_PER_MS = 1_000_000n;
 export const NS_PER_S = 1_000_000_000n;
@@ -12,10 +15,6 @@ export const NS_PER_DAY = 86_400n * NS_PER_S;
 const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|([+-])(\d{2}):(\d{2}))$/;
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
-const q = (s: string) => JSON.stringify(s);
-const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
-const fail = <T = never>(error: string): Parsed<T> => ({ ok: false, error });
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
 function daysFromCivil(y: number, m: number, d: number): number {

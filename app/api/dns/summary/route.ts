@@ -1,4 +1,3 @@
-import { analyzeRange, dnsRepoFor } from "@/server/db/dns/dns-repo";
 import { parseDnsQuery } from "@/server/domain/dns/dns-params";
 import { dnsSummaryBody } from "@/server/domain/dns/dns-response";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
@@ -14,7 +13,7 @@ export async function GET(request: Request): Promise<Response> {
   const rt = await runtimeOrUnavailable();
   if (rt instanceof Response) return rt;
   try {
-    const { analysis } = await analyzeRange(dnsRepoFor(rt), parsed.query, Date.now(), request.signal);
+    const { analysis } = await rt.repos.dns.analyze(parsed.query, Date.now(), request.signal);
     return Response.json(dnsSummaryBody(analysis, parsed.query), { headers: noStore() });
   } catch (e) {
     return queryInputError(e) ?? unavailable(e, "reading DNS flows failed");

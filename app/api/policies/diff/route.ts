@@ -1,5 +1,3 @@
-import { ConnectionsRepo } from "@/server/db/connections/connections-repo";
-import { dropsRepoFor } from "@/server/db/drops/drops-repo";
 import { connectionFlowsQuery } from "@/server/domain/connections/links";
 import { oneOf, parseMoment, parseWindow, parseWithOwn } from "@/server/domain/drops/drop-params";
 import { diffOutcomes, summarizeDiff } from "@/server/domain/policies/policy-diff";
@@ -36,7 +34,7 @@ export async function GET(request: Request): Promise<Response> {
   const rt = await runtimeOrUnavailable();
   if (rt instanceof Response) return rt;
   try {
-    const repo = new ConnectionsRepo(rt.db, dropsRepoFor(rt).catalog);
+    const repo = rt.repos.connections;
     const before = { from: at.ns - window.ns, to: at.ns };
     const after = { from: at.ns, to: at.ns + window.ns };
     const [b, a] = await Promise.all([

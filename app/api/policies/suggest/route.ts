@@ -1,5 +1,3 @@
-import { ConnectionsRepo } from "@/server/db/connections/connections-repo";
-import { dropsRepoFor } from "@/server/db/drops/drops-repo";
 import { oneOf, parseWithOwn } from "@/server/domain/drops/drop-params";
 import { dateToNs, formatRfc3339Ns } from "@/server/domain/shared/time";
 import { suggestForNamespace } from "@/server/domain/policies/policy-suggest";
@@ -38,8 +36,7 @@ export async function GET(request: Request): Promise<Response> {
   const rt = await runtimeOrUnavailable();
   if (rt instanceof Response) return rt;
   try {
-    const repo = new ConnectionsRepo(rt.db, dropsRepoFor(rt).catalog);
-    const s = suggestForNamespace(ns[0], await repo.outcomes({ filter: q.filter, sinceNs, untilNs: q.untilNs, signal: request.signal }));
+    const s = suggestForNamespace(ns[0], await rt.repos.connections.outcomes({ filter: q.filter, sinceNs, untilNs: q.untilNs, signal: request.signal }));
     if (yaml && s.message) {
       return new Response(`# ${s.message}\n`, { status: 404, headers: noStore({ "Content-Type": "application/yaml; charset=utf-8" }) });
     }
