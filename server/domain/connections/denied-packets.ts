@@ -13,6 +13,7 @@
 import { dropReasonNumber, POLICY_REASONS } from "../shared/drop-reasons";
 import { EVENT_DROP, EVENT_POLICY_VERDICT, verdictNumber } from "./observation";
 import { record } from "@/server/domain/shared/json";
+import { l4AndServerPort } from "../flows/flow-l4";
 
 type J = Record<string, unknown>;
 const keyPart = (v: unknown) => (typeof v === "string" ? v : v === undefined || v === null ? "" : String(v));
@@ -139,21 +140,8 @@ export class PairedStream {
   }
 }
 
-const L4_KINDS: [string, number][] = [
-  ["TCP", 1],
-  ["UDP", 2],
-  ["ICMPv4", 3],
-  ["ICMPv6", 4],
-  ["SCTP", 5],
-];
-
 /** L4 kind and server port of a whole flow, by the rollups' rule (the source port of a reply). */
 export function serverPortOf(flow: J): { l4: number; port: number } {
-  const l4j = record(flow.l4);
-  const kind = L4_KINDS.find(([k]) => k in l4j);
-  if (!kind) return { l4: 0, port: 0 };
-  if (kind[1] > 2 && kind[1] < 5) return { l4: kind[1], port: 0 };
-  const ports = record(l4j[kind[0]]);
   const reply = flow.is_reply === true || (flow.is_reply === undefined && flow.reply === true);
-  return { l4: kind[1], port: Number((reply ? ports.source_port : ports.destination_port) ?? 0) || 0 };
+  return l4AndServerPort(flow, reply);
 }

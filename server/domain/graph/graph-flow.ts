@@ -9,17 +9,11 @@ import { pairedDropEvents } from "../connections/denied-packets";
 import { graphContext } from "./graph-context";
 import type { GraphResult } from "./graph-types";
 import { record } from "@/server/domain/shared/json";
+import { l4AndServerPort } from "../flows/flow-l4";
 
 type J = Record<string, unknown>;
 const num = (v: unknown): number => (typeof v === "number" ? v : typeof v === "string" && v !== "" ? Number(v) || 0 : 0);
 
-const L4_KINDS: [string, number][] = [
-  ["TCP", 1],
-  ["UDP", 2],
-  ["ICMPv4", 3],
-  ["ICMPv6", 4],
-  ["SCTP", 5],
-];
 const DNS_RCODE_NAMES = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"];
 
 /** RFC 3339 with up to nine fraction digits → ns; 0n when absent or unreadable */
@@ -33,11 +27,7 @@ export function timeNs(t: unknown): bigint {
 }
 
 export function flowCounts(flow: J, reply: boolean): GraphCounts {
-  const l4j = record(flow.l4);
-  const kind = L4_KINDS.find(([k]) => k in l4j);
-  const l4 = kind ? kind[1] : 0;
-  const ports = kind ? record(l4j[kind[0]]) : {};
-  const port = l4 === 1 || l4 === 2 || l4 === 5 ? num(reply ? ports.source_port : ports.destination_port) : 0;
+  const { l4, port } = l4AndServerPort(flow, reply);
   const ts = timeNs(flow.time);
   const c = {
     l4,

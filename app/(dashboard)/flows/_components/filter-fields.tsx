@@ -36,6 +36,23 @@ export function Field({
 }
 
 /** One text input per parameter; commas separate OR'ed values (the API splits them the same way). */
+
+/** What every filter text input shares: its parameter name, hints from FILTER_META, error wiring. */
+function textInputProps(name: FilterParam, error: string | undefined, errorId: string | undefined) {
+  const meta = FILTER_META[name];
+  return {
+    name,
+    className: "input",
+    type: "text",
+    placeholder: meta.placeholder,
+    title: meta.help,
+    spellCheck: false,
+    autoComplete: "off",
+    "aria-invalid": error ? true : undefined,
+    "aria-describedby": errorId,
+  } as const;
+}
+
 export function TextFilter({
   name,
   value,
@@ -57,16 +74,8 @@ export function TextFilter({
         <>
           <input
             id={inputId}
-            name={name}
-            className="input"
-            type="text"
+            {...textInputProps(name, error, errorId)}
             value={value}
-            placeholder={meta.placeholder}
-            title={meta.help}
-            spellCheck={false}
-            autoComplete="off"
-            aria-invalid={error ? true : undefined}
-            aria-describedby={errorId}
             list={meta.suggestions ? listId : undefined}
             data-testid={other ? "filter-verdict-other" : `filter-${name}`}
             onChange={(e) => onChange(e.target.value)}
@@ -112,16 +121,8 @@ export function MultiFilter({
               <input
                 id={i === 0 ? inputId : undefined}
                 aria-label={i === 0 ? undefined : `${name} alternative ${i + 1}`}
-                name={name}
-                className="input"
-                type="text"
+                {...textInputProps(name, error, errorId)}
                 value={v}
-                placeholder={meta.placeholder}
-                title={meta.help}
-                spellCheck={false}
-                autoComplete="off"
-                aria-invalid={error ? true : undefined}
-                aria-describedby={errorId}
                 data-testid={i === 0 ? `filter-${name}` : undefined}
                 onChange={(e) => set(i, e.target.value)}
               />

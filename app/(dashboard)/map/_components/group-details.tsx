@@ -4,12 +4,11 @@
  * and an aggregated edge. Both list their busiest members — clicking one selects it, which opens
  * the namespaces it is in — and link to /flows filtered by namespace; both draw their flows/s.
  */
-import Link from "next/link";
 import { formatCount } from "@/app/lib/format-number";
 import type { GroupSummary, ViewEdge } from "@/server/domain/graph/graph-collapse";
 import type { GraphEdge } from "@/server/domain/graph/graph-types";
 import { aggregateFlowsQuery, groupFlowsQuery, type EdgeEnd } from "../flow-links";
-import { Counts, Rate, type PanelProps } from "./side-panel";
+import { Counts, FlowsLink, Rate, type PanelProps } from "./side-panel";
 
 const SHOWN = 8;
 
@@ -67,11 +66,7 @@ export function GroupDetails({ graph, group, open, time, live, series, seriesRea
       <Rate series={seriesReady ? series : undefined} live={live} />
       <h4>Busiest edges</h4>
       <EdgeList edges={touching} label={(id) => label.get(id) ?? id} onSelect={onSelect} />
-      {query ? (
-        <Link className="button small" href={`/flows?${query.toString()}`} data-testid="map-panel-flows-link">
-          Open in Flows →
-        </Link>
-      ) : null}
+      <FlowsLink query={query} />
     </aside>
   );
 }
@@ -110,11 +105,7 @@ export function AggregateDetails({ graph, view, edge, time, live, series, series
       <Rate series={seriesReady ? series : undefined} live={live} />
       <h4>Edges</h4>
       <EdgeList edges={members} label={(id) => nodes.get(id)?.label ?? id} onSelect={onSelect} />
-      {query ? (
-        <Link className="button small" href={`/flows?${query.toString()}`} data-testid="map-panel-flows-link">
-          Open in Flows →
-        </Link>
-      ) : null}
+      <FlowsLink query={query} />
     </aside>
   );
 }

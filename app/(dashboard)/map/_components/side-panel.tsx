@@ -117,6 +117,15 @@ export interface PanelProps {
 }
 
 /** The flows/s sparkline with its unit, peak and newest value. */
+/** "Open in Flows →" for the selection's /flows query, when it has one. */
+export function FlowsLink({ query }: { query: URLSearchParams | null | undefined }) {
+  return query ? (
+    <Link className="button small" href={`/flows?${query.toString()}`} data-testid="map-panel-flows-link">
+      Open in Flows →
+    </Link>
+  ) : null;
+}
+
 export function Rate({ series, live }: { series: GraphResponse["series"]; live: boolean }) {
   if (!series) return <p className="muted small" data-testid="map-panel-rate">loading flows/s…</p>;
   const r = seriesRates(series, live ? Date.now() : Number.POSITIVE_INFINITY);
@@ -187,11 +196,7 @@ function ElementPanel({ graph, selected, time, live, series, seriesReady, onClos
       <Rate series={seriesReady ? series : undefined} live={live} />
       {edge ? <EdgeDetails e={edge} /> : <p className="small">{related.length} edges</p>}
       <h4>Flows</h4>
-      {query ? (
-        <Link className="button small" href={`/flows?${query.toString()}`} data-testid="map-panel-flows-link">
-          Open in Flows →
-        </Link>
-      ) : null}
+      <FlowsLink query={query} />
       <ul className="map-flow-list plain-list" data-testid="map-panel-flows">
         {flows.isPending && query ? <li className="muted">loading…</li> : null}
         {flows.isError ? <li className="error-text">{(flows.error as Error).message}</li> : null}
