@@ -1,5 +1,5 @@
 /**
- * Rollups recounted from raw flows (same rules as server/ingest/flow-rollup.ts and the backfill in
+ * Rollups recounted from raw flows (same rules as server/domain/flows/flow-rollup.ts and the backfill in
  * the flow_rollups migration): flows with ts >= $1, grouped per minute, context, L4 kind and port.
  */
 import { DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS } from "@/server/domain/flows/flow-rollup";

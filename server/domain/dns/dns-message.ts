@@ -1,6 +1,6 @@
 /**
  * A decoded Hubble Flow as a DnsMessage, for flows that are already decoded (the recorded samples,
- * the live stream). Stored flows take the cheaper column path in server/db/dns-repo.ts; both must
+ * the live stream). Stored flows take the cheaper column path in server/db/dns/dns-messages.ts; both must
  * give the same message, which the integration test checks through the API.
  */
 import type { Flow } from "@/proto/gen/flow/flow_pb";

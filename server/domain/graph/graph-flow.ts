@@ -1,6 +1,6 @@
 /**
  * One flow (hubble JSON, e.g. a live item) as map counters, by the same rules as the ingest's
- * per-minute rollups (server/ingest/flow-rollup.ts): server-side port = destination port, or the
+ * per-minute rollups (server/domain/flows/flow-rollup.ts): server-side port = destination port, or the
  * source port of a reply; HTTP/DNS responses by class/rcode; latency of L7 responses. That keeps a
  * map folded from live flows equal to one read back from the rollups.
  */

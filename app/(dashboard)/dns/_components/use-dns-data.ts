@@ -8,7 +8,7 @@ import { dnsApiQuery, type DnsUrlState } from "../search-params";
 /**
  * The two reads of the page (the list only matters in marks mode, where it holds every query
  * anyway, so aggregated views ask for a short one). Both carry the same absolute range, so the server answers them from
- * one database read (server/db/dns-repo.ts memoises identical reads for a few seconds).
+ * one base analysis (server/db/dns/dns-repo.ts, one per process in the runtime's registry).
  */
 export function useDnsData(state: DnsUrlState, range: { since: string; until: string } | null, width: number | null) {
   const base = range ? dnsApiQuery(state, range) : "";
