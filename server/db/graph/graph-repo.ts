@@ -38,6 +38,9 @@ export interface GraphQuery {
 }
 
 
+/** folded settled parts kept, one per (filter, span): a few open pages with different views */
+const MAX_FOLDED = 16;
+
 export class GraphRepo {
   private readonly segs: GraphSegments;
   private readonly useCache: boolean;

@@ -21,8 +21,6 @@ export const SETTLE_MINUTES = 2;
 /** Cached segments are re-read after this long, so a very late write still shows up eventually. */
 export const CACHE_TTL_MS = 10 * 60_000;
 const MAX_CACHED = 2000;
-/** folded settled parts kept, one per (filter, span): a few open pages with different views */
-const MAX_FOLDED = 16;
 
 interface Cached {
   at: number;

@@ -218,6 +218,6 @@ export class RelayState {
   }
 
   allPumps(): StreamPump<never, unknown>[] {
-    return [...[...this.flowFollowers].map((f) => f.pump), ...[...this.agentFollowers].map((f) => f.pump), ...this.peerFollowers] as StreamPump<never, unknown>[];
+    return [...[...this.flowFollowers].map((f) => f.pump), ...[...this.agentFollowers].map((f) => f.pump), ...this.peerFollowers] as unknown as StreamPump<never, unknown>[];
   }
 }

@@ -19,7 +19,7 @@ import { DropReasonSchema, VerdictSchema } from "@/proto/gen/flow/flow_pb";
 import { formatCidr } from "../shared/cidr";
 import { formatLabelSelector, parseLabelSelector } from "../shared/label-selector";
 import { fail, q, type Parsed } from "../shared/parsed";
-import { clampTimeNs, dateToNs, formatRfc3339Ns, parseTimeBound } from "../shared/time";
+import { clampTimeNs, dateToNs, formatRfc3339Ns, parseTimeBound, type TimeBound } from "../shared/time";
 import type { FlowFilterSpec, FlowQuery, LabelSelector } from "./flow-filter-spec";
 import {
   enumName,

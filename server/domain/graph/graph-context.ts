@@ -58,7 +58,7 @@ export function verdictGroup(v: unknown): keyof VerdictCounts {
 
 function policyNames(list: unknown): string[] {
   if (!Array.isArray(list)) return [];
-  return list.map(obj).flatMap((p) => {
+  return list.map(record).flatMap((p) => {
     const name = text(p.name);
     if (!name) return [];
     const ns = text(p.namespace);

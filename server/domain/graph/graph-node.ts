@@ -80,7 +80,7 @@ export function nodeOf(endpoint: unknown, ip: string | undefined, names: string[
     return { id: `${reserved}:${c}`, kind: reserved, label: reserved, ...(cluster ? { cluster } : {}) };
   }
   if (namespace) {
-    const workloads = Array.isArray(ep.workloads) ? ep.workloads.map(obj) : [];
+    const workloads = Array.isArray(ep.workloads) ? ep.workloads.map(record) : [];
     const w = workloads.find((x) => text(x.name));
     const pod = text(ep.pod_name);
     const app = appOf(labels);
