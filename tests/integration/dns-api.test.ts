@@ -3,7 +3,7 @@
  * went the whole way (test relay → gRPC → ingest → COPY): builder flows for the cases we control
  * and the recorded Istio bookinfo sample for real search-path expansions.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { IPVersion, type Endpoint, type Flow } from "@/proto/gen/flow/flow_pb";
 import { GET as dnsGET } from "@/app/api/dns/route";
 import { GET as summaryGET } from "@/app/api/dns/summary/route";
@@ -224,6 +224,14 @@ describe("DNS API on PostgreSQL", () => {
     await json<DnsSummaryBody>(summaryGET, views[1]);
     expect(repo.basesBuilt).toBe(built);
     expect(repo.minuteCounts.readsOf(...minutes)).toBe(counted);
+    // Next.js evaluates each route's modules separately: a route module loaded anew must still
+    // answer from the runtime's repository (a module-level cache would be a second one)
+    vi.resetModules();
+    const fresh = (await import("@/app/api/dns/summary/route")).GET;
+    const asked = repo.requests;
+    await json<DnsSummaryBody>(fresh, views[0]);
+    expect(repo.requests).toBe(asked + 1);
+    expect(repo.basesBuilt).toBe(built);
 
     // new flows in one minute: that minute alone is counted again, and the analysis is redone once
     env.publish(...exchange(BE, "fresh.shop.svc.cluster.local.", 245_000, { rcode: 3 }).map(responseOf));

@@ -61,6 +61,8 @@ export class DnsRepo {
   private bases = new Map<string, CachedBase>();
   /** base analyses built (a test and the benchmark read it to tell reuse from work) */
   basesBuilt = 0;
+  /** analyses asked for (a test reads it to tell which repository answered) */
+  requests = 0;
 
   readonly minuteCounts: DnsMinuteCounts;
 
@@ -85,6 +87,7 @@ export class DnsRepo {
    * remembered: dns-minute-counts.ts).
    */
   async analyze(q: DnsApiQuery, nowMs = Date.now(), signal?: AbortSignal): Promise<RangeAnalysis> {
+    this.requests++;
     const sinceMs = Number(q.sinceNs / 1000n) / 1000;
     const untilMs = Number(q.untilNs / 1000n) / 1000;
     const view: ViewOptions = { sinceMs, untilMs, workloads: q.workloads, search: q.search, statuses: q.statuses };
