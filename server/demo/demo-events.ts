@@ -19,7 +19,7 @@ import {
   type GetFlowsResponse,
 } from "@/proto/gen/observer/observer_pb";
 import { NodeState } from "@/proto/gen/relay/relay_pb";
-import { nsToTimestamp } from "@/server/demo/relay/relay-server-ring";
+import { nsToTimestamp } from "@/server/flow-codec/timestamp";
 import { msToNs } from "./demo-flow-builder";
 import { policyLabels, type PolicyChange } from "./demo-policies";
 import { DemoRandom } from "./demo-random";

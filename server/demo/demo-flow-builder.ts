@@ -23,7 +23,7 @@ import {
   type Service,
 } from "@/proto/gen/flow/flow_pb";
 import { GetFlowsResponseSchema, type GetFlowsResponse } from "@/proto/gen/observer/observer_pb";
-import { nsToTimestamp } from "@/server/demo/relay/relay-server-ring";
+import { nsToTimestamp } from "@/server/flow-codec/timestamp";
 import type { DemoRandom } from "./demo-random";
 import type { PolicyInit } from "./demo-policies";
 import type { DemoNode, EndpointInit, Peer, ServiceInit } from "./demo-topology";

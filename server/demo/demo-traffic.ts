@@ -5,7 +5,8 @@
  * and start time, so tests can generate ten minutes of traffic in one call.
  */
 import type { GetAgentEventsResponse, GetFlowsResponse } from "@/proto/gen/observer/observer_pb";
-import { byTime, timestampToNs, type Timed } from "@/server/demo/relay/relay-server-ring";
+import { byTime, type Timed } from "@/server/demo/relay/relay-server-ring";
+import { timestampToNs } from "@/server/flow-codec/timestamp";
 import { agentStarted, IncidentSchedule, policyChangeEvents } from "./demo-events";
 import { buildFlow, msToNs } from "./demo-flow-builder";
 import { PolicySchedule } from "./demo-policies";

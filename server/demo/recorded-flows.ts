@@ -13,8 +13,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { clone, fromJsonString } from "@bufbuild/protobuf";
 import { GetFlowsResponseSchema, type GetFlowsResponse } from "@/proto/gen/observer/observer_pb";
-import { nsToTimestamp, timestampToNs } from "@/server/demo/relay/relay-server-ring";
+import { nsToTimestamp, timestampToNs } from "@/server/flow-codec/timestamp";
 import { msToNs } from "./demo-flow-builder";
+import { NS_PER_S } from "@/server/domain/shared/time";
 
 /** Where the samples live inside the repository. */
 export const RECORDED_FLOWS_SUBDIR = path.join("samples", "hubble-otel");
@@ -125,7 +126,7 @@ export class RecordedReplay {
     private readonly ratePerSec = 3,
   ) {
     this.segmentStartNs = msToNs(startMs);
-    this.gapNs = 1_000_000_000n;
+    this.gapNs = NS_PER_S;
   }
 
   get empty(): boolean {

@@ -31,6 +31,7 @@ import {
 import { readTimestamp, type WireTimestamp } from "./timestamp";
 import { validateMessage } from "./validate";
 import { WIRE_LEN, WIRE_VARINT, WireCursor, WireError } from "./wire";
+import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 
 const MAX_INT64 = 0x7fffffffffffffffn;
 /**
@@ -38,7 +39,7 @@ const MAX_INT64 = 0x7fffffffffffffffn;
  * become "the newest stored flow" and a resume would ask the Relay to start after it, skipping real
  * flows; such a flow is placed at the time it was received instead (its own time is kept).
  */
-export const MAX_AHEAD_NS = 60_000_000_000n;
+export const MAX_AHEAD_NS = NS_PER_MINUTE;
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface L7Parts {

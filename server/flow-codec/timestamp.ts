@@ -4,6 +4,8 @@
  * value outside has no JSON form, so no exporter could show it). Valid is not enough for a column:
  * the value must also fit int64 nanoseconds, and re-encode to the very bytes received.
  */
+import { create } from "@bufbuild/protobuf";
+import { TimestampSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { WIRE_VARINT, WireCursor, WireError, encodeTag, encodeVarint } from "./wire";
 import { NS_PER_S } from "@/server/domain/shared/time";
 
@@ -67,4 +69,14 @@ export function encodeTimestamp(ns: bigint): number[] {
     encodeVarint(body, nanos);
   }
   return body;
+}
+
+/** A decoded google.protobuf.Timestamp as ns since the epoch (undefined when absent). */
+export function timestampToNs(ts: Timestamp | undefined): bigint | undefined {
+  if (!ts) return undefined;
+  return ts.seconds * NS_PER_S + BigInt(ts.nanos);
+}
+
+export function nsToTimestamp(ns: bigint): Timestamp {
+  return create(TimestampSchema, { seconds: ns / NS_PER_S, nanos: Number(ns % NS_PER_S) });
 }

@@ -6,7 +6,6 @@
 import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
-import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import {
   GetAgentEventsRequestSchema,
   GetFlowsRequestSchema,
@@ -17,6 +16,7 @@ import {
   type ServerStatusResponse,
 } from "@/proto/gen/observer/observer_pb";
 import { observerService, rawGetFlows } from "./observer-service";
+import { nsToTimestamp } from "@/server/flow-codec/timestamp";
 
 export interface RelayTls {
   enabled: boolean;
@@ -73,7 +73,7 @@ export class RelayClient {
       follow: req.follow,
       ...(req.number !== undefined ? { number: BigInt(req.number) } : {}),
       ...(req.sinceNs !== undefined
-        ? { since: create(TimestampSchema, { seconds: req.sinceNs / 1_000_000_000n, nanos: Number(req.sinceNs % 1_000_000_000n) }) }
+        ? { since: nsToTimestamp(req.sinceNs) }
         : {}),
     });
     return (this.client.getFlowsRaw as (r: unknown) => grpc.ClientReadableStream<Buffer>)(msg);
@@ -86,7 +86,7 @@ export class RelayClient {
   getAgentEvents(req: { sinceNs?: bigint; follow: boolean }): grpc.ClientReadableStream<GetAgentEventsResponse> {
     const msg = create(GetAgentEventsRequestSchema, {
       follow: req.follow,
-      ...(req.sinceNs !== undefined ? { since: create(TimestampSchema, { seconds: req.sinceNs / 1_000_000_000n, nanos: Number(req.sinceNs % 1_000_000_000n) }) } : {}),
+      ...(req.sinceNs !== undefined ? { since: nsToTimestamp(req.sinceNs) } : {}),
     });
     return (this.client.getAgentEvents as (r: unknown) => grpc.ClientReadableStream<GetAgentEventsResponse>)(msg);
   }

@@ -12,6 +12,8 @@ import type { GetAgentEventsResponse } from "@/proto/gen/observer/observer_pb";
 import type { AgentEventRow, AgentEventsRepo } from "@/server/db/agent-events-repo";
 import { policyFromLabels } from "@/server/domain/policies/policy-moments";
 import type { RelayClient } from "@/server/hubble/relay-client";
+import { NS_PER_MINUTE } from "@/server/domain/shared/time";
+import { timestampToNs } from "@/server/flow-codec/timestamp";
 
 export type AgentEventsState = "connecting" | "following" | "unavailable" | "stopped";
 
@@ -38,9 +40,9 @@ export function agentEventRow(r: GetAgentEventsResponse): AgentEventRow | null {
   if (!ev || !KEEP.has(ev.type)) return null;
   const t = r.time ?? (ev.notification.case === "agentStart" ? ev.notification.value.time : undefined);
   const now = BigInt(Date.now()) * 1_000_000n;
-  const own = t ? t.seconds * 1_000_000_000n + BigInt(t.nanos) : null;
+  const own = timestampToNs(t) ?? null;
   // a time that cannot be a position (beyond int64 ns, before 1970, ahead of us) is replaced by arrival; raw keeps it
-  const ts = own !== null && own >= 0n && own <= now + 60_000_000_000n ? own : now;
+  const ts = own !== null && own >= 0n && own <= now + NS_PER_MINUTE ? own : now;
   const upd = ev.notification.case === "policyUpdate" ? ev.notification.value : undefined;
   return {
     ts,

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentEventType } from "@/proto/gen/flow/flow_pb";
 import type { GetFlowsResponse } from "@/proto/gen/observer/observer_pb";
 import { startDemoRelay, type DemoRelay } from "@/server/demo/demo-relay";
-import { nsToTimestamp } from "@/server/demo/relay/relay-server-ring";
+import { nsToTimestamp } from "@/server/flow-codec/timestamp";
 import { connect, flowsOnly, nowNs, timeOf, until, type TestClient } from "./relay-server-helpers";
 
 describe("demo relay", () => {

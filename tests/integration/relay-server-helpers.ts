@@ -17,7 +17,7 @@ import {
 } from "@/proto/gen/observer/observer_pb";
 import { type ChangeNotification } from "@/proto/gen/peer/peer_pb";
 import { observerService, peerService } from "@/server/hubble/observer-service";
-import { nsToTimestamp, timestampToNs } from "@/server/demo/relay/relay-server-ring";
+import { nsToTimestamp, timestampToNs } from "@/server/flow-codec/timestamp";
 
 const ObserverClient = grpc.makeGenericClientConstructor(observerService, "Observer");
 const PeerClient = grpc.makeGenericClientConstructor(peerService, "Peer");

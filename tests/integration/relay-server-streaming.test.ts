@@ -10,7 +10,7 @@ import { LostEventSource } from "@/proto/gen/flow/flow_pb";
 import { GetFlowsResponseSchema, type GetFlowsResponse } from "@/proto/gen/observer/observer_pb";
 import { NodeState } from "@/proto/gen/relay/relay_pb";
 import { startRelayServer, type RelayServer } from "@/server/demo/relay/relay-server";
-import { nsToTimestamp, timestampToNs } from "@/server/demo/relay/relay-server-ring";
+import { nsToTimestamp, timestampToNs } from "@/server/flow-codec/timestamp";
 import { connect, nowNs, timeOf, tinyFlow, until, type TestClient } from "./relay-server-helpers";
 
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -14,7 +14,7 @@ import { ChangeNotificationType, type ChangeNotification } from "@/proto/gen/pee
 import { NodeState } from "@/proto/gen/relay/relay_pb";
 import { loadRecordedFiles, recordedFlowsDir } from "@/server/demo/recorded-flows";
 import { startRelayServer, type RelayServer } from "@/server/demo/relay/relay-server";
-import { nsToTimestamp } from "@/server/demo/relay/relay-server-ring";
+import { nsToTimestamp } from "@/server/flow-codec/timestamp";
 import { connect, flowsOnly, nowNs, timeOf, tinyFlow, until, type TestClient } from "./relay-server-helpers";
 
 const NODES = ["kind-worker", "kind-worker2"];

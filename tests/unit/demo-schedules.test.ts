@@ -10,7 +10,7 @@ import { DnsTrouble, IncidentSchedule } from "@/server/demo/demo-events";
 import { PolicySchedule } from "@/server/demo/demo-policies";
 import { DemoRandom } from "@/server/demo/demo-random";
 import { DemoTraffic } from "@/server/demo/demo-traffic";
-import { timestampToNs } from "@/server/demo/relay/relay-server-ring";
+import { timestampToNs } from "@/server/flow-codec/timestamp";
 
 const START = Date.UTC(2026, 0, 12, 9, 0, 0);
 const MIN = 60_000;

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { AgentEventType, DropReason, FlowType, IPVersion, Verdict, type Flow } from "@/proto/gen/flow/flow_pb";
 import { GetFlowsResponseSchema, type GetAgentEventsResponse, type GetFlowsResponse } from "@/proto/gen/observer/observer_pb";
 import { DemoTraffic } from "@/server/demo/demo-traffic";
-import { timestampToNs } from "@/server/demo/relay/relay-server-ring";
+import { timestampToNs } from "@/server/flow-codec/timestamp";
 
 const START = Date.UTC(2026, 0, 12, 9, 0, 0);
 const PERIOD = 60_000;

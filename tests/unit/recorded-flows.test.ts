@@ -9,7 +9,7 @@ import { clone, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { GetFlowsResponseSchema, type GetFlowsResponse } from "@/proto/gen/observer/observer_pb";
 import { loadRecordedFiles, recordedFlowsDir, RecordedReplay } from "@/server/demo/recorded-flows";
-import { timestampToNs } from "@/server/demo/relay/relay-server-ring";
+import { timestampToNs } from "@/server/flow-codec/timestamp";
 
 const files = loadRecordedFiles(recordedFlowsDir(), () => {});
 const t = (r: GetFlowsResponse) => timestampToNs(r.time)!;

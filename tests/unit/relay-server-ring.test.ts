@@ -3,7 +3,8 @@
  * Hubble's ring reader (pkg/hubble/observer/local_observer.go).
  */
 import { describe, expect, it } from "vitest";
-import { eventWindow, nsToTimestamp, Ring, selectBacklog, type WindowRequest } from "@/server/demo/relay/relay-server-ring";
+import { eventWindow, Ring, selectBacklog, type WindowRequest } from "@/server/demo/relay/relay-server-ring";
+import { nsToTimestamp } from "@/server/flow-codec/timestamp";
 
 const entries = Array.from({ length: 10 }, (_, i) => ({ ns: BigInt(100 + i * 10), seq: i }));
 const req = (r: Partial<WindowRequest>): WindowRequest => ({ number: 0n, first: false, follow: false, ...r });

@@ -21,6 +21,7 @@ import { FlowPartitions, dayOf } from "./flow-partitions";
 import { ROLLUP_RECOUNT_SQL } from "./rollup-recount-sql";
 import { RollupFeed } from "./rollup-feed";
 import { isTransientStoreError } from "../store-errors";
+import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 
 export const FLOW_COLUMNS = [
   "ts",
@@ -107,7 +108,7 @@ export class FlowWriter {
   async dropBefore(beforeNs: bigint): Promise<string[]> {
     const dropped = await this.partitions.dropBefore(beforeNs);
     await this.rollupFeed.around(
-      () => this.db.query("DELETE FROM flow_rollups WHERE minute < $1", [Number(beforeNs / 60_000_000_000n)]),
+      () => this.db.query("DELETE FROM flow_rollups WHERE minute < $1", [Number(beforeNs / NS_PER_MINUTE)]),
       () => null,
     );
     return dropped;
@@ -245,13 +246,13 @@ export class FlowWriter {
     const [{ minute }] = await this.db.query<{ minute: number | null }>("SELECT max(minute) AS minute FROM flow_rollups");
     const [{ ts }] = await this.db.query<{ ts: string | null }>("SELECT max(ts)::text AS ts FROM flows");
     if (ts === null) return 0;
-    const from = minute ?? Number(BigInt(ts) / 60_000_000_000n) - 60 * 24 * 366;
+    const from = minute ?? Number(BigInt(ts) / NS_PER_MINUTE) - 60 * 24 * 366;
     const recount = () => this.db.transaction(async (tx) => {
       await tx.query("DELETE FROM flow_rollups WHERE minute >= $1", [from]);
       const rows = await tx.query<{ n: string }>(
         `WITH ins AS (INSERT INTO flow_rollups (minute, ctx_id, l4, port, flows, first_ts, last_ts, http_requests, http_status,
            dns_requests, dns_rcodes, latency_hist) ${ROLLUP_RECOUNT_SQL} RETURNING 1) SELECT count(*)::text AS n FROM ins`,
-        [String(BigInt(from) * 60_000_000_000n)],
+        [String(BigInt(from) * NS_PER_MINUTE)],
       );
       return Number(rows[0].n);
     });

@@ -18,7 +18,8 @@ import {
 import { ChangeNotificationType, type ChangeNotification } from "@/proto/gen/peer/peer_pb";
 import { NodeState } from "@/proto/gen/relay/relay_pb";
 import { compileFilters, UnsupportedFilterError, type FlowPredicate } from "./relay-server-filter";
-import { byTime, eventWindow, nowNs, selectBacklog, timestampToNs, type WindowRequest } from "./relay-server-ring";
+import { byTime, eventWindow, nowNs, selectBacklog, type WindowRequest } from "./relay-server-ring";
+import { timestampToNs } from "../../flow-codec/timestamp";
 import { StreamPump } from "./relay-server-stream";
 import { decodeFlow, type AgentEntry, type Follower, type NodeRecord, type PeerItem, type RelayState, type WireEntry } from "./relay-state";
 

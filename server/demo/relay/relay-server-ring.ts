@@ -3,10 +3,9 @@
  * A Hubble agent keeps its last N events in a fixed ring (4095 by default) and silently overwrites
  * the oldest; we do the same per node so a client that stayed away too long really loses flows.
  */
-import { create } from "@bufbuild/protobuf";
-import { TimestampSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { NS_PER_MS, NS_PER_S } from "@/server/domain/shared/time";
-
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { NS_PER_MS } from "@/server/domain/shared/time";
+import { timestampToNs } from "@/server/flow-codec/timestamp";
 
 /** Anything kept in a ring: its event time (ns since the epoch) and a global publish sequence. */
 export interface Timed {
@@ -14,15 +13,6 @@ export interface Timed {
   seq: number;
 }
 
-
-export function timestampToNs(ts: Timestamp | undefined): bigint | undefined {
-  if (!ts) return undefined;
-  return ts.seconds * NS_PER_S + BigInt(ts.nanos);
-}
-
-export function nsToTimestamp(ns: bigint): Timestamp {
-  return create(TimestampSchema, { seconds: ns / NS_PER_S, nanos: Number(ns % NS_PER_S) });
-}
 
 export function nowNs(): bigint {
   return BigInt(Date.now()) * NS_PER_MS;

@@ -10,7 +10,8 @@ import { ChangeNotificationSchema, ChangeNotificationType, type ChangeNotificati
 import { NodeState } from "@/proto/gen/relay/relay_pb";
 import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 import type { FlowPredicate } from "./relay-server-filter";
-import { nowNs, nsToTimestamp, Ring, timestampToNs, type Timed } from "./relay-server-ring";
+import { nowNs, Ring, type Timed } from "./relay-server-ring";
+import { nsToTimestamp, timestampToNs } from "../../flow-codec/timestamp";
 import type { StreamPump } from "./relay-server-stream";
 
 export interface NodeRecord {

@@ -14,6 +14,7 @@ import { dropReasonNumber, POLICY_REASONS } from "../shared/drop-reasons";
 import { EVENT_DROP, EVENT_POLICY_VERDICT, verdictNumber } from "./observation";
 import { record } from "@/server/domain/shared/json";
 import { l4AndServerPort } from "../flows/flow-l4";
+import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 
 type J = Record<string, unknown>;
 const keyPart = (v: unknown) => (typeof v === "string" ? v : v === undefined || v === null ? "" : String(v));
@@ -132,7 +133,7 @@ export class PairedStream {
     const pi = pairInfo(flow);
     if (!pi || pi.side !== "drop") return false;
     const { l4, port } = serverPortOf(flow);
-    const g = this.groups.get(`${pi.key}|${Number(tsNs / 60_000_000_000n)}|${l4}|${port}`);
+    const g = this.groups.get(`${pi.key}|${Number(tsNs / NS_PER_MINUTE)}|${l4}|${port}`);
     if (!g) return false;
     // newest first: the last k of the group's d drop events are its oldest ones
     const j = g.seen++;

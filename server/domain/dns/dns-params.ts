@@ -17,7 +17,7 @@ import { z } from "zod";
 import { DNS_STATUSES, type DnsStatus } from "./dns-types";
 import { DEFAULT_TIMEOUT_MS } from "./dns-pairing";
 import { parseFlowQuery, FLOW_QUERY_PARAMETERS, MAX_VALUE_LENGTH, type FlowQueryResult } from "../flows/flow-query";
-import { dateToNs, formatRfc3339Ns, parseDurationNs } from "../shared/time";
+import { NS_PER_DAY, NS_PER_MINUTE, dateToNs, formatRfc3339Ns, parseDurationNs } from "../shared/time";
 import type { FlowFilterSpec } from "../flows/flow-filter-spec";
 import type { LaneBy } from "./dns-timeline";
 
@@ -41,7 +41,7 @@ export type DnsQueryResult =
   | { ok: true; query: DnsApiQuery }
   | { ok: false; error: string; parameter: string; details?: Record<string, unknown> };
 
-export const DEFAULT_RANGE_NS = 15n * 60n * 1_000_000_000n;
+export const DEFAULT_RANGE_NS = 15n * NS_PER_MINUTE;
 export const DEFAULT_DNS_LIMIT = 1000;
 export const MAX_DNS_LIMIT = 5000;
 /**
@@ -49,7 +49,7 @@ export const MAX_DNS_LIMIT = 5000;
  * years (52M minutes) would exhaust memory before the 1M-message limit could say anything; a month
  * of DNS is far past that limit on any cluster that resolves names.
  */
-export const MAX_DNS_SPAN_NS = 31n * 86_400n * 1_000_000_000n;
+export const MAX_DNS_SPAN_NS = 31n * NS_PER_DAY;
 const DNS_ONLY = ["workload", "query", "status", "timeout", "width", "lane", "buckets"] as const;
 const UNSUPPORTED = ["cursor", "last"];
 const FOR_ENDPOINT: Record<DnsEndpoint, readonly string[]> = {

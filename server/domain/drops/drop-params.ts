@@ -4,7 +4,7 @@
  * with the same error convention (`{error, parameter}`, error starting with the parameter name).
  */
 import { FLOW_QUERY_PARAMETERS, parseFlowQuery, type FlowQueryResult } from "../flows/flow-query";
-import { parseDurationNs, parseMomentNs } from "../shared/time";
+import { NS_PER_MINUTE, parseDurationNs, parseMomentNs } from "../shared/time";
 import { DROP_SORTS, type DropSort } from "./drop-group";
 
 export type ParamError = { ok: false; error: string; parameter: string };
@@ -51,7 +51,7 @@ export function parseWindow(own: Map<string, string[]>, name: string, fallbackNs
   if (vs.length > 1) return { ok: false, parameter: name, error: `${name}: given more than once` };
   const d = parseDurationNs(vs[0]);
   if (!d.ok || d.value <= 0n) return { ok: false, parameter: name, error: `${name}: ${JSON.stringify(vs[0])} is not a duration like 2m` };
-  if (d.value > maxNs) return { ok: false, parameter: name, error: `${name}: at most ${maxNs / 60_000_000_000n}m` };
+  if (d.value > maxNs) return { ok: false, parameter: name, error: `${name}: at most ${maxNs / NS_PER_MINUTE}m` };
   return { ok: true, ns: d.value };
 }
 

@@ -10,6 +10,7 @@ import { graphContext } from "./graph-context";
 import type { GraphResult } from "./graph-types";
 import { record } from "@/server/domain/shared/json";
 import { l4AndServerPort } from "../flows/flow-l4";
+import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 
 type J = Record<string, unknown>;
 const num = (v: unknown): number => (typeof v === "number" ? v : typeof v === "string" && v !== "" ? Number(v) || 0 : 0);
@@ -84,7 +85,7 @@ export function graphFromFlows(flows: J[], opts?: BuildOptions): GraphResult {
     return { flow, ctx, counts: flowCounts(flow, ctx.reply) };
   });
   const byTime = items.map((_, i) => i).sort((a, b) => (items[a].counts.firstNs < items[b].counts.firstNs ? -1 : items[a].counts.firstNs > items[b].counts.firstNs ? 1 : a - b));
-  const rows = byTime.map((i) => ({ ctxId: i, minute: Number(items[i].counts.firstNs / 60_000_000_000n), l4: items[i].counts.l4, port: items[i].counts.port, count: 1 }));
+  const rows = byTime.map((i) => ({ ctxId: i, minute: Number(items[i].counts.firstNs / NS_PER_MINUTE), l4: items[i].counts.l4, port: items[i].counts.port, count: 1 }));
   const paired = pairedDropEvents(rows, (i) => items[i].ctx.pair);
   const b = new GraphBuilder(opts);
   byTime.forEach((i, k) => {

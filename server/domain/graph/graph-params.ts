@@ -9,12 +9,12 @@
 import { z } from "zod";
 import type { FlowFilterSpec } from "../flows/flow-filter-spec";
 import { FLOW_QUERY_PARAMETERS, parseFlowQuery } from "../flows/flow-query";
-import { dateToNs, parseDurationNs } from "../shared/time";
+import { NS_PER_DAY, NS_PER_MINUTE, dateToNs, parseDurationNs } from "../shared/time";
 
 export const LIVE_WINDOWS = ["5m", "15m", "1h"] as const;
 export const DEFAULT_WINDOW = "15m";
 /** a month of minute rollups is ~45k minutes: beyond that a map is no longer an answer in < 1 s */
-export const MAX_SPAN_NS = 31n * 86_400n * 1_000_000_000n;
+export const MAX_SPAN_NS = 31n * NS_PER_DAY;
 const OWN = ["window", "noise", "focus", "protocol", "buckets", "only"] as const;
 const REFUSED = ["port", "from-port", "to-port", "http-status", "http-method", "http-path", "uuid", "last", "cursor", "limit", "format"];
 const L4: Record<string, number[]> = { tcp: [1], udp: [2], icmp: [3, 4], icmpv4: [3], icmpv6: [4], sctp: [5] };
@@ -78,7 +78,7 @@ export function parseGraphParams(search: URLSearchParams, now: Date = new Date()
   let live = false;
   if (hasRange) {
     untilNs = parsed.query.untilNs ?? nowNs;
-    sinceNs = parsed.query.sinceNs ?? untilNs - 15n * 60_000_000_000n;
+    sinceNs = parsed.query.sinceNs ?? untilNs - 15n * NS_PER_MINUTE;
     live = parsed.query.untilNs === undefined;
   } else {
     const w = o.data.window ?? DEFAULT_WINDOW;

@@ -6,6 +6,7 @@
  * in time order, repeats included, merged across nodes when they happen together; and from the
  * agents' own POLICY_UPDATED / POLICY_DELETED / AGENT_STARTED events where the Relay serves them.
  */
+import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 
 /** One node's flows naming policies at one revision, within one minute (from the rollups). */
 export interface RevisionSighting {
@@ -60,11 +61,11 @@ export interface RevisionMoment {
 }
 
 /** Flows at the revision just left, this soon after the switch, are in flight, not a change back. */
-export const STRAGGLER_NS = 60_000_000_000n;
+export const STRAGGLER_NS = NS_PER_MINUTE;
 /** Switches on different nodes (and agent events) this close together are one change. */
 export const MERGE_NS = 30_000_000_000n;
 /** How far around a moment flows are compared for gone / appeared. */
-export const NAMES_WINDOW_NS = 5n * 60_000_000_000n;
+export const NAMES_WINDOW_NS = 5n * NS_PER_MINUTE;
 
 interface Switch extends NodeSwitch {
   at: bigint;

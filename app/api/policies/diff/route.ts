@@ -1,13 +1,11 @@
 import { connectionFlowsQuery } from "@/server/domain/connections/links";
 import { oneOf, parseMoment, parseWindow, parseWithOwn } from "@/server/domain/drops/drop-params";
 import { diffOutcomes, summarizeDiff } from "@/server/domain/policies/policy-diff";
-import { formatRfc3339Ns } from "@/server/domain/shared/time";
+import { NS_PER_MINUTE, formatRfc3339Ns } from "@/server/domain/shared/time";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
 
 export const dynamic = "force-dynamic";
-
-const MINUTE = 60_000_000_000n;
 
 /**
  * GET /api/policies/diff?at=<time>&window=2m (+ the /api/flows filters, without since/until):
@@ -27,7 +25,7 @@ export async function GET(request: Request): Promise<Response> {
   }
   const at = parseMoment(own, "at", now);
   if (!at.ok) return badRequest(at.error, at.parameter);
-  const window = parseWindow(own, "window", 2n * MINUTE, 24n * 60n * MINUTE);
+  const window = parseWindow(own, "window", 2n * NS_PER_MINUTE, 24n * 60n * NS_PER_MINUTE);
   if (!window.ok) return badRequest(window.error, window.parameter);
   const scope = oneOf(own, "edges", ["policy", "all"] as const, "policy");
   if (!scope.ok) return badRequest(scope.error, scope.parameter);

@@ -1,12 +1,12 @@
 import { oneOf, parseWithOwn } from "@/server/domain/drops/drop-params";
-import { dateToNs, formatRfc3339Ns } from "@/server/domain/shared/time";
+import { NS_PER_MINUTE, dateToNs, formatRfc3339Ns } from "@/server/domain/shared/time";
 import { suggestForNamespace } from "@/server/domain/policies/policy-suggest";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
 import { runtimeOrUnavailable } from "@/server/http/route-runtime";
 
 export const dynamic = "force-dynamic";
 
-const HOUR = 3_600_000_000_000n;
+const HOUR = 60n * NS_PER_MINUTE;
 
 /**
  * GET /api/policies/suggest?namespace=shop&since=1h: a least-privilege policy set for one
