@@ -97,26 +97,7 @@ export function tcpConnection(rand: DemoRandom, c: TcpConnection): TcpResult {
     let t = atMs;
 
     if (from.managed && from.node) {
-      if (fwd && first && c.egress) {
-        const d = c.egress;
-        flows.push({
-          ...base,
-          atMs: t,
-          node: from.node,
-          verdict: policyVerdict(d),
-          eventType: EventType.policyVerdict,
-          direction: TrafficDirection.EGRESS,
-          isReply: false,
-          matchType: d.kind === "allow" ? d.matchType : 0,
-          egressAllowedBy: d.kind === "allow" ? d.policies : undefined,
-          egressDeniedBy: d.kind === "deny" ? d.policies : undefined,
-          dropReason: d.kind === "deny" ? d.reason : undefined,
-        });
-        if (d.kind === "deny") {
-          flows.push(dropFlow({ ...base, atMs: t + 0.002, node: from.node, direction: TrafficDirection.EGRESS }, d));
-          return false;
-        }
-      }
+      if (fwd && first && c.egress && !decide(flows, { ...base, atMs: t, node: from.node, direction: TrafficDirection.EGRESS }, c.egress)) return false;
       if (to.node !== from.node || !to.managed) {
         const overlay = to.managed && to.node !== undefined;
         flows.push({
@@ -136,25 +117,7 @@ export function tcpConnection(rand: DemoRandom, c: TcpConnection): TcpResult {
     t += from.node === to.node ? 0.01 : rtt / 2;
     if (to.managed && to.node) {
       const d = fwd && first ? c.ingress : undefined;
-      if (d) {
-        flows.push({
-          ...base,
-          atMs: t,
-          node: to.node,
-          verdict: policyVerdict(d),
-          eventType: EventType.policyVerdict,
-          direction: TrafficDirection.INGRESS,
-          isReply: false,
-          matchType: d.kind === "allow" ? d.matchType : 0,
-          ingressAllowedBy: d.kind === "allow" ? d.policies : undefined,
-          ingressDeniedBy: d.kind === "deny" ? d.policies : undefined,
-          dropReason: d.kind === "deny" ? d.reason : undefined,
-        });
-        if (d.kind === "deny") {
-          flows.push(dropFlow({ ...base, atMs: t + 0.002, node: to.node, direction: TrafficDirection.INGRESS }, d));
-          return false;
-        }
-      }
+      if (d && !decide(flows, { ...base, atMs: t, node: to.node, direction: TrafficDirection.INGRESS }, d)) return false;
       const proxied = fwd && c.ingress?.kind === "allow" && c.ingress.redirect;
       flows.push({
         ...base,
@@ -193,6 +156,28 @@ export function tcpConnection(rand: DemoRandom, c: TcpConnection): TcpResult {
 }
 
 type DropBase = Omit<FlowSpec, "verdict" | "eventType">;
+
+/**
+ * One end's policy decision on a connection's first packet: its policy-verdict event, and when
+ * denied the drop event right after. False when the packet was dropped there.
+ */
+function decide(flows: FlowSpec[], at: DropBase & { direction: TrafficDirection }, d: Decision): boolean {
+  const egress = at.direction === TrafficDirection.EGRESS;
+  const allowedBy = d.kind === "allow" ? d.policies : undefined;
+  const deniedBy = d.kind === "deny" ? d.policies : undefined;
+  flows.push({
+    ...at,
+    verdict: policyVerdict(d),
+    eventType: EventType.policyVerdict,
+    isReply: false,
+    matchType: d.kind === "allow" ? d.matchType : 0,
+    ...(egress ? { egressAllowedBy: allowedBy, egressDeniedBy: deniedBy } : { ingressAllowedBy: allowedBy, ingressDeniedBy: deniedBy }),
+    dropReason: d.kind === "deny" ? d.reason : undefined,
+  });
+  if (d.kind !== "deny") return true;
+  flows.push(dropFlow({ ...at, atMs: at.atMs + 0.002 }, d));
+  return false;
+}
 
 export function dropFlow(base: DropBase, d: Extract<Decision, { kind: "deny" }>): FlowSpec {
   return {
