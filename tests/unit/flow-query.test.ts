@@ -446,7 +446,7 @@ describe("protocol, type, node, http", () => {
       ["(?:x*){2}", /repeats a group/],
       ["foo(?=bar)", /uses \(\?…\) syntax other than \(\?:…\)/],
       ["(?i)foo", /uses \(\?…\) syntax/],
-      ["\\bfoo", /uses \\b, which differs between JavaScript and PostgreSQL/],
+      ["\\bfoo", /uses \\b, which differs between RE2 and PostgreSQL/],
       ["(a)\\1", /uses \\1/],
       ["[[:alpha:]]", /POSIX class/],
       ["[]a]", /starts a \[\.\.\.\] set with "\]"/],
