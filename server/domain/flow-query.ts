@@ -44,7 +44,7 @@ export const MAX_VALUES_PER_PARAMETER = 100;
  * patterns of one request (http-path, fqdn, node-name, labels), estimated before compiling. A match
  * takes at most ~30 ns × size × text length; everyday requests use well under 200. ADR 0007.
  */
-export const MAX_PATTERN_SIZE = 2000;
+export const MAX_PATTERN_SIZE = 1000;
 const CACHE_BUSTERS = new Set(["_", "_rsc"]);
 
 // ---------------------------------------------------------------------------------------------
