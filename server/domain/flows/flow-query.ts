@@ -45,6 +45,7 @@ import {
   parseTrafficDirection,
   parseUuid,
 } from "./flow-values";
+import { overPatternBudget } from "./pattern-rules";
 
 
 export type FlowQueryResult = { ok: true; query: FlowQuery } | { ok: false; error: string; parameter: string };
@@ -229,6 +230,9 @@ export function parseFlowQuery(params: URLSearchParams, now: Date = new Date(), 
       (filter as Record<string, unknown[]>)[field] = dedupe(name === "protocol" ? values.flat() : values);
     }
   }
+
+  const tooBig = overPatternBudget(filter);
+  if (tooBig) return { ok: false, ...tooBig };
 
   const nowNs = dateToNs(now);
   const resolve = (b: TimeBound | undefined) => (b === undefined ? undefined : b.kind === "time" ? b.ns : nowNs - b.ns);

@@ -8,7 +8,7 @@ import { parseCidr } from "../shared/cidr";
 import { fail, ok, q, type Parsed } from "../shared/parsed";
 import { readCursor, splitCursor } from "./flow-cursor";
 import type { EventTypeMatch, FlowQuery, HttpStatusMatch, PodSelector } from "./flow-filter-spec";
-import { toPortableRegex } from "./portable-regex";
+import { toPortableRegex } from "./pattern-rules";
 
 export function intParser(min: number, max: number, what = "an integer") {
   return (s: string): Parsed<number> => {
