@@ -211,7 +211,7 @@ async function sizes(db: Database): Promise<{ bytesPerFlow: number; dimBytesPerF
 
 /** the database pauses for PAUSE_S seconds while the agents keep sending (one ingest process) */
 async function pausedDatabase(s: { db: Database; schema: string }, proc: Child, relays: Child[]): Promise<string[]> {
-  const more = Math.max(50_000, Math.floor(PER_AGENT / 2));
+  const more = Math.max(10_000, Math.floor(PER_AGENT / 4));
   const admin = new pg.Client({ connectionString: PG_BASE });
   await admin.connect();
   await admin.query("BEGIN");

@@ -8,6 +8,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "@/server/db/connection";
+import { EventsRepo } from "@/server/db/events-repo";
 import { NS_PER_DAY } from "@/server/db/flow-partitions";
 import { FlowWriter } from "@/server/db/flow-writer";
 import { applyMigrations } from "@/server/db/migrate";
@@ -103,6 +104,14 @@ describe.skipIf(skip !== null)(`the Flowlens layout on Citus${skip ? ` — skipp
     expect(left[0].n).toBe(0);
     await writeHistory(writer, 10, old, old + 1_000_000_000n);
     expect(await storedCount(store.db)).toBe(20_010);
+  });
+
+  it("estimates the stored flows from the shards' statistics on the nodes (the status count past 2M rows)", async () => {
+    await store.db.exec("ANALYZE flows");
+    const exact = await storedCount(store.db);
+    const estimate = await new EventsRepo(store.db).estimatedFlows();
+    expect(estimate).toBeGreaterThan(exact * 0.8);
+    expect(estimate).toBeLessThan(exact * 1.2);
   });
 
   it("applying the migrations again changes nothing", async () => {
