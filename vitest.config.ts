@@ -27,7 +27,9 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: "citus",
-          include: ["tests/citus/**/*.test.ts"],
+          // and the drops/policies and DNS API files of the integration suite, run again on Citus
+          include: ["tests/citus/**/*.test.ts", "tests/integration/drops-api.test.ts", "tests/integration/dns-api.test.ts"],
+          provide: { storeKind: "citus" },
           environment: "node",
           globalSetup: ["tests/fixtures/citus-cluster.ts"],
           testTimeout: 120_000,
