@@ -40,6 +40,7 @@ const stats = () => {
     maxQueue,
     peakRss,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    streams: pipelines.map((p) => ({ received: p.ingest.received, stored: p.ingest.stored, queue: p.ingest.queueDepth, state: p.ingest.state })),
   };
 };
 

@@ -148,10 +148,12 @@ async function main() {
 
   for (const procs of PROCS) {
     receive.cells.set(procs, await run("receive", agents, procs));
+    console.log(`  receive-only ×${procs}: ${fmt(receive.cells.get(procs)!.rate)} flows/s`);
     const s = await freshStore(PG_BASE, "pg");
     const keep = procs === 1 && PAUSE_S > 0;
     const r = await run("ingest", agents, procs, s.url, keep);
     single.cells.set(procs, r);
+    console.log(`  PostgreSQL ×${procs}: ${fmt(r.rate)} flows/s`);
     const stored = await storedCount(s.db);
     if (stored !== TOTAL) console.log(`  (PostgreSQL ×${procs}: stored ${fmt(stored)} of ${fmt(TOTAL)})`);
     if (procs === 1) {
@@ -162,6 +164,7 @@ async function main() {
     if (citus && citusBase) {
       const c = await freshStore(citusBase, "citus");
       citus.cells.set(procs, await run("ingest", agents, procs, c.url));
+      console.log(`  Citus ×${procs}: ${fmt(citus.cells.get(procs)!.rate)} flows/s`);
       const cStored = await storedCount(c.db);
       if (cStored !== TOTAL) console.log(`  (Citus ×${procs}: stored ${fmt(cStored)} of ${fmt(TOTAL)})`);
       await dropStore(citusBase, c);
@@ -211,7 +214,8 @@ async function sizes(db: Database): Promise<{ bytesPerFlow: number; dimBytesPerF
 
 /** the database pauses for PAUSE_S seconds while the agents keep sending (one ingest process) */
 async function pausedDatabase(s: { db: Database; schema: string }, proc: Child, relays: Child[]): Promise<string[]> {
-  const more = Math.max(10_000, Math.floor(PER_AGENT / 4));
+  // past the queue limit (20,000 a stream), so the readers must pause
+  const more = 30_000;
   const admin = new pg.Client({ connectionString: PG_BASE });
   await admin.connect();
   await admin.query("BEGIN");
@@ -227,8 +231,15 @@ async function pausedDatabase(s: { db: Database; schema: string }, proc: Child, 
   await admin.end();
   const t = performance.now();
   proc.send(`wait ${TOTAL + more * relays.length}`);
-  await proc.next("waited");
+  const waited = proc.next("waited");
+  const stalled = await Promise.race([waited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 180_000))]);
   const caughtUp = (performance.now() - t) / 1000;
+  if (stalled) {
+    proc.send("stats");
+    const st = await proc.next("stats");
+    proc.proc.kill();
+    return ["", `database paused ${PAUSE_S} s: NOT caught up 180 s after it came back; per stream: ${JSON.stringify(st.streams)}`];
+  }
   await proc.end();
   return [
     "",
