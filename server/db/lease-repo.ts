@@ -36,12 +36,16 @@ export class LeaseRepo {
     return new Set(rows.map((r) => r.name));
   }
 
-  /** Extends the leases this replica still holds; returns those (an expired one may be someone else's now). */
+  /**
+   * Extends the leases whose row still names this replica; returns those. One that expired (the
+   * store was away) but that nobody took is still ours: a takeover writes its own name, a release
+   * deletes the row, so a row that still names us means no one else has written since.
+   */
   async renew(names: readonly string[]): Promise<Set<string>> {
     if (names.length === 0) return new Set();
     const rows = await this.db.query<{ name: string }>(
       `UPDATE ingest_leases SET expires_at = now() + make_interval(secs => $3::float8 / 1000)
-       WHERE name = ANY($1::text[]) AND holder = $2 AND expires_at > now() RETURNING name`,
+       WHERE name = ANY($1::text[]) AND holder = $2 RETURNING name`,
       [names, this.holder, this.ttlMs],
     );
     return new Set(rows.map((r) => r.name));
@@ -62,13 +66,13 @@ export class LeaseRepo {
   }
 
   /**
-   * Inside a write transaction: fails it unless this replica still holds `name`. The row is locked
-   * (FOR SHARE) until the commit, so a takeover (an UPDATE of the row) waits for this batch, and a
-   * batch after the takeover fails: a replica that stalled past its lease never writes behind the
-   * new holder's back.
+   * Inside a write transaction: fails it unless the lease row still names this replica. The row is
+   * locked (FOR SHARE) until the commit, so a takeover (an UPDATE of the row) waits for this batch,
+   * and a batch after the takeover fails: a replica that stalled past its lease never writes behind
+   * the new holder's back. (Expired but not taken over is still safe to write: nobody else has.)
    */
   async fence(tx: Queryable, name: string): Promise<void> {
-    const rows = await tx.query(`SELECT 1 FROM ingest_leases WHERE name = $1 AND holder = $2 AND expires_at > now() FOR SHARE`, [name, this.holder]);
+    const rows = await tx.query(`SELECT 1 FROM ingest_leases WHERE name = $1 AND holder = $2 FOR SHARE`, [name, this.holder]);
     if (rows.length === 0) throw new LeaseLostError(name);
   }
 }

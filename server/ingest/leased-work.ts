@@ -7,8 +7,9 @@
  * replica joined) hands one name over per tick: it stops that stream, stores what it received, and
  * releases the lease, so the next holder starts at once from what is stored.
  *
- * A replica that cannot renew stops writing before its lease can expire (self-fencing, on its own
- * monotonic clock); the batches' fence (LeaseRepo.fence) is the guarantee behind that.
+ * What keeps a replica that lost a lease from writing is the batches' fence (LeaseRepo.fence, in
+ * each batch's transaction), not this loop: while the store is away nothing is written anyway, and
+ * a lease that expired meanwhile but that nobody took is simply renewed, queue and stream intact.
  */
 import { createHash } from "node:crypto";
 import { LeaseRepo } from "@/server/db/lease-repo";
@@ -38,8 +39,6 @@ export class LeasedWork {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | null = null;
   private stopped = false;
-  /** monotonic ms of the last renewal that succeeded (its request's start) */
-  private lastRenewed = 0;
   readonly member: string;
   /** lease changes, for status and tests */
   acquisitions = 0;
@@ -69,20 +68,8 @@ export class LeasedWork {
 
   /** one round now (tests) */
   async tick(): Promise<void> {
-    const sent = performance.now();
-    let renewed: Set<string>;
-    try {
-      renewed = await this.o.repo.renew([this.member, ...this.held.keys()]);
-      if (!renewed.has(this.member)) renewed = new Set([...(await this.o.repo.acquire([this.member])), ...renewed]);
-    } catch (e) {
-      // the store does not answer: stop writing before the leases can expire and be taken over
-      if (this.held.size && performance.now() - this.lastRenewed > this.o.ttlMs - (this.o.tickMs ?? 1000) * 1.5) {
-        this.o.log.error({ err: String(e) }, "cannot renew the ingest leases: stopping before they expire");
-        await this.loseAll();
-      }
-      throw e;
-    }
-    this.lastRenewed = sent;
+    let renewed = await this.o.repo.renew([this.member, ...this.held.keys()]);
+    if (!renewed.has(this.member)) renewed = new Set([...(await this.o.repo.acquire([this.member])), ...renewed]);
     for (const name of [...this.held.keys()]) if (!renewed.has(name)) await this.lose(name, "the lease expired and was taken over");
 
     const work = this.o.work();
@@ -135,10 +122,6 @@ export class LeasedWork {
     this.losses++;
     this.o.log.warn({ lease: name }, `${why}: stopped without writing what was queued`);
     await h.worker.stop({ abandon: true }).catch((e) => this.o.log.warn({ err: String(e) }, "stopping a lost ingest failed"));
-  }
-
-  private async loseAll(): Promise<void> {
-    for (const name of [...this.held.keys()]) await this.lose(name, "cannot renew the lease");
   }
 
   /** stop, store what was received, release: the next holder starts from there at once */

@@ -27,8 +27,11 @@ describe("ingest leases on PostgreSQL", () => {
     expect([...(await second.acquire(["relay"]))]).toEqual([]);
     expect([...(await first.renew(["relay"]))]).toEqual(["relay"]);
     await new Promise((r) => setTimeout(r, 2300));
-    expect([...(await first.renew(["relay"]))]).toEqual([]); // expired: not renewed
+    // expired but not taken over: still the first's (no one else wrote)
+    expect([...(await first.renew(["relay"]))]).toEqual(["relay"]);
+    await new Promise((r) => setTimeout(r, 2300));
     expect([...(await second.acquire(["relay"]))]).toEqual(["relay"]);
+    expect([...(await first.renew(["relay"]))]).toEqual([]); // taken over: gone for good
     expect([...(await first.acquire(["relay"]))]).toEqual([]);
     // a graceful release hands it over at once
     await second.release(["relay"]);
