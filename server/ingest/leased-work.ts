@@ -13,6 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import { LeaseRepo } from "@/server/db/lease-repo";
+import { metrics } from "@/server/metrics";
 
 export interface LeasedWorker {
   start(): Promise<void>;
@@ -105,6 +106,8 @@ export class LeasedWork {
       const worker = this.o.make(name);
       this.held.set(name, { worker, version: this.o.version?.(name) ?? "" });
       this.acquisitions++;
+      metrics().leasesTaken.inc();
+      metrics().leasesHeld.set(this.held.size);
       this.o.log.info({ lease: name, holder }, "took the ingest lease");
       try {
         await worker.start();
@@ -120,6 +123,8 @@ export class LeasedWork {
     if (!h) return;
     this.held.delete(name);
     this.losses++;
+    metrics().leasesLost.inc();
+    metrics().leasesHeld.set(this.held.size);
     this.o.log.warn({ lease: name }, `${why}: stopped without writing what was queued`);
     await h.worker.stop({ abandon: true }).catch((e) => this.o.log.warn({ err: String(e) }, "stopping a lost ingest failed"));
   }
@@ -129,6 +134,7 @@ export class LeasedWork {
     const h = this.held.get(name);
     if (!h) return;
     this.held.delete(name);
+    metrics().leasesHeld.set(this.held.size);
     try {
       await h.worker.stop({});
     } finally {

@@ -12,6 +12,7 @@ import type { FlowReader } from "@/server/db/flow-reader";
 import { parseBatchNotice, type BatchNotice } from "@/server/db/batch-notify";
 import { splitResponse, type FlowRow } from "@/server/flow-codec/split-flow";
 import { RecentKeys } from "@/server/ingest/recent-keys";
+import { metrics } from "@/server/metrics";
 
 export interface RemoteBatchesOptions {
   self: string;
@@ -46,6 +47,7 @@ export class RemoteBatches {
   onNotice(n: BatchNotice): void {
     if (n.origin === this.o.self) return;
     this.notices++;
+    metrics().remoteBatches.inc();
     if (n.rollupsFlushed) this.o.rollupsChanged();
     if (!this.o.watching()) return;
     const p = this.pending;
