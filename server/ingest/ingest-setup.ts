@@ -94,6 +94,8 @@ export function startIngest(o: IngestSetupOptions): IngestSetup {
       service.start();
       agentEvents?.start();
     } else {
+      // a standby keeps its channel to the Relay connected, so a takeover does not start by dialling
+      relay.serverStatus(5000).catch(() => {});
       work = new LeasedWork({
         repo,
         ttlMs: config.FLOWLENS_LEASE_TTL,

@@ -108,9 +108,10 @@ export class LeasedWork {
       this.acquisitions++;
       metrics().leasesTaken.inc();
       metrics().leasesHeld.set(this.held.size);
-      this.o.log.info({ lease: name, holder }, "took the ingest lease");
+      const t0 = performance.now();
       try {
         await worker.start();
+        this.o.log.info({ lease: name, holder, startMs: Math.round(performance.now() - t0) }, "took the ingest lease");
       } catch (e) {
         this.o.log.error({ lease: name, err: String(e) }, "starting the leased ingest failed; giving the lease up");
         await this.handOver(name);

@@ -80,7 +80,9 @@ describe("roles: ingest replicas under a lease, a web replica's live view", () =
       await waitFor(async () => (await holders())[0] === survivor.name, "the survivor holding the lease", 15_000);
       const tookOver = Date.now() - killedAt;
       const publishedAtKill = publisher.published.size;
-      await waitFor(async () => (await survivor.state()).stored > 0, "the survivor storing flows", 15_000 - tookOver);
+      await waitFor(async () => (await survivor.state()).stored > 0, "the survivor storing flows", 15_000 - tookOver).catch((e) => {
+        throw new Error(`${e}\n${survivor.logs().slice(-4000)}`);
+      });
       const storing = Date.now() - killedAt;
       console.log(`failover: lease taken ${tookOver} ms and first batch stored ${storing} ms after SIGKILL (${publishedAtKill} flows published by then)`);
       expect(storing).toBeLessThanOrEqual(15_000);
@@ -88,9 +90,20 @@ describe("roles: ingest replicas under a lease, a web replica's live view", () =
       // the web replica keeps getting live flows from the new holder
       const afterKill = Date.now();
       await new Promise((r) => setTimeout(r, 2000));
-      publisher.stop();
       const late = [...publisher.published].filter(([, t]) => t > afterKill);
       await waitFor(() => late.every(([u]) => live.arrived.has(u)), "flows after the failover on the live stream", 10_000);
+
+      // a rolling update: a new replica starts, the holder stops gracefully (SIGTERM) and releases
+      // the lease, so the new one takes over without waiting for the expiry
+      const c = await startReplica("ingest-c", { ...env, FLOWLENS_ROLE: "ingest" });
+      replicas.push(c);
+      const stoppedAt = Date.now();
+      await survivor.stop();
+      await waitFor(async () => (await holders())[0] === "ingest-c", "the new replica holding the lease", 5_000);
+      console.log(`graceful hand-over: lease taken ${Date.now() - stoppedAt} ms after SIGTERM`);
+      await waitFor(async () => (await c.state()).stored > 0, "the new replica storing flows", 10_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      publisher.stop();
     } finally {
       publisher.stop();
       await live.close();
