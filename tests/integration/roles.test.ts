@@ -84,7 +84,8 @@ describe("roles: ingest replicas under a lease, a web replica's live view", () =
         throw new Error(`${e}\n${survivor.logs().slice(-4000)}`);
       });
       const storing = Date.now() - killedAt;
-      console.log(`failover: lease taken ${tookOver} ms and first batch stored ${storing} ms after SIGKILL (${publishedAtKill} flows published by then)`);
+      const took = /"startMs":(\d+)/.exec(survivor.logs())?.[1];
+      console.log(`failover: lease taken ${tookOver} ms and first batch stored ${storing} ms after SIGKILL (${publishedAtKill} flows published by then; the survivor's start took ${took} ms)`);
       expect(storing).toBeLessThanOrEqual(15_000);
 
       // the web replica keeps getting live flows from the new holder
