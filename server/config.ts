@@ -126,6 +126,8 @@ const schema = z.object({
   /** MiB of flows one /api/live stream may have waiting before its flows are skipped */
   FLOWLENS_LIVE_QUEUE_MB: z.coerce.number().int().min(1).max(1024).default(8),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** HTTP port; Next.js's server reads it itself, this checks it and gives the default */
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
 });
 
 export type Config = z.output<typeof schema>;
@@ -181,6 +183,7 @@ export const CONFIG_VARIABLES: Readonly<Record<string, string | undefined>> = {
   FLOWLENS_LIVE_RATE: "20000",
   FLOWLENS_LIVE_QUEUE_MB: "8",
   LOG_LEVEL: "info",
+  PORT: "3000",
 };
 
 /** the schema itself, for checks that parse manifests' env blocks */
