@@ -18,6 +18,7 @@ import { StorageHealth } from "./db/storage-health";
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { batchChannel, notifyBatch, parseBatchNotice } from "./db/batch-notify";
+import { LeaseRepo } from "./db/lease-repo";
 import { RelayClient } from "./hubble/relay-client";
 import { AgentEventsIngest } from "./ingest/agent-events";
 import { startIngest, type IngestSetup } from "./ingest/ingest-setup";
@@ -118,6 +119,7 @@ async function start(): Promise<Runtime> {
   const agentEvents = new AgentEventsIngest({ relay: agentRelay, repo: agentEventsRepo, log, firstSinceNs: flowsUntil });
 
   let ingestSetup: IngestSetup | undefined;
+  let stopView: (() => void) | undefined;
   let ingest: IngestView;
   if (ingests) {
     ingestSetup = startIngest({
@@ -136,7 +138,11 @@ async function start(): Promise<Runtime> {
     });
     ingest = ingestSetup.view;
   } else {
-    ingest = new RemoteIngestView();
+    const leases = new LeaseRepo(db, instance, config.FLOWLENS_LEASE_TTL);
+    const view = new RemoteIngestView(async () => (await leases.live("")).filter((l) => !l.name.startsWith("member:")).map((l) => l.holder));
+    view.start();
+    stopView = () => view.stop();
+    ingest = view;
   }
 
   // flows other processes store reach this process's live views (and the map's newest minutes)
@@ -199,6 +205,7 @@ async function start(): Promise<Runtime> {
       clearTimeout(warmTimer);
       health.close();
       live.shutdown();
+      stopView?.();
       await listening?.close();
       await ingestSetup?.stop();
       await agentEvents.stop();

@@ -67,7 +67,10 @@ export class NodeIngestsView implements IngestView {
   }
 }
 
-/** FLOWLENS_ROLE=web: no stream here; "connected" while ingest replicas store batches. */
+/**
+ * FLOWLENS_ROLE=web: no stream here. "connected" while an ingest replica holds a lease (read every
+ * 2 s) or a batch was heard in the last 15 s; the rate is what the ingest replicas store.
+ */
 export class RemoteIngestView implements IngestView {
   readonly rate = new RateMeter(10);
   readonly nodes = new Map<string, NodeInfo>();
@@ -78,6 +81,26 @@ export class RemoteIngestView implements IngestView {
   reconnects = 0;
   queueDepth = 0;
   private lastBatch = 0;
+  private holders: string[] | null = null;
+  private timer: NodeJS.Timeout | undefined;
+
+  /** `leases`: the live ingest leases' holders (names not starting with member:) */
+  constructor(private readonly leases?: () => Promise<string[]>) {}
+
+  start(): void {
+    const poll = () =>
+      this.leases?.().then(
+        (h) => (this.holders = h),
+        () => (this.holders = null),
+      );
+    void poll();
+    this.timer = setInterval(poll, 2000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
 
   /** a batch another process committed */
   heard(count: number): void {
@@ -86,10 +109,12 @@ export class RemoteIngestView implements IngestView {
     this.rate.add(count);
   }
   get state(): IngestState {
-    return Date.now() - this.lastBatch < 15_000 ? "connected" : "disconnected";
+    return Date.now() - this.lastBatch < 15_000 || (this.holders?.length ?? 0) > 0 ? "connected" : "disconnected";
   }
   get lastError(): string | undefined {
-    return this.state === "connected" ? undefined : "this replica does not ingest (FLOWLENS_ROLE=web) and no ingest replica stored a batch in the last 15 s";
+    return this.state === "connected"
+      ? undefined
+      : "this replica does not ingest (FLOWLENS_ROLE=web), and no ingest replica holds an ingest lease or stored a batch in the last 15 s";
   }
   async flush(): Promise<void> {}
 }

@@ -48,6 +48,13 @@ describe("roles: ingest replicas under a lease, a web replica's live view", () =
       expect(ready.status, await ready.clone().text()).toBe(200);
     }
     await waitFor(async () => (await holders()).length === 1, "one ingest replica holding the relay lease", 20_000);
+    // the web replica ingests nothing itself, and says the deployment's ingest is up
+    await waitFor(
+      async () => ((await (await fetch(`${web.url}/api/status`)).json()) as { relay: { state: string } }).relay.state === "connected",
+      "the web replica's status saying connected",
+      10_000,
+    );
+    expect((await web.state()).holding).toEqual([]);
 
     const publisher = new SteadyPublisher([{ relay, node: "kind-worker" }], 5); // 100 flows/s
     const live = new LiveReader();
