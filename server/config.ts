@@ -3,6 +3,7 @@
  * (HUBBLE_SERVER, HUBBLE_TLS*) so an existing `hubble observe` setup carries over.
  */
 import { z } from "zod";
+import { citusModeOf, DEFAULT_SHARD_COUNT } from "./db/citus";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
@@ -125,6 +126,13 @@ const schema = z.object({
   FLOWLENS_LIVE_RATE: z.coerce.number().int().min(0).default(20_000),
   /** MiB of flows one /api/live stream may have waiting before its flows are skipped */
   FLOWLENS_LIVE_QUEUE_MB: z.coerce.number().int().min(1).max(1024).default(8),
+  /** Citus layout of the tables (server/db/citus.ts): auto = when the database has the citus extension */
+  FLOWLENS_CITUS: z
+    .enum(["auto", "1", "0", "true", "false", "yes", "no", "on", "off", ""])
+    .optional()
+    .transform((v) => citusModeOf(v)),
+  /** shards of the flows table on Citus (set once: when the table is distributed) */
+  FLOWLENS_CITUS_SHARDS: z.coerce.number().int().min(1).max(64_000).default(DEFAULT_SHARD_COUNT),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** HTTP port; Next.js's server reads it itself, this checks it and gives the default */
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),

@@ -70,7 +70,7 @@ async function start(): Promise<Runtime> {
     apiPoolMax: config.FLOWLENS_API_POOL,
     ingestPoolMax: config.FLOWLENS_INGEST_POOL,
   });
-  const applied = await applyMigrations(db);
+  const applied = await applyMigrations(db, undefined, { citus: config.FLOWLENS_CITUS, shardCount: config.FLOWLENS_CITUS_SHARDS });
   log.info({ storage: db.kind, location: db.location, applied }, "store ready");
 
   const role = config.FLOWLENS_ROLE;

@@ -40,6 +40,8 @@ export interface Database extends CopyTarget {
   api: Queryable;
   /** statement timeout of `api` reads in ms (null: none, or not enforceable as on PGlite) */
   queryTimeoutMs: number | null;
+  /** a Citus coordinator (the extension was there when this handle opened): docs/adr/0012 */
+  distributed: boolean;
   transaction<T>(fn: (q: CopyTarget) => Promise<T>): Promise<T>;
   /**
    * PostgreSQL only: a connection of its own LISTENing on `channel` (reconnected when lost;
@@ -177,6 +179,31 @@ async function cancellableQuery<T>(
   }
 }
 
+/**
+ * On a Citus coordinator a statement over many shards opens connections to the workers (up to
+ * citus.max_adaptive_executor_pool_size, 16, per worker) and by default keeps just one per worker
+ * when it ends: every later COPY or multi-shard read forked new worker backends again (a 1,000-flow
+ * batch took ~3 s instead of ~0.3 s with two workers on a loaded 2-core machine; keeping 4 per
+ * worker was no cure, ~3× slower than 16). Each of our sessions keeps what it opened; the
+ * coordinator's citus.max_shared_pool_size still bounds the connections to a worker in total.
+ */
+const CITUS_SESSION = ["-c citus.max_cached_conns_per_worker=16"];
+
+/** whether the database has the citus extension (false when it cannot be asked now: it is then asked again at the next open) */
+async function isCitus(pg: PgModule, connectionString: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString, connectionTimeoutMillis: 10_000 });
+  c.on("error", () => {});
+  try {
+    await c.connect();
+    const r = await c.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'citus'");
+    return r.rows[0].n > 0;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
 async function openPostgres(url: string, opts: DatabaseOptions): Promise<Database> {
   const { default: pg } = await import("pg");
   const { PrismaPg } = await import("@prisma/adapter-pg");
@@ -188,9 +215,11 @@ async function openPostgres(url: string, opts: DatabaseOptions): Promise<Databas
   const schema = parsed.searchParams.get("schema") ?? undefined;
   parsed.searchParams.delete("schema");
   const timeoutMs = opts.queryTimeoutMs === undefined ? DEFAULT_QUERY_TIMEOUT_MS : opts.queryTimeoutMs || null;
+  const distributed = await isCitus(pg, parsed.toString());
+  const sessionOptions = [...(schema ? [`-c search_path=${quoteIdent(schema)}`] : []), ...(distributed ? CITUS_SESSION : [])];
   const clientConfig: import("pg").ClientConfig = {
     connectionString: parsed.toString(),
-    ...(schema ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
+    ...(sessionOptions.length ? { options: sessionOptions.join(" ") } : {}),
   };
   const pool = new pg.Pool({ ...clientConfig, max: opts.ingestPoolMax ?? DEFAULT_INGEST_POOL, application_name: "flowlens-ingest" });
   const apiConfig: import("pg").ClientConfig = {
@@ -288,6 +317,7 @@ async function openPostgres(url: string, opts: DatabaseOptions): Promise<Databas
     prisma,
     api,
     queryTimeoutMs: timeoutMs,
+    distributed,
     ...onClient(pool),
     async copyIn(table, columns, data) {
       const client = await pool.connect();
@@ -363,6 +393,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
     prisma,
     api,
     queryTimeoutMs: null,
+    distributed: false,
     ...one,
     async transaction(fn) {
       return pglite.transaction((tx) => fn(on(tx)));
