@@ -6,7 +6,10 @@ const nextConfig: NextConfig = {
   poweredByHeader: false,
   // The container image's build (scripts/build-standalone.mjs) asks for the standalone server; `npm
   // start` keeps the plain build, which `next start` serves.
-  output: process.env.FLOWLENS_BUILD_STANDALONE === "1" ? "standalone" : undefined,
+  // Its root is the folder it builds in, wherever that sits (the test builds a copy inside test-output/).
+  ...(process.env.FLOWLENS_BUILD_STANDALONE === "1"
+    ? { output: "standalone", outputFileTracingRoot: process.cwd(), turbopack: { root: process.cwd() } }
+    : {}),
   // the build checks the app's code; tests and benchmarks are checked by `npm run typecheck`
   typescript: { tsconfigPath: "tsconfig.next.json" },
 };

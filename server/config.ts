@@ -91,6 +91,8 @@ const schema = z.object({
   /** MiB of flows one /api/live stream may have waiting before its flows are skipped */
   FLOWLENS_LIVE_QUEUE_MB: z.coerce.number().int().min(1).max(1024).default(8),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** HTTP port; Next.js's server reads it itself, this checks it and gives the default */
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
 });
 
 export type Config = z.output<typeof schema>;
@@ -107,4 +109,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError("invalid configuration: HUBBLE_TLS_CLIENT_CERT_FILE is set but HUBBLE_TLS_CLIENT_KEY_FILE is not");
   }
   return r.data;
+}
+
+/**
+ * Every environment variable Flowlens knows: the schema's, and those read before or beside it (by
+ * Next.js's server, Node, the demo cluster). The manifests in deploy/ may set only these
+ * (tests/integration/deploy-manifests.test.ts), so a renamed variable cannot leave them stale.
+ */
+export const OTHER_VARIABLES: Readonly<Record<string, string>> = {
+  HOSTNAME: "address the standalone server (container image) listens on; the image sets 0.0.0.0",
+  NODE_ENV: "production in the image",
+  NEXT_TELEMETRY_DISABLED: "the image and npm start turn Next.js telemetry off",
+  NEXT_MANUAL_SIG_HANDLE: "SIGTERM is ours: drain the ingest and close the store (server/runtime.ts)",
+  FLOWLENS_SAMPLE_DIR: "recorded flows the demo cluster mixes in (default samples/hubble-otel)",
+};
+
+export function knownVariables(): string[] {
+  return [...Object.keys(schema.shape), ...Object.keys(OTHER_VARIABLES)];
 }
