@@ -52,7 +52,7 @@ describe.skipIf(!haveKubectl)("deploy/ manifests rendered by kubectl kustomize",
   const monitoring = haveKubectl ? render(path.join(DEPLOY, "monitoring")) : [];
 
   it("has the overlays docs/deploy.md names", () => {
-    expect(overlays).toEqual(expect.arrayContaining(["single", "scaled"]));
+    expect(overlays).toEqual(expect.arrayContaining(["single", "scaled", "scaled-per-node"]));
     expect(monitoring.map((o) => o.kind)).toEqual(["ServiceMonitor"]);
   });
 
@@ -88,6 +88,19 @@ describe.skipIf(!haveKubectl)("deploy/ manifests rendered by kubectl kustomize",
     for (const d of [ingest, web]) expect(envOf(d, "DATABASE_URL").valueFrom.secretKeyRef.optional).toBe(false);
   });
 
+  it("scaled-per-node: the ingest reads every agent over mTLS, and the policies let it reach them", () => {
+    const objs = render(path.join(DEPLOY, "overlays/scaled-per-node"));
+    const config = objs.find((o) => o.kind === "ConfigMap" && o.metadata.name === "flowlens-config")!;
+    expect(config.data).toMatchObject({ FLOWLENS_INGEST: "per-node", HUBBLE_TLS: "true" });
+    expect(deployment(objs, "flowlens-ingest").spec.template.spec.volumes.find((v: { name: string }) => v.name === "relay-tls").secret.secretName).toBe(
+      "hubble-relay-client-certs",
+    );
+    const np = objs.find((o) => o.kind === "NetworkPolicy")!;
+    expect(np.spec.egress.some((r: { ports?: { port: number }[] }) => r.ports?.some((p) => p.port === 4244))).toBe(true);
+    const cnp = objs.find((o) => o.kind === "CiliumNetworkPolicy")!;
+    expect(cnp.spec.egress.some((r: { toEntities?: string[] }) => r.toEntities?.includes("remote-node"))).toBe(true);
+  });
+
   describe("the checks catch drift", () => {
     const base = haveKubectl ? render(path.join(DEPLOY, "overlays/scaled")) : [];
     const before = new Set(haveKubectl ? manifestProblems(base, facts, monitoring) : []);
@@ -112,6 +125,7 @@ describe.skipIf(!haveKubectl)("deploy/ manifests rendered by kubectl kustomize",
       ["no volume on /tmp", (o) => (web(o).volumeMounts = web(o).volumeMounts.filter((m: { mountPath: string }) => m.mountPath !== "/tmp")), /\/tmp is written/],
       ["egress to another port", (o) => o.find((x) => x.kind === "NetworkPolicy")!.spec.egress.push({ ports: [{ port: 443 }] }), /lets out port 443/],
       ["a root user", (o) => (deployment(o, "flowlens-ingest").spec.template.spec.securityContext.runAsUser = 0), /runs as 0:/],
+      ["TLS files outside any volume", (o) => Object.assign(o.find((x) => x.kind === "ConfigMap")!.data, { HUBBLE_TLS: "true", HUBBLE_TLS_CLIENT_CERT_FILE: "/certs/tls.crt" }), /\/certs\/tls\.crt is not inside a mounted volume/],
     ])("%s", (_what, change, expected) => {
       expect(broken(change)).toMatch(expected);
     });
