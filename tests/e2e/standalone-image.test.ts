@@ -9,7 +9,7 @@
  * files, the demo cluster's flows are stored (PostgreSQL and the embedded store), pages answer, and
  * SIGTERM ends it cleanly. Needs root (to switch user and mount); skipped with a message otherwise.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
@@ -142,14 +142,15 @@ async function runImage(dataDir: string, env: Record<string, string>): Promise<R
   };
 }
 
-/** the Dockerfile's HEALTHCHECK, as the image's user with the image's environment */
-function healthcheck(port: string): string {
+/** the Dockerfile's HEALTHCHECK, as the image's user with the image's environment (async: the server's
+ * output pipes into this process and must keep draining meanwhile) */
+function healthcheck(port: string): Promise<string> {
   const env = [`PATH=${path.dirname(process.execPath)}:/usr/bin:/bin`, ...Object.entries({ ...image.env, PORT: port }).map(([k, v]) => `${k}=${v}`)];
-  const r = spawnSync("setpriv", [`--reuid=${image.uid}`, `--regid=${image.gid}`, "--clear-groups", "env", "-i", ...env, ...image.healthcheck], {
-    timeout: 30_000,
-    encoding: "utf8",
+  return new Promise((resolve) => {
+    execFile("setpriv", [`--reuid=${image.uid}`, `--regid=${image.gid}`, "--clear-groups", "env", "-i", ...env, ...image.healthcheck], { timeout: 30_000 }, (err, _out, stderr) =>
+      resolve(err ? `failed: ${err.message} ${stderr}` : "healthy"),
+    );
   });
-  return r.status === 0 ? "healthy" : `exit ${r.status}, signal ${r.signal}, ${r.error ?? ""} ${r.stderr}`;
 }
 
 const uidOf = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
@@ -186,7 +187,7 @@ describe.skipIf(isolation !== null)("the container image's app folder, run read-
       expect(uidOf(app.child.pid!)).toBe(image.uid);
       const s = await waitForJson<StatusReport>(`${app.url}/api/status`, (v) => v.storage.flows > 100, "demo flows stored", 120_000);
       expect(s.storage).toMatchObject({ kind: "postgres", state: "ok" });
-      expect(healthcheck(new URL(app.url).port)).toBe("healthy");
+      expect(await healthcheck(new URL(app.url).port)).toBe("healthy");
       for (const page of ["/flows", "/map", "/drops", "/dns", "/policies"]) {
         const r = await fetch(app.url + page);
         expect(r.status, page).toBe(200);
