@@ -4,6 +4,12 @@ const nextConfig: NextConfig = {
   // Prisma's generated client and the pg driver stay plain Node modules on the server.
   serverExternalPackages: ["@electric-sql/pglite", "@grpc/grpc-js", "pg", "pg-copy-streams", "pino"],
   poweredByHeader: false,
+  // The container image's build (scripts/build-standalone.mjs) asks for the standalone server; `npm
+  // start` keeps the plain build, which `next start` serves.
+  // Its root is the folder it builds in, wherever that sits (the test builds a copy inside test-output/).
+  ...(process.env.FLOWLENS_BUILD_STANDALONE === "1"
+    ? { output: "standalone", outputFileTracingRoot: process.cwd(), turbopack: { root: process.cwd() } }
+    : {}),
   // the build checks the app's code; tests and benchmarks are checked by `npm run typecheck`
   typescript: { tsconfigPath: "tsconfig.next.json" },
 };

@@ -45,6 +45,15 @@ if (!existsSync(chromium)) {
   }
 }
 
+// deploy/'s manifests are rendered by `kubectl kustomize` (tests/integration/deploy-manifests.test.ts)
+if (spawnSync("kubectl", ["version", "--client"]).status !== 0) {
+  if (process.getuid?.() === 0 && existsSync("/usr/bin/apt-get")) {
+    console.log("Installing Debian's kubectl (kubernetes-client) for the manifest tests…");
+    run("apt-get", ["update", "-qq"]);
+    run("apt-get", ["install", "-y", "-qq", "kubernetes-client"], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  } else console.warn("kubectl is missing: the manifest tests will be skipped (Debian: apt-get install kubernetes-client).");
+}
+
 console.log("Type-checking (tsc --noEmit)…");
 const typecheck = run(process.execPath, ["node_modules/typescript/bin/tsc", "--noEmit", "-p", "."]);
 if (typecheck.status !== 0) console.error("Type errors above: they count as one failed test.");

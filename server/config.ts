@@ -153,7 +153,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /**
  * Every environment variable the configuration reads, with its default as text (undefined: none).
- * The deployment manifests are checked against this list (tests/unit/deploy-manifests.test.ts).
+ * The deployment manifests are checked against the schema (knownVariables below, tests/integration/deploy-manifests.test.ts).
  */
 export const CONFIG_VARIABLES: Readonly<Record<string, string | undefined>> = {
   HUBBLE_SERVER: undefined,
@@ -189,3 +189,20 @@ export const CONFIG_VARIABLES: Readonly<Record<string, string | undefined>> = {
 
 /** the schema itself, for checks that parse manifests' env blocks */
 export const configSchema = schema;
+
+/**
+ * Every environment variable Flowlens knows: the schema's, and those read before or beside it (by
+ * Next.js's server, Node, the demo cluster). The manifests in deploy/ may set only these
+ * (tests/integration/deploy-manifests.test.ts), so a renamed variable cannot leave them stale.
+ */
+export const OTHER_VARIABLES: Readonly<Record<string, string>> = {
+  HOSTNAME: "address the standalone server (container image) listens on; the image sets 0.0.0.0",
+  NODE_ENV: "production in the image",
+  NEXT_TELEMETRY_DISABLED: "the image and npm start turn Next.js telemetry off",
+  NEXT_MANUAL_SIG_HANDLE: "SIGTERM is ours: drain the ingest and close the store (server/runtime.ts)",
+  FLOWLENS_SAMPLE_DIR: "recorded flows the demo cluster mixes in (default samples/hubble-otel)",
+};
+
+export function knownVariables(): string[] {
+  return [...Object.keys(schema.shape), ...Object.keys(OTHER_VARIABLES)];
+}
