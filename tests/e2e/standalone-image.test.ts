@@ -14,7 +14,7 @@ import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, read
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { StatusReport } from "@/server/domain/flow-item";
+import type { StatusReport } from "@/server/domain/flows/flow-item";
 import { readImageFacts } from "../fixtures/dockerfile";
 import { PG_BASE_URL, dropSchema, freshSchemaName } from "../fixtures/test-db";
 import { ROOT, freePort, waitForJson } from "./app-server";
