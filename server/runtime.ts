@@ -15,6 +15,8 @@ import { AgentEventsRepo } from "./db/agent-events-repo";
 import { applyMigrations } from "./db/migrate";
 import { QuarantineRepo } from "./db/quarantine-repo";
 import { StorageHealth } from "./db/storage-health";
+import { StreamEventsRepo } from "./db/stream-events-repo";
+import { startGrpcServer, type GrpcServer } from "./hubble/grpc-server";
 import { RelayClient } from "./hubble/relay-client";
 import { AgentEventsIngest } from "./ingest/agent-events";
 import { IngestService } from "./ingest/ingest-service";
@@ -36,10 +38,14 @@ export interface Runtime {
   /** agents' policy events for /policies' moments, where the server serves them */
   agentEvents: { ingest: AgentEventsIngest; repo: AgentEventsRepo };
   relay: { address: string; mode: "relay" | "demo" };
+  /** the Observer gRPC API (FLOWLENS_GRPC_ADDR): where it listens, or why it does not */
+  grpc: { state: "serving"; address: string; tls: GrpcServer["tls"] } | { state: "off" } | { state: "failed"; address: string; error: string };
   shutdown: () => Promise<void>;
 }
 
 const KEY = Symbol.for("flowlens.runtime");
+/** package.json's version (ServerStatus.version, GetNodes) */
+const FLOWLENS_VERSION = process.env.npm_package_version ?? "0.1.0";
 type G = typeof globalThis & { [KEY]?: Promise<Runtime> };
 
 async function start(): Promise<Runtime> {
@@ -117,6 +123,37 @@ async function start(): Promise<Runtime> {
   }, 1000);
   warmTimer.unref();
 
+  let grpcServer: GrpcServer | undefined;
+  let grpcState: Runtime["grpc"] = { state: "off" };
+  if (config.FLOWLENS_GRPC_ADDR !== "off") {
+    const tls = config.FLOWLENS_GRPC_TLS_CERT_FILE
+      ? { certFile: config.FLOWLENS_GRPC_TLS_CERT_FILE, keyFile: config.FLOWLENS_GRPC_TLS_KEY_FILE!, clientCaFiles: config.FLOWLENS_GRPC_TLS_CLIENT_CA_FILES }
+      : undefined;
+    try {
+      grpcServer = await startGrpcServer(
+        { address: config.FLOWLENS_GRPC_ADDR, tls },
+        {
+          reader,
+          events: new StreamEventsRepo(db),
+          live,
+          nodeName: "flowlens",
+          followBytes: config.FLOWLENS_GRPC_FOLLOW_QUEUE_MB * 1024 * 1024,
+          flowCount: () => events.flowCount(),
+          flowsRate: () => ingest.rate.perSecond(),
+          relayNodes: () => [...ingest.nodes.values()],
+          version: `flowlens ${FLOWLENS_VERSION}`,
+          startedAt: Date.now(),
+        },
+      );
+      grpcState = { state: "serving", address: grpcServer.address, tls: grpcServer.tls };
+      log.info({ address: grpcServer.address, tls: grpcServer.tls }, "serving the Observer gRPC API (hubble observe --server …)");
+    } catch (e) {
+      // the dashboard and the ingest work without it: say so in the log and in /api/status
+      grpcState = { state: "failed", address: config.FLOWLENS_GRPC_ADDR, error: String(e) };
+      log.error({ address: config.FLOWLENS_GRPC_ADDR, err: String(e) }, "could not serve the Observer gRPC API");
+    }
+  }
+
   const retentionMs = config.FLOWLENS_RETENTION;
   const applyRetention = async () => {
     if (retentionMs === null) return;
@@ -136,6 +173,7 @@ async function start(): Promise<Runtime> {
     (closing ??= (async () => {
       clearInterval(retentionTimer);
       clearTimeout(warmTimer);
+      await grpcServer?.stop();
       health.close();
       live.shutdown();
       await ingest.stop();
@@ -158,6 +196,7 @@ async function start(): Promise<Runtime> {
     live,
     agentEvents: { ingest: agentEvents, repo: agentEventsRepo },
     relay: { address, mode: stopDemo ? "demo" : "relay" },
+    grpc: grpcState,
     shutdown,
   };
 }

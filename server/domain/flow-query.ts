@@ -51,7 +51,7 @@ const NS_PER_DAY = 86_400n * NS_PER_S;
 const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|([+-])(\d{2}):(\d{2}))$/;
 
-type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
 function daysFromCivil(y: number, m: number, d: number): number {
@@ -201,7 +201,7 @@ function parseTimeBound(s: string): Parsed<TimeBound> {
   );
 }
 
-function intParser(min: number, max: number, what = "an integer") {
+export function intParser(min: number, max: number, what = "an integer") {
   return (s: string): Parsed<number> => {
     const n = /^\d{1,16}$/.test(s) ? Number(s) : NaN;
     return n >= min && n <= max ? ok(n) : fail(`${q(s)} is not ${what} from ${min} to ${max}`);
@@ -211,7 +211,7 @@ function intParser(min: number, max: number, what = "an integer") {
 const INT32_MAX = 2 ** 31 - 1;
 
 /** Enum by proto name (case-insensitive) or any non-negative int32 number. */
-function enumParser(schema: { values: readonly { name: string; number: number }[] }, what: string) {
+export function enumParser(schema: { values: readonly { name: string; number: number }[] }, what: string) {
   const byName = new Map(schema.values.map((v) => [v.name.toUpperCase(), v.number]));
   return (s: string): Parsed<number> => {
     if (/^\d+$/.test(s)) return intParser(0, INT32_MAX, `a ${what} number`)(s);
@@ -233,13 +233,13 @@ const enumName = (schema: { values: readonly { name: string; number: number }[] 
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-function parseNamespace(s: string): Parsed<string> {
+export function parseNamespace(s: string): Parsed<string> {
   return DNS_LABEL.test(s) && s.length <= 63
     ? ok(s)
     : fail(`${q(s)} is not a Kubernetes namespace name (lower-case letters, digits and "-", at most 63)`);
 }
 
-function parsePod(s: string): Parsed<PodSelector> {
+export function parsePod(s: string): Parsed<PodSelector> {
   const parts = s.split("/");
   if (parts.length > 2) return fail(`${q(s)} has more than one "/"; use namespace/pod-prefix`);
   const [ns, prefix] = parts.length === 2 ? parts : [undefined, parts[0]];
@@ -253,14 +253,14 @@ function parsePod(s: string): Parsed<PodSelector> {
   return ok(ns === undefined ? { prefix } : { namespace: ns, prefix });
 }
 
-function parseIpValue(s: string) {
+export function parseIpValue(s: string) {
   const r = parseCidr(s);
   return r.ok ? ok(r.value) : fail<never>(`${q(s)} is not an IP address or CIDR: ${r.error}`);
 }
 
 const PROTOCOLS = ["tcp", "udp", "icmpv4", "icmpv6", "sctp", "http", "dns", "kafka"];
 
-function parseProtocol(s: string): Parsed<string[]> {
+export function parseProtocol(s: string): Parsed<string[]> {
   const p = s.toLowerCase();
   if (p === "icmp") return ok(["icmpv4", "icmpv6"]);
   return PROTOCOLS.includes(p) ? ok([p]) : fail(`${q(s)} is not one of icmp, ${PROTOCOLS.join(", ")}`);
@@ -331,7 +331,7 @@ function formatEventType(t: EventTypeMatch): string {
  * `404` exactly; `4+` = 400–499, `40+` = 400–409 (hubble's prefix form). `4` and `40` mean the same
  * as `4+` and `40+`: that is what an unencoded `+` in a typed URL decodes to (a space, trimmed).
  */
-function parseHttpStatus(s: string): Parsed<HttpStatusMatch> {
+export function parseHttpStatus(s: string): Parsed<HttpStatusMatch> {
   const m = /^([1-5])(\d?)(\d?)(\+?)$/.exec(s);
   const digits = m ? m[1] + m[2] + m[3] : "";
   if (!m || (m[4] === "+" && digits.length === 3)) {
@@ -349,7 +349,7 @@ function formatHttpStatus(h: HttpStatusMatch): string {
   throw new Error(`HTTP status range ${h.min}-${h.max} has no parameter spelling`);
 }
 
-function parseHttpMethod(s: string): Parsed<string> {
+export function parseHttpMethod(s: string): Parsed<string> {
   return /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/.test(s) ? ok(s.toUpperCase()) : fail(`${q(s)} is not an HTTP method`);
 }
 
@@ -448,7 +448,7 @@ export function toPortableRegex(source: string): Parsed<string> {
   return ok(out);
 }
 
-function parseHttpPath(s: string): Parsed<string> {
+export function parseHttpPath(s: string): Parsed<string> {
   const r = toPortableRegex(s);
   return r.ok ? r : fail(`${q(s)} ${r.error}`);
 }
@@ -460,7 +460,7 @@ function parseHttpPath(s: string): Parsed<string> {
 const oneStar = (p: string) => p.replace(/\*{2,}/g, "*");
 
 /** hubble's FQDN pattern alphabet; `*` is the wildcard. Stored lower-case without a trailing dot. */
-function parseFqdn(s: string): Parsed<string> {
+export function parseFqdn(s: string): Parsed<string> {
   const p = oneStar(s.toLowerCase().replace(/\.$/, ""));
   if (p === "" || !/^[-a-z0-9_.*]+$/.test(p) || p.endsWith(".")) {
     return fail(`${q(s)} is not a DNS name pattern (letters, digits, "-", "_", "." and * wildcards)`);
@@ -469,7 +469,7 @@ function parseFqdn(s: string): Parsed<string> {
 }
 
 /** `node`, `cluster/node`, with `*` wildcards (hubble's --node-name). Stored lower-case. */
-function parseNodeName(s: string): Parsed<string> {
+export function parseNodeName(s: string): Parsed<string> {
   const p = oneStar(s.toLowerCase());
   if (!/^[-a-z0-9_.*]*(\/[-a-z0-9_.*]*)?$/.test(p) || p === "") {
     return fail(`${q(s)} is not a node name pattern like kind-worker*, or cluster/node`);
@@ -491,7 +491,7 @@ function parseCluster(s: string): Parsed<string> {
   return /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,251}[A-Za-z0-9])?$/.test(s) ? ok(s) : fail(`${q(s)} is not a cluster name`);
 }
 
-function parseUuid(s: string): Parsed<string> {
+export function parseUuid(s: string): Parsed<string> {
   return /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(s)
     ? ok(s.toLowerCase())
     : fail(`${q(s)} is not a UUID`);
@@ -544,7 +544,7 @@ function single<T>(parse: (s: string) => Parsed<T>) {
     .pipe(value(parse));
 }
 
-const labelValue = (s: string): Parsed<LabelSelector> => {
+export const labelValue = (s: string): Parsed<LabelSelector> => {
   const r = parseLabelSelector(s);
   return r.ok ? r : fail(`${q(s)} is not a label selector: ${r.error}`);
 };
