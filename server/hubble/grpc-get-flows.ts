@@ -164,7 +164,7 @@ export function getFlowsHandler(deps: GetFlowsDeps, authorize: Authorize) {
       plan = flowsPlan(call.request);
       plan.filters = scopeFilters(plan.filters, scope);
     } catch (e) {
-      call.destroy(toServiceError(e));
+      call.emit("error", toServiceError(e));
       return;
     }
     const out = new Outbox(call, signal, deps.followBytes, deps.nodeName);
@@ -193,7 +193,7 @@ export function getFlowsHandler(deps: GetFlowsDeps, authorize: Authorize) {
       });
       if (!signal.aborted) call.end();
     } catch (e) {
-      if (!(e instanceof StreamClosedError) && !signal.aborted) call.destroy(toServiceError(e));
+      if (!(e instanceof StreamClosedError) && !signal.aborted) call.emit("error", toServiceError(e));
     } finally {
       follower?.close();
       if (timer) clearInterval(timer);

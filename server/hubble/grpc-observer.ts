@@ -171,6 +171,6 @@ async function agentEvents(deps: ObserverDeps, authorize: Authorize, call: grpc.
       if (fresh.length < AGENT_PAGE) await new Promise((r) => setTimeout(r, deps.eventPollMs));
     }
   } catch (e) {
-    if (!(e instanceof StreamClosedError) && !signal.aborted) call.destroy(toServiceError(e));
+    if (!(e instanceof StreamClosedError) && !signal.aborted) call.emit("error", toServiceError(e));
   }
 }

@@ -48,7 +48,8 @@ export function streamPlan(req: Pick<GetFlowsRequest, "number" | "follow" | "fir
   if (req.first && req.follow) throw new RequestFieldError("first", "cannot be combined with follow");
   const n = count(req.number);
   let history: StreamPlan["history"];
-  if (req.first) history = n > 0 ? { kind: "first", n } : { kind: "all" };
+  if (n === Number.POSITIVE_INFINITY) history = { kind: "all" };
+  else if (req.first) history = n > 0 ? { kind: "first", n } : { kind: "all" };
   else if (n > 0) history = { kind: "last", n };
   else if (req.follow && sinceNs === undefined) history = { kind: "none" };
   else history = { kind: "all" };
