@@ -16,7 +16,7 @@ import { applyMigrations } from "./db/migrate";
 import { QuarantineRepo } from "./db/quarantine-repo";
 import { StorageHealth } from "./db/storage-health";
 import { StreamEventsRepo } from "./db/stream-events-repo";
-import { startGrpcServer, type GrpcServer } from "./hubble/grpc-server";
+import { startGrpcServer, type GrpcDeps, type GrpcServer } from "./hubble/grpc-server";
 import { RelayClient } from "./hubble/relay-client";
 import { AgentEventsIngest } from "./ingest/agent-events";
 import { IngestService } from "./ingest/ingest-service";
@@ -46,6 +46,7 @@ export interface Runtime {
 const KEY = Symbol.for("flowlens.runtime");
 /** package.json's version (ServerStatus.version, GetNodes) */
 const FLOWLENS_VERSION = process.env.npm_package_version ?? "0.1.0";
+const STARTED_AT = Date.now();
 type G = typeof globalThis & { [KEY]?: Promise<Runtime> };
 
 async function start(): Promise<Runtime> {
@@ -130,21 +131,7 @@ async function start(): Promise<Runtime> {
       ? { certFile: config.FLOWLENS_GRPC_TLS_CERT_FILE, keyFile: config.FLOWLENS_GRPC_TLS_KEY_FILE!, clientCaFiles: config.FLOWLENS_GRPC_TLS_CLIENT_CA_FILES }
       : undefined;
     try {
-      grpcServer = await startGrpcServer(
-        { address: config.FLOWLENS_GRPC_ADDR, tls },
-        {
-          reader,
-          events: new StreamEventsRepo(db),
-          live,
-          nodeName: "flowlens",
-          followBytes: config.FLOWLENS_GRPC_FOLLOW_QUEUE_MB * 1024 * 1024,
-          flowCount: () => events.flowCount(),
-          flowsRate: () => ingest.rate.perSecond(),
-          relayNodes: () => [...ingest.nodes.values()],
-          version: `flowlens ${FLOWLENS_VERSION}`,
-          startedAt: Date.now(),
-        },
-      );
+      grpcServer = await startGrpcServer({ address: config.FLOWLENS_GRPC_ADDR, tls }, runtimeGrpcDeps({ config, db, reader, events, live, ingest }));
       grpcState = { state: "serving", address: grpcServer.address, tls: grpcServer.tls };
       log.info({ address: grpcServer.address, tls: grpcServer.tls }, "serving the Observer gRPC API (hubble observe --server …)");
     } catch (e) {
@@ -198,6 +185,22 @@ async function start(): Promise<Runtime> {
     relay: { address, mode: stopDemo ? "demo" : "relay" },
     grpc: grpcState,
     shutdown,
+  };
+}
+
+/** What the gRPC server reads, from the runtime's parts (also for tests that start a second server). */
+export function runtimeGrpcDeps(rt: Pick<Runtime, "config" | "db" | "reader" | "events" | "live" | "ingest">): GrpcDeps {
+  return {
+    reader: rt.reader,
+    events: new StreamEventsRepo(rt.db),
+    live: rt.live,
+    nodeName: "flowlens",
+    followBytes: rt.config.FLOWLENS_GRPC_FOLLOW_QUEUE_MB * 1024 * 1024,
+    flowCount: () => rt.events.flowCount(),
+    flowsRate: () => rt.ingest.rate.perSecond(),
+    relayNodes: () => [...rt.ingest.nodes.values()],
+    version: `flowlens ${FLOWLENS_VERSION}`,
+    startedAt: STARTED_AT,
   };
 }
 
