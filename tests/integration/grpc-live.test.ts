@@ -27,7 +27,7 @@ import { observerClient, ts, type ObserverTestClient } from "../fixtures/grpc-cl
 import { waitFor } from "../fixtures/test-pipeline";
 
 
-const env = useApiRuntime("embedded", ({ publish, relay }) => {
+const env = useApiRuntime("postgres", ({ publish, relay }) => {
   publish(...Object.values(FILTER_FLOWS).map(responseOf));
   relay.publishAgentEvent(
     create(GetAgentEventsResponseSchema, {
@@ -36,7 +36,7 @@ const env = useApiRuntime("embedded", ({ publish, relay }) => {
       time: ts("2025-06-01T00:00:30Z"),
     }),
   );
-});
+}, { timeoutMs: 300_000 });
 
 let client: ObserverTestClient;
 beforeAll(() => {
