@@ -17,7 +17,9 @@ import { FILTER_WINDOW, TIMELINE } from "../fixtures/api-dataset";
 import { call, qs, useApiRuntime } from "../fixtures/api-harness";
 import { responseOf } from "../fixtures/flow-builder";
 import { grpcError, observerClient, ts, type FlowsRequestInit, type ObserverTestClient } from "../fixtures/grpc-client";
-import { GRPC_FLOWS, GRPC_NAMES, grpcName, windowAt, windowLostEvents } from "../fixtures/grpc-dataset";
+import { GRPC_FLOWS, GRPC_NAMES, grpcName, nameOfKey, windowAt, windowLostEvents } from "../fixtures/grpc-dataset";
+import { compileFilterSet } from "@/server/domain/flow-match";
+import { filterSetOf } from "@/server/hubble/grpc-filter";
 
 type FilterInit = MessageInitShape<typeof FlowFilterSchema>;
 
@@ -108,6 +110,14 @@ const FIELD_CASES: [string, FilterInit[], FilterInit[], string[]][] = [
 describe("GetFlows: every FlowFilter field", () => {
   it.each(FIELD_CASES)("%s", async (_what, whitelist, blacklist, expected) => {
     expect(await grpcNames(whitelist, blacklist)).toEqual(sorted(expected));
+  });
+
+  // the other side of the one matcher: what live flows (follow, /api/live) are filtered with
+  it.each(FIELD_CASES)("%s: the in-memory matcher agrees with SQL", async (_what, whitelist, blacklist, expected) => {
+    const res = await call(flowsGET, `/api/flows?${qs({ ...FILTER_WINDOW, limit: "1000" })}`);
+    const items = ((await res.json()) as FlowPage).flows;
+    const match = compileFilterSet(filterSetOf({ whitelist: whitelist.map((f) => create(FlowFilterSchema, f)), blacklist: blacklist.map((f) => create(FlowFilterSchema, f)) }));
+    expect(sorted(items.filter(match).map((i) => nameOfKey(i.key)))).toEqual(sorted(expected));
   });
 
   it("no filter: every flow of the window, oldest first, with the lost events and the gap in their place", async () => {
