@@ -139,7 +139,15 @@ export class LiveHub {
   }
 
   publish(rows: readonly FlowRow[]): void {
-    if (rows.length > 0) for (const t of [...this.taps]) t(rows);
+    if (rows.length > 0) {
+      for (const t of [...this.taps]) {
+        try {
+          t(rows);
+        } catch {
+          // one stream's failure must not cost the others (or the ingest) their flows
+        }
+      }
+    }
     if (this.viewers.size === 0 || rows.length === 0) return;
     const now = Date.now();
     if (now - this.windowStart >= 1000) {
