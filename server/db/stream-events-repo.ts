@@ -53,10 +53,10 @@ export class StreamEventsRepo {
   constructor(private readonly db: Database) {}
 
   /** Lost events and gaps with since ≤ time < until, oldest first, in pages. */
-  async *events(q: { sinceNs?: bigint; untilNs?: bigint; after?: StreamEventCursor; aboveIds?: EventIds; signal?: AbortSignal }): AsyncGenerator<StreamEvent[]> {
+  async *events(q: { sinceNs?: bigint; untilNs?: bigint; after?: StreamEventCursor; aboveIds?: EventIds; upToIds?: EventIds; signal?: AbortSignal }): AsyncGenerator<StreamEvent[]> {
     let after = q.after;
     for (;;) {
-      const page = await this.page(q.sinceNs, q.untilNs, after, q.aboveIds, q.signal);
+      const page = await this.page(q.sinceNs, q.untilNs, after, q.aboveIds, q.upToIds, q.signal);
       if (page.length > 0) yield page;
       if (page.length < PAGE) return;
       const last = page[page.length - 1];
@@ -64,12 +64,20 @@ export class StreamEventsRepo {
     }
   }
 
-  private async page(sinceNs: bigint | undefined, untilNs: bigint | undefined, after: StreamEventCursor | undefined, above: EventIds | undefined, signal?: AbortSignal): Promise<StreamEvent[]> {
+  private async page(
+    sinceNs: bigint | undefined,
+    untilNs: bigint | undefined,
+    after: StreamEventCursor | undefined,
+    above: EventIds | undefined,
+    upTo: EventIds | undefined,
+    signal?: AbortSignal,
+  ): Promise<StreamEvent[]> {
     const params: unknown[] = [];
     const add = (v: unknown) => `$${params.push(v)}`;
     const where: string[] = [];
     if (sinceNs !== undefined) where.push(`t >= ${add(sinceNs.toString())}::bigint`);
     if (untilNs !== undefined) where.push(`t < ${add(untilNs.toString())}::bigint`);
+    if (upTo) where.push(`((src = 0 AND id <= ${add(upTo.lost)}::int) OR (src = 1 AND id <= ${add(upTo.gap)}::int))`);
     if (above) where.push(`((src = 0 AND id > ${add(above.lost)}::int) OR (src = 1 AND id > ${add(above.gap)}::int))`);
     if (after) where.push(`(t, src, id) > (${add(after.timeNs.toString())}::bigint, ${add(after.src)}::int, ${add(after.id)}::int)`);
     const rows = await this.db.api.query<EventDbRow>(

@@ -101,7 +101,8 @@ async function sendHistory(plan: FlowsPlan, deps: GetFlowsDeps, out: Outbox, sig
     if (cursor) eventsSince = decodeCursor(cursor).ts;
   }
   const flows = new PagedCursor(deps.reader.allBytes({ ...base, order: "asc", cursor }, max, PAGE, FIRST_PAGE));
-  const events = new PagedCursor(deps.events.events({ sinceNs: eventsSince, untilNs: plan.untilNs, signal }));
+  // events stored from now on are the live part's (pollEvents), never sent twice
+  const events = new PagedCursor(deps.events.events({ sinceNs: eventsSince, untilNs: plan.untilNs, upToIds: ids, signal }));
   let taken = 0;
   try {
     for (;;) {
