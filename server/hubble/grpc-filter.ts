@@ -16,6 +16,7 @@ import type { DescEnum } from "@bufbuild/protobuf";
 import { IPVersionSchema, TrafficDirectionSchema, VerdictSchema, type FlowFilter, type TCPFlags } from "@/proto/gen/flow/flow_pb";
 import type { FlowFilterSet, FlowFilterSpec, PodSelector, WorkloadMatch } from "@/server/domain/flow-filter-spec";
 import { TCP_FLAG_NAMES } from "@/server/domain/flow-match";
+import { overPatternBudget } from "@/server/domain/pattern-rules";
 import {
   MAX_VALUE_LENGTH,
   MAX_VALUES_PER_PARAMETER,
@@ -166,9 +167,19 @@ export function filterSetOf(req: { whitelist: FlowFilter[]; blacklist: FlowFilte
   for (const name of ["whitelist", "blacklist"] as const) {
     if (req[name].length > MAX_FILTERS) throw new RequestFieldError(name, `more than ${MAX_FILTERS} filters`);
   }
-  return {
+  const set = {
     whitelist: req.whitelist.map((f, i) => flowFilterToSpec(f, `whitelist[${i}]`)),
     blacklist: req.blacklist.map((f, i) => flowFilterToSpec(f, `blacklist[${i}]`)),
   };
+  // the live matcher's work per flow is bounded per request, as for /api/flows: all patterns together
+  const all: FlowFilterSpec = {};
+  for (const spec of [...set.whitelist, ...set.blacklist]) {
+    for (const k of PATTERN_FIELDS) if (spec[k]) (all[k] as unknown[]) = [...((all[k] as unknown[]) ?? []), ...(spec[k] as unknown[])];
+  }
+  const tooBig = overPatternBudget(all);
+  if (tooBig) throw new RequestFieldError(set.whitelist.length ? "whitelist" : "blacklist", tooBig.error);
+  return set;
 }
+
+const PATTERN_FIELDS = ["httpPath", "dnsQuery", "fqdn", "fromFqdn", "toFqdn", "nodeName", "label", "fromLabel", "toLabel"] as const satisfies readonly (keyof FlowFilterSpec)[];
 
