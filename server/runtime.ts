@@ -192,7 +192,8 @@ async function start(): Promise<Runtime> {
 
   let grpcServer: GrpcServer | undefined;
   let grpcState: Runtime["grpc"] = { state: "off" };
-  if (config.FLOWLENS_GRPC_ADDR !== "off") {
+  // web replicas (and the one-process default) serve it; ingest replicas store and serve nothing
+  if (config.FLOWLENS_GRPC_ADDR !== "off" && role !== "ingest") {
     const tls = config.FLOWLENS_GRPC_TLS_CERT_FILE
       ? { certFile: config.FLOWLENS_GRPC_TLS_CERT_FILE, keyFile: config.FLOWLENS_GRPC_TLS_KEY_FILE!, clientCaFiles: config.FLOWLENS_GRPC_TLS_CLIENT_CA_FILES }
       : undefined;
