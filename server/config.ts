@@ -216,6 +216,8 @@ export const CONFIG_VARIABLES: Readonly<Record<string, string | undefined>> = {
   FLOWLENS_GRPC_TLS_KEY_FILE: undefined,
   FLOWLENS_GRPC_TLS_CLIENT_CA_FILES: undefined,
   FLOWLENS_GRPC_FOLLOW_QUEUE_MB: "64",
+  FLOWLENS_CITUS: "auto",
+  FLOWLENS_CITUS_SHARDS: String(DEFAULT_SHARD_COUNT),
   LOG_LEVEL: "info",
   PORT: "3000",
 };
