@@ -2,7 +2,8 @@ import type { NextConfig } from "next";
 
 const nextConfig: NextConfig = {
   // Prisma's generated client and the pg driver stay plain Node modules on the server.
-  serverExternalPackages: ["@electric-sql/pglite", "@grpc/grpc-js", "pg", "pg-copy-streams", "pino"],
+  // grpc-health-check reads its .proto files next to its own code: it must not be bundled.
+  serverExternalPackages: ["@electric-sql/pglite", "@grpc/grpc-js", "grpc-health-check", "pg", "pg-copy-streams", "pino"],
   poweredByHeader: false,
   // The container image's build (scripts/build-standalone.mjs) asks for the standalone server; `npm
   // start` keeps the plain build, which `next start` serves.

@@ -183,7 +183,7 @@ async function main() {
 
   // the real runtime on that schema, with an idle relay, so the route handlers run as in production
   const relay = await startRelayServer({ announceNodes: false });
-  Object.assign(process.env, { DATABASE_URL: url, HUBBLE_SERVER: relay.address, LOG_LEVEL: "silent", FLOWLENS_RETENTION: "off" });
+  Object.assign(process.env, { DATABASE_URL: url, HUBBLE_SERVER: relay.address, LOG_LEVEL: "silent", FLOWLENS_RETENTION: "off", FLOWLENS_GRPC_ADDR: "127.0.0.1:0" });
   await getRuntime();
 
   const since = new Date(Number(START_NS / 1_000_000n)).toISOString();

@@ -206,7 +206,7 @@ async function main(): Promise<void> {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const { NODE_ENV: _nodeEnv, ...inherited } = process.env;
-    const env: Record<string, string | undefined> = { ...inherited, DATABASE_URL: url, HUBBLE_SERVER: address, PORT: String(port), FLOWLENS_RETENTION: "off", LOG_LEVEL: "warn" };
+    const env: Record<string, string | undefined> = { ...inherited, DATABASE_URL: url, HUBBLE_SERVER: address, PORT: String(port), FLOWLENS_RETENTION: "off", LOG_LEVEL: "warn", FLOWLENS_GRPC_ADDR: "127.0.0.1:0" };
     const app = spawn(process.execPath, [path.join(ROOT, "scripts/start.mjs")], { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "inherit", "inherit"], detached: true });
     server = app;
     const deadline = Date.now() + 900_000;

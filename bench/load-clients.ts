@@ -45,7 +45,7 @@ export function treeRss(root: number, countRoot: boolean): number {
 /** `next start` itself (no launcher) under the CPU profiler; the profile is written when it exits. */
 export async function startProfiled(extra: Record<string, string>, dir: string): Promise<AppServer> {
   const port = await freePort();
-  const env = { ...process.env, ...extra, PORT: String(port), NEXT_TELEMETRY_DISABLED: "1", NEXT_MANUAL_SIG_HANDLE: "1" };
+  const env = { ...process.env, FLOWLENS_GRPC_ADDR: "127.0.0.1:0", ...extra, PORT: String(port), NEXT_TELEMETRY_DISABLED: "1", NEXT_MANUAL_SIG_HANDLE: "1" };
   const child = spawn(process.execPath, ["--cpu-prof", "--cpu-prof-dir", dir, "node_modules/next/dist/bin/next", "start", "-p", String(port)], {
     cwd: ROOT,
     env,

@@ -117,6 +117,20 @@ const schema = z.object({
   FLOWLENS_LIVE_RATE: z.coerce.number().int().min(0).default(20_000),
   /** MiB of flows one /api/live stream may have waiting before its flows are skipped */
   FLOWLENS_LIVE_QUEUE_MB: z.coerce.number().int().min(1).max(1024).default(8),
+  /** where the Observer gRPC API listens (host:port, port 0 = any free one); "off" = not served */
+  FLOWLENS_GRPC_ADDR: z
+    .string()
+    .optional()
+    .transform((v) => v?.trim() || "127.0.0.1:4246")
+    .refine((v) => v === "off" || /^(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+):\d{1,5}$/.test(v), {
+      message: 'expected host:port (e.g. 127.0.0.1:4246, 0.0.0.0:4246, [::]:4246) or "off"',
+    }),
+  FLOWLENS_GRPC_TLS_CERT_FILE: z.string().optional(),
+  FLOWLENS_GRPC_TLS_KEY_FILE: z.string().optional(),
+  /** CA bundle(s) client certificates must be signed by: set = mTLS, client certificates required */
+  FLOWLENS_GRPC_TLS_CLIENT_CA_FILES: files,
+  /** MiB of new flows one gRPC follow stream may have waiting before its flows are dropped (and counted) */
+  FLOWLENS_GRPC_FOLLOW_QUEUE_MB: z.coerce.number().int().min(1).max(4096).default(64),
   /** Citus layout of the tables (server/db/citus.ts): auto = when the database has the citus extension */
   FLOWLENS_CITUS: z
     .enum(["auto", "1", "0", "true", "false", "yes", "no", "on", "off", ""])
@@ -148,7 +162,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (r.data.HUBBLE_TLS_CLIENT_CERT_FILE && !r.data.HUBBLE_TLS_CLIENT_KEY_FILE) {
     throw new ConfigError("invalid configuration: HUBBLE_TLS_CLIENT_CERT_FILE is set but HUBBLE_TLS_CLIENT_KEY_FILE is not");
   }
-  return r.data;
+  const g = r.data;
+  if (!!g.FLOWLENS_GRPC_TLS_CERT_FILE !== !!g.FLOWLENS_GRPC_TLS_KEY_FILE) {
+    throw new ConfigError("invalid configuration: FLOWLENS_GRPC_TLS_CERT_FILE and FLOWLENS_GRPC_TLS_KEY_FILE go together");
+  }
+  if (g.FLOWLENS_GRPC_TLS_CLIENT_CA_FILES.length > 0 && !g.FLOWLENS_GRPC_TLS_CERT_FILE) {
+    throw new ConfigError("invalid configuration: FLOWLENS_GRPC_TLS_CLIENT_CA_FILES needs FLOWLENS_GRPC_TLS_CERT_FILE and FLOWLENS_GRPC_TLS_KEY_FILE (mTLS is TLS with client certificates)");
+  }
+  return g;
 }
 
 /**
@@ -181,6 +202,11 @@ export const CONFIG_VARIABLES: Readonly<Record<string, string | undefined>> = {
   FLOWLENS_QUEUE_MAX: "50000",
   FLOWLENS_LIVE_RATE: "20000",
   FLOWLENS_LIVE_QUEUE_MB: "8",
+  FLOWLENS_GRPC_ADDR: "127.0.0.1:4246",
+  FLOWLENS_GRPC_TLS_CERT_FILE: undefined,
+  FLOWLENS_GRPC_TLS_KEY_FILE: undefined,
+  FLOWLENS_GRPC_TLS_CLIENT_CA_FILES: undefined,
+  FLOWLENS_GRPC_FOLLOW_QUEUE_MB: "64",
   FLOWLENS_CITUS: "auto",
   FLOWLENS_CITUS_SHARDS: String(DEFAULT_SHARD_COUNT),
   LOG_LEVEL: "info",

@@ -14,6 +14,8 @@ import { AgentEventsRepo } from "./db/agent-events-repo";
 import { applyMigrations } from "./db/migrate";
 import { QuarantineRepo } from "./db/quarantine-repo";
 import { StorageHealth } from "./db/storage-health";
+import { StreamEventsRepo } from "./db/stream-events-repo";
+import { startGrpcServer, type GrpcDeps, type GrpcServer } from "./hubble/grpc-server";
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { batchChannel, notifyBatch, parseBatchNotice } from "./db/batch-notify";
@@ -55,10 +57,15 @@ export interface Runtime {
   /** agents' policy events for /policies' moments, where the server serves them */
   agentEvents: { ingest: AgentEventsIngest; repo: AgentEventsRepo };
   relay: { address: string; mode: "relay" | "demo" };
+  /** the Observer gRPC API (FLOWLENS_GRPC_ADDR): where it listens, or why it does not */
+  grpc: { state: "serving"; address: string; tls: GrpcServer["tls"] } | { state: "off" } | { state: "failed"; address: string; error: string };
   shutdown: () => Promise<void>;
 }
 
 const KEY = Symbol.for("flowlens.runtime");
+/** package.json's version (ServerStatus.version, GetNodes) */
+const FLOWLENS_VERSION = process.env.npm_package_version ?? "0.1.0";
+const STARTED_AT = Date.now();
 type G = typeof globalThis & { [KEY]?: Promise<Runtime> };
 
 async function start(): Promise<Runtime> {
@@ -159,7 +166,8 @@ async function start(): Promise<Runtime> {
     const batches = new RemoteBatches({
       self: instance,
       reader,
-      watching: () => live.listeners > 0,
+      // SSE viewers and gRPC follow streams (taps) both want the batches
+      watching: () => live.listeners > 0 || live.tapCount > 0,
       publish: (rows) => live.publish(rows),
       rollupsChanged: () => writer.rollupFeed.readersStartOver(),
       log,
@@ -188,6 +196,24 @@ async function start(): Promise<Runtime> {
   }, 1000);
   warmTimer.unref();
 
+  let grpcServer: GrpcServer | undefined;
+  let grpcState: Runtime["grpc"] = { state: "off" };
+  // web replicas (and the one-process default) serve it; ingest replicas store and serve nothing
+  if (config.FLOWLENS_GRPC_ADDR !== "off" && role !== "ingest") {
+    const tls = config.FLOWLENS_GRPC_TLS_CERT_FILE
+      ? { certFile: config.FLOWLENS_GRPC_TLS_CERT_FILE, keyFile: config.FLOWLENS_GRPC_TLS_KEY_FILE!, clientCaFiles: config.FLOWLENS_GRPC_TLS_CLIENT_CA_FILES }
+      : undefined;
+    try {
+      grpcServer = await startGrpcServer({ address: config.FLOWLENS_GRPC_ADDR, tls }, runtimeGrpcDeps({ config, db, reader, events, live, ingest }));
+      grpcState = { state: "serving", address: grpcServer.address, tls: grpcServer.tls };
+      log.info({ address: grpcServer.address, tls: grpcServer.tls }, "serving the Observer gRPC API (hubble observe --server …)");
+    } catch (e) {
+      // the dashboard and the ingest work without it: say so in the log and in /api/status
+      grpcState = { state: "failed", address: config.FLOWLENS_GRPC_ADDR, error: String(e) };
+      log.error({ address: config.FLOWLENS_GRPC_ADDR, err: String(e) }, "could not serve the Observer gRPC API");
+    }
+  }
+
   const retentionMs = config.FLOWLENS_RETENTION;
   const applyRetention = async () => {
     // web replicas leave the store's shape to the ingest replicas
@@ -209,6 +235,7 @@ async function start(): Promise<Runtime> {
     (closing ??= (async () => {
       clearInterval(retentionTimer);
       clearTimeout(warmTimer);
+      await grpcServer?.stop();
       health.close();
       live.shutdown();
       stopView?.();
@@ -239,7 +266,24 @@ async function start(): Promise<Runtime> {
     remote: remote ?? null,
     agentEvents: { ingest: agentEvents, repo: agentEventsRepo },
     relay: { address: config.FLOWLENS_INGEST === "per-node" && ingests ? (config.HUBBLE_PEER_SERVER ?? address) : address, mode: stopDemo ? "demo" : "relay" },
+    grpc: grpcState,
     shutdown,
+  };
+}
+
+/** What the gRPC server reads, from the runtime's parts (also for tests that start a second server). */
+export function runtimeGrpcDeps(rt: Pick<Runtime, "config" | "db" | "reader" | "events" | "live" | "ingest">): GrpcDeps {
+  return {
+    reader: rt.reader,
+    events: new StreamEventsRepo(rt.db),
+    live: rt.live,
+    nodeName: "flowlens",
+    followBytes: rt.config.FLOWLENS_GRPC_FOLLOW_QUEUE_MB * 1024 * 1024,
+    flowCount: () => rt.events.flowCount(),
+    flowsRate: () => rt.ingest.rate.perSecond(),
+    relayNodes: () => [...rt.ingest.nodes.values()],
+    version: `flowlens ${FLOWLENS_VERSION}`,
+    startedAt: STARTED_AT,
   };
 }
 

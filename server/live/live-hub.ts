@@ -61,6 +61,7 @@ export class LiveHub {
   private readonly viewers = new Set<LiveViewer>();
   private readonly requests = new Map<LiveViewer, object | undefined>();
   private readonly converter = new LiveFlowConverter();
+  private readonly taps = new Set<(rows: readonly FlowRow[]) => void>();
   private readonly opts: LiveHubOptions;
   private windowStart = 0;
   private usedInWindow = 0;
@@ -123,7 +124,30 @@ export class LiveHub {
     this.timer = undefined;
   }
 
+  /**
+   * Every stored batch's rows as they are, for streams that keep the stored bytes (gRPC GetFlows
+   * follow): they match and queue for themselves, outside the SSE viewers' budget. Returns the
+   * unsubscribe function.
+   */
+  tap(fn: (rows: readonly FlowRow[]) => void): () => void {
+    this.taps.add(fn);
+    return () => this.taps.delete(fn);
+  }
+
+  get tapCount(): number {
+    return this.taps.size;
+  }
+
   publish(rows: readonly FlowRow[]): void {
+    if (rows.length > 0) {
+      for (const t of [...this.taps]) {
+        try {
+          t(rows);
+        } catch {
+          // one stream's failure must not cost the others (or the ingest) their flows
+        }
+      }
+    }
     if (this.viewers.size === 0 || rows.length === 0) return;
     const now = Date.now();
     if (now - this.windowStart >= 1000) {

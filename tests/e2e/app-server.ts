@@ -47,7 +47,8 @@ export async function startApp(extraEnv: Record<string, string> = {}, opts: Star
   const removeData = () => {
     if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
   };
-  const env: Record<string, string | undefined> = { ...process.env, PORT: String(port), FLOWLENS_DATA_DIR: dataDir, LOG_LEVEL: "warn", ...extraEnv };
+  // FLOWLENS_GRPC_ADDR: a free port, never the fixed 4246 (tests run in parallel); /api/status tells which
+  const env: Record<string, string | undefined> = { ...process.env, PORT: String(port), FLOWLENS_DATA_DIR: dataDir, LOG_LEVEL: "warn", FLOWLENS_GRPC_ADDR: "127.0.0.1:0", ...extraEnv };
   // the embedded store and the demo cluster, unless the caller names a database or a Relay
   if (!("DATABASE_URL" in extraEnv)) delete env.DATABASE_URL;
   if (!("HUBBLE_SERVER" in extraEnv)) delete env.HUBBLE_SERVER;

@@ -33,6 +33,18 @@ describe("configuration from the environment", () => {
     expect(() => loadConfig({ HUBBLE_TLS_CLIENT_CERT_FILE: "/c/tls.crt" })).toThrow(ConfigError);
   });
 
+  it("reads where the gRPC API listens and its TLS files", () => {
+    expect(loadConfig({}).FLOWLENS_GRPC_ADDR).toBe("127.0.0.1:4246");
+    expect(loadConfig({ FLOWLENS_GRPC_ADDR: "0.0.0.0:0" }).FLOWLENS_GRPC_ADDR).toBe("0.0.0.0:0");
+    expect(loadConfig({ FLOWLENS_GRPC_ADDR: "[::]:4246" }).FLOWLENS_GRPC_ADDR).toBe("[::]:4246");
+    expect(loadConfig({ FLOWLENS_GRPC_ADDR: "off" }).FLOWLENS_GRPC_ADDR).toBe("off");
+    expect(() => loadConfig({ FLOWLENS_GRPC_ADDR: "4246" })).toThrow(/FLOWLENS_GRPC_ADDR: expected host:port/);
+    const tls = { FLOWLENS_GRPC_TLS_CERT_FILE: "/s.pem", FLOWLENS_GRPC_TLS_KEY_FILE: "/s.key", FLOWLENS_GRPC_TLS_CLIENT_CA_FILES: "/a.pem,/b.pem" };
+    expect(loadConfig(tls).FLOWLENS_GRPC_TLS_CLIENT_CA_FILES).toEqual(["/a.pem", "/b.pem"]);
+    expect(() => loadConfig({ FLOWLENS_GRPC_TLS_CERT_FILE: "/s.pem" })).toThrow(/go together/);
+    expect(() => loadConfig({ FLOWLENS_GRPC_TLS_CLIENT_CA_FILES: "/a.pem" })).toThrow(/mTLS/);
+  });
+
   it("parses retention durations and off", () => {
     expect(loadConfig({ FLOWLENS_RETENTION: "36h" }).FLOWLENS_RETENTION).toBe(36 * 3600e3);
     expect(loadConfig({ FLOWLENS_RETENTION: "off" }).FLOWLENS_RETENTION).toBeNull();

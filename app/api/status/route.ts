@@ -46,6 +46,7 @@ export async function GET(): Promise<Response> {
       quarantined: c.quarantined,
     },
     nodes: [...rt.ingest.nodes.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    grpc: rt.grpc,
   };
   return Response.json(report, { headers: noStore() });
 }

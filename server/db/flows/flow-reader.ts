@@ -4,14 +4,14 @@
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
-import type { FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
+import type { FlowFilterSet, FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
 import { itemResponse, type FlowItem, type FlowJson } from "@/server/domain/flows/flow-item";
 import { encodeCursor, readCursor, splitCursor } from "@/server/domain/flows/flow-cursor";
 import { compileMatcher } from "@/server/domain/flows/flow-match";
 import { responseJson } from "@/server/flow-codec/flow-json";
 import { rebuildResponseBytes, uuidText, type StoredFlow } from "@/server/flow-codec/rebuild-flow";
 import type { Database } from "../connection";
-import { contextCatalogFor, type ContextCatalog } from "./context-catalog";
+import { contextCatalogFor, type CatalogEntry, type ContextCatalog } from "./context-catalog";
 import type { DimensionRepo } from "./dimension-repo";
 import { SqlParams, flowConditions, hasConditions, splitSpec } from "./flow-sql";
 import { InputError } from "../input-error";
@@ -19,6 +19,10 @@ import { throwIfCancelled } from "../query-errors";
 
 export interface FlowReadQuery {
   filter: FlowFilterSpec;
+  /** several filters (gRPC whitelist/blacklist); when given, `filter` is not used */
+  filters?: FlowFilterSet;
+  /** newest first (default, /api/flows) or oldest first (gRPC); a cursor continues in its order */
+  order?: "asc" | "desc";
   sinceNs?: bigint;
   untilNs?: bigint;
   limit: number;
@@ -127,16 +131,24 @@ export class FlowReader {
   }
 
   /** Every matching flow as the exact GetFlowsResponse bytes that were received, newest first, in pages. */
-  async *allBytes(q: Omit<FlowReadQuery, "limit">, max = Number.POSITIVE_INFINITY, pageSize = EXPORT_PAGE): AsyncGenerator<{ key: string; bytes: Buffer }[]> {
-    for await (const rows of this.rowPages(q, max, pageSize)) yield await this.rebuild(rows, q.signal);
+  async *allBytes(
+    q: Omit<FlowReadQuery, "limit">,
+    max = Number.POSITIVE_INFINITY,
+    pageSize = EXPORT_PAGE,
+    firstPageSize = pageSize,
+  ): AsyncGenerator<{ key: string; ts: bigint; bytes: Buffer }[]> {
+    for await (const rows of this.rowPages(q, max, pageSize, firstPageSize)) yield await this.rebuild(rows, q.signal);
   }
 
-  private async *rowPages(q: Omit<FlowReadQuery, "limit">, max: number, pageSize: number): AsyncGenerator<FlowDbRow[]> {
+  /** `firstPageSize`: a small first page answers quickly; pages then grow fourfold up to pageSize */
+  private async *rowPages(q: Omit<FlowReadQuery, "limit">, max: number, pageSize: number, firstPageSize = pageSize): AsyncGenerator<FlowDbRow[]> {
     let cursor = q.cursor;
     let left = max;
+    let size = Math.min(firstPageSize, pageSize);
     while (left > 0) {
       throwIfCancelled(q.signal); // the client went away while the last page was being sent
-      const want = Math.min(pageSize, left);
+      const want = Math.min(size, left);
+      size = Math.min(size * 4, pageSize);
       const rows = await this.rows({ ...q, cursor, limit: want }, want);
       if (rows.length > 0) yield rows;
       if (rows.length < want) return;
@@ -146,27 +158,75 @@ export class FlowReader {
     }
   }
 
-  private async rows(q: FlowReadQuery, limit: number): Promise<FlowDbRow[]> {
-    const { context, flow } = splitSpec(q.filter);
-    const p = new SqlParams();
-    const where: string[] = [];
+  /** SQL for one filter: its context part as the matching context ids, its per-flow part as SQL. */
+  private async specCondition(spec: FlowFilterSpec, p: SqlParams): Promise<string | null> {
+    const { context, flow } = splitSpec(spec);
+    const parts: string[] = [];
     if (hasConditions(context)) {
       const ids = (await this.contexts.matching(context)).map((e) => e.id);
-      if (ids.length === 0) return [];
-      where.push(`f.ctx_id = ANY(${p.add(ids, "::int[]")})`);
+      if (ids.length === 0) return "false";
+      parts.push(`f.ctx_id = ANY(${p.add(ids, "::int[]")})`);
     }
-    where.push(...flowConditions(flow, p));
+    parts.push(...flowConditions(flow, p));
+    return parts.length ? `(${parts.join(" AND ")})` : null;
+  }
+
+  /** WHERE conditions of the query's filter (or filter set); null when nothing can match */
+  private async filterConditions(q: Pick<FlowReadQuery, "filter" | "filters">, p: SqlParams): Promise<string[] | null> {
+    if (!q.filters) {
+      const c = await this.specCondition(q.filter, p);
+      return c === "false" ? null : c ? [c] : [];
+    }
+    const out: string[] = [];
+    const { whitelist, blacklist } = q.filters;
+    if (whitelist.length > 0) {
+      const any = await Promise.all(whitelist.map((s) => this.specCondition(s, p)));
+      if (!any.includes(null)) {
+        const live = any.filter((c) => c !== "false");
+        if (live.length === 0) return null;
+        out.push(`(${live.join(" OR ")})`);
+      }
+    }
+    const none = (await Promise.all(blacklist.map((s) => this.specCondition(s, p)))).filter((c) => c !== "false");
+    if (none.includes(null)) return null; // a blacklist filter without conditions removes everything
+    // NULL columns make a condition NULL, and NOT NULL would drop the row: a NULL here is "no match"
+    if (none.length > 0) out.push(`NOT coalesce((${none.join(" OR ")}), false)`);
+    return out;
+  }
+
+  private async rows(q: FlowReadQuery, limit: number, offset = 0): Promise<FlowDbRow[]> {
+    const p = new SqlParams();
+    const where = await this.filterConditions(q, p);
+    if (where === null) return [];
     if (q.sinceNs !== undefined) where.push(`f.ts >= ${p.add(q.sinceNs.toString(), "::bigint")}`);
     if (q.untilNs !== undefined) where.push(`f.ts < ${p.add(q.untilNs.toString(), "::bigint")}`);
+    const asc = q.order === "asc";
     if (q.cursor) {
       const c = decodeCursor(q.cursor);
-      where.push(`(f.ts, f.key) < (${p.add(c.ts.toString(), "::bigint")}, ${p.add(uuidText(c.key), "::uuid")})`);
+      where.push(`(f.ts, f.key) ${asc ? ">" : "<"} (${p.add(c.ts.toString(), "::bigint")}, ${p.add(uuidText(c.key), "::uuid")})`);
     }
+    const dir = asc ? "ASC" : "DESC";
     const sql = `SELECT f.ts::text AS ts, f.key::text AS key, f.key_derived, f.ctx_id, f.l4, f.sport, f.dport,
         f.tcp_flags, f.summary_id, f.l7, f.rest, f.resp_ts::text AS resp_ts, f.ts_synthetic, f.resp_rest
       FROM flows f ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-      ORDER BY f.ts DESC, f.key DESC LIMIT ${p.add(limit, "::int")}`;
+      ORDER BY f.ts ${dir}, f.key ${dir} LIMIT ${p.add(limit, "::int")}${offset > 0 ? ` OFFSET ${p.add(offset, "::int")}` : ""}`;
     return this.db.api.query<FlowDbRow>(sql, p.values, { signal: q.signal });
+  }
+
+  /**
+   * The cursor (oldest-first order) just before the `n` newest matching flows, or undefined when
+   * there are at most `n`: streaming oldest first from it gives the newest n in time order without
+   * holding them (hubble sends "the last n" oldest first).
+   */
+  async cursorBeforeNewest(q: Omit<FlowReadQuery, "limit" | "order" | "cursor">, n: number): Promise<string | undefined> {
+    const [row] = await this.rows({ ...q, limit: 1, order: "desc" }, 1, n);
+    return row ? encodeCursor(BigInt(row.ts), row.key) : undefined;
+  }
+
+  /** Every context decoded so far, after a refresh (namespaces and nodes of the stored flows). */
+  async contextEntries(): Promise<readonly CatalogEntry[]> {
+    await this.contexts.refresh();
+    return this.contexts.all();
   }
 
   /** Rebuilds the GetFlowsResponse of each row (hubble JSON form). */
@@ -186,7 +246,7 @@ export class FlowReader {
   }
 
   /** Rebuilds the GetFlowsResponse bytes of each row. */
-  private async rebuild(rows: FlowDbRow[], signal?: AbortSignal): Promise<{ key: string; bytes: Buffer }[]> {
+  private async rebuild(rows: FlowDbRow[], signal?: AbortSignal): Promise<{ key: string; ts: bigint; bytes: Buffer }[]> {
     const ctx = await this.dims.contextsById(new Set(rows.map((r) => r.ctx_id)), signal);
     const sums = await this.dims.summariesById(new Set(rows.flatMap((r) => (r.summary_id === null ? [] : [r.summary_id]))), signal);
     return rows.map((r) => {
@@ -207,7 +267,7 @@ export class FlowReader {
         tsSynthetic: r.ts_synthetic === true,
         respRest: r.resp_rest,
       };
-      return { key: r.key, bytes: rebuildResponseBytes(stored, c) };
+      return { key: r.key, ts: stored.ts, bytes: rebuildResponseBytes(stored, c) };
     });
   }
 

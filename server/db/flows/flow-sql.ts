@@ -4,6 +4,8 @@
  * stream uses, so stored and live results agree) and the per-flow part (ports, protocol, L7 fields,
  * uuid), compiled here to SQL over the flows columns.
  */
+import { create, toBinary } from "@bufbuild/protobuf";
+import { FlowSchema } from "@/proto/gen/flow/flow_pb";
 import type { FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
 import { HTTP_URL_PATH_PATTERN } from "@/server/domain/flows/flow-match";
 
@@ -60,9 +62,25 @@ export function flowConditions(spec: FlowFilterSpec, p: SqlParams): string[] {
   if (spec.httpPath?.length) {
     out.push(`(${spec.httpPath.map((re) => `${HTTP_PATH_SQL} ~ ${p.add(re, "::text")}`).join(" OR ")})`);
   }
+  if (spec.dnsQuery?.length) {
+    out.push(`(f.l7_kind = 100 AND (${spec.dnsQuery.map((re) => `coalesce(f.dns_query, '') ~ ${p.add(re, "::text")}`).join(" OR ")}))`);
+  }
+  if (spec.tcpFlags?.length) {
+    out.push(`(f.l4 = 1 AND f.tcp_flags IS NOT NULL AND (${spec.tcpFlags.map((m) => `(f.tcp_flags & ${p.add(m, "::int")}) = ${p.add(m, "::int")}`).join(" OR ")}))`);
+  }
+  if (spec.traceId?.length) {
+    // trace_context (field 30) is kept in `rest` as the bytes the agent sent; TraceContext and
+    // TraceParent have one field each, so a trace id has exactly one encoding
+    out.push(`(${spec.traceId.map((id) => `position(${p.add(traceContextBytes(id), "::bytea")} in coalesce(f.rest, ''::bytea)) > 0`).join(" OR ")})`);
+  }
   if (spec.uuid?.length) {
     const ids = spec.uuid.filter((u) => UUID.test(u));
     out.push(ids.length ? `f.key = ANY(${p.add(ids, "::uuid[]")})` : "false");
   }
   return out;
+}
+
+/** The encoded Flow field trace_context {parent {trace_id}} as it appears in the wire bytes. */
+export function traceContextBytes(traceId: string): Buffer {
+  return Buffer.from(toBinary(FlowSchema, create(FlowSchema, { traceContext: { parent: { traceId } } })));
 }

@@ -42,6 +42,12 @@ export interface EventTypeMatch {
   subType?: number;
 }
 
+/** hubble's Workload filter: an empty side is any. */
+export interface WorkloadMatch {
+  name?: string;
+  kind?: string;
+}
+
 export interface FlowFilterSpec {
   verdict?: number[];
   namespace?: string[];
@@ -79,6 +85,25 @@ export interface FlowFilterSpec {
   trafficDirection?: number[];
   cluster?: string[];
   uuid?: string[];
+  // The fields below come from hubble's FlowFilter (the gRPC API); /api/flows has no parameter for them.
+  /** is_reply ∈ values; a DROPPED flow without is_reply counts as not a reply (hubble's rule) */
+  reply?: boolean[];
+  /** source_service / destination_service: same selectors as pods, over Service {namespace, name} */
+  fromService?: PodSelector[];
+  toService?: PodSelector[];
+  /** security identity numbers */
+  fromIdentity?: number[];
+  toIdentity?: number[];
+  /** IPVersion numbers (1 IPv4, 2 IPv6); a flow without IP never matches */
+  ipVersion?: number[];
+  fromWorkload?: WorkloadMatch[];
+  toWorkload?: WorkloadMatch[];
+  /** regular expression sources (portable subset), searched in the DNS query name */
+  dnsQuery?: string[];
+  /** TCP flag bit masks (FIN=1 SYN=2 RST=4 PSH=8 ACK=16 URG=32 ECE=64 CWR=128 NS=256): a flow matches when it has every bit of one mask */
+  tcpFlags?: number[];
+  /** trace_context.parent.trace_id, exact */
+  traceId?: string[];
 }
 
 /**
@@ -86,7 +111,19 @@ export interface FlowFilterSpec {
  * only on its context (endpoints, verdict, IPs, names, node…), so it can be evaluated once per
  * distinct context — for stored flows (server/db) and live ones (server/live) alike.
  */
-export const FLOW_LEVEL_KEYS = ["port", "fromPort", "toPort", "protocol", "httpStatus", "httpMethod", "httpPath", "uuid"] as const;
+export const FLOW_LEVEL_KEYS = [
+  "port",
+  "fromPort",
+  "toPort",
+  "protocol",
+  "httpStatus",
+  "httpMethod",
+  "httpPath",
+  "uuid",
+  "dnsQuery",
+  "tcpFlags",
+  "traceId",
+] as const;
 
 export function splitSpec(spec: FlowFilterSpec): { context: FlowFilterSpec; flow: FlowFilterSpec } {
   const context: FlowFilterSpec = { ...spec };
@@ -100,6 +137,16 @@ export function splitSpec(spec: FlowFilterSpec): { context: FlowFilterSpec; flow
 
 export function hasConditions(spec: FlowFilterSpec): boolean {
   return Object.values(spec).some((v) => Array.isArray(v) && v.length > 0);
+}
+
+/**
+ * Several filters, as hubble's GetFlowsRequest has them: a flow is kept when it matches ANY
+ * whitelist filter (or there is none) and NO blacklist filter. /api/flows is the case of one
+ * whitelist filter.
+ */
+export interface FlowFilterSet {
+  whitelist: FlowFilterSpec[];
+  blacklist: FlowFilterSpec[];
 }
 
 export interface FlowQuery {

@@ -40,4 +40,6 @@ export interface StatusReport {
   /** quarantined: responses kept as bytes instead of stored (GET /api/quarantine) */
   ingest: { flowsPerSecond: number; lostEvents: number; gaps: number; quarantined: number };
   nodes: { name: string; state: string }[];
+  /** the Observer gRPC API: `hubble observe --server <address>`; failed = could not listen (error says why) */
+  grpc: { state: "serving" | "off" | "failed"; address?: string; tls?: "off" | "tls" | "mtls"; error?: string };
 }

@@ -53,13 +53,30 @@
  * uuid               flow.uuid = value OR item.key = value (values are lower-case; Cilium uuids
  *                    and storage keys are lower-case too).
  *
+ * Fields only hubble's FlowFilter has (gRPC GetFlows; server/hubble/grpc-filter.ts), with the Relay's
+ * semantics (cilium pkg/hubble/filters):
+ * reply              flow.is_reply (BoolValue) ∈ values. A flow without is_reply matches nothing,
+ *                    except a DROPPED one, which counts as is_reply = false.
+ * from/to-service    flow.source_service / destination_service {namespace, name} with the pod
+ *                    selector rule (namespace exact, name prefix).
+ * from/to-identity   ep.identity (missing = 0) ∈ values.
+ * ip-version         flow.IP is present AND IP.ipVersion (missing = 0) ∈ values.
+ * from/to-workload   some ep.workloads entry has (match.name absent OR = name) AND (match.kind
+ *                    absent OR = kind).
+ * dns-query          flow.l7.dns is present AND the regex is found in its query (missing = "";
+ *                    PostgreSQL `dns_query ~ regex`, here the linear-time matcher with dotAll).
+ * tcp-flags          flow.l4.TCP.flags is present AND, for some mask, every flag of the mask is set.
+ * trace-id           flow.trace_context.parent.trace_id = value (values are non-empty).
+ * A pod or service selector's namespace "" means an endpoint without namespace (a FlowFilter pod
+ * without "namespace/"), as in the Relay; absent (only /api/flows makes it) means any namespace.
+ *
  * Speed: everything is compiled once (regexes, CIDR masks, Sets) and the per-flow work is cheap
  * field reads, ordered roughly cheapest first so non-matching flows leave early. Every regex is a
  * linear-time one (linear-regex.ts): a pattern from a request cannot hold the event loop.
  */
-import { DropReasonSchema, TrafficDirectionSchema, VerdictSchema } from "@/proto/gen/flow/flow_pb";
+import { DropReasonSchema, IPVersionSchema, TrafficDirectionSchema, Verdict, VerdictSchema } from "@/proto/gen/flow/flow_pb";
 import { compileCidrList } from "../shared/cidr";
-import type { FlowFilterSpec, LabelSelector, PodSelector } from "./flow-filter-spec";
+import type { FlowFilterSet, FlowFilterSpec, LabelSelector, PodSelector, WorkloadMatch } from "./flow-filter-spec";
 import type { FlowItem } from "./flow-item";
 import { compileLabelSelector, escapeRegex } from "../shared/label-selector";
 import { compileLinearRegex } from "../shared/linear-regex";
@@ -70,6 +87,12 @@ interface EndpointJson {
   pod_name?: string;
   labels?: string[];
   cluster_name?: string;
+  identity?: number;
+  workloads?: { name?: string; kind?: string }[];
+}
+interface ServiceJson {
+  name?: string;
+  namespace?: string;
 }
 interface PortsJson {
   source_port?: number;
@@ -83,9 +106,13 @@ interface FlowJsonView {
   node_name?: string;
   source?: EndpointJson;
   destination?: EndpointJson;
-  IP?: { source?: string; destination?: string };
-  l4?: { TCP?: PortsJson; UDP?: PortsJson; SCTP?: PortsJson; ICMPv4?: object; ICMPv6?: object };
-  l7?: { dns?: object; kafka?: object; http?: { code?: number; method?: string; url?: string } };
+  IP?: { source?: string; destination?: string; ipVersion?: string | number };
+  l4?: { TCP?: PortsJson & { flags?: Record<string, boolean> }; UDP?: PortsJson; SCTP?: PortsJson; ICMPv4?: object; ICMPv6?: object };
+  l7?: { dns?: { query?: string }; kafka?: object; http?: { code?: number; method?: string; url?: string } };
+  is_reply?: boolean;
+  source_service?: ServiceJson;
+  destination_service?: ServiceJson;
+  trace_context?: { parent?: { trace_id?: string } };
   event_type?: { type?: number; sub_type?: number };
   source_names?: string[];
   destination_names?: string[];
@@ -148,9 +175,29 @@ function enumTest(schema: { values: readonly { name: string; number: number }[] 
     v === undefined ? zero : typeof v === "number" ? nums.has(v) : names.has(v);
 }
 
+/** TCPFlags field names (protojson) by bit, FIN=1 … NS=256 (the flows.tcp_flags column's bits). */
+export const TCP_FLAG_NAMES = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "NS"] as const;
+
+function tcpFlagBits(flags: Record<string, boolean>): number {
+  let bits = 0;
+  for (let i = 0; i < TCP_FLAG_NAMES.length; i++) if (flags[TCP_FLAG_NAMES[i]] === true) bits |= 1 << i;
+  return bits;
+}
+
+function compileWorkloads(matches: readonly WorkloadMatch[]): (ep: EndpointJson | undefined) => boolean {
+  return (ep) => {
+    for (const w of ep?.workloads ?? []) {
+      for (const m of matches) {
+        if ((m.name === undefined || m.name === (w.name ?? "")) && (m.kind === undefined || m.kind === (w.kind ?? ""))) return true;
+      }
+    }
+    return false;
+  };
+}
+
 function compilePod(selectors: readonly PodSelector[]): (ep: EndpointJson | undefined) => boolean {
   return (ep) => {
-    const ns = ep?.namespace;
+    const ns = ep?.namespace ?? "";
     const pod = ep?.pod_name ?? "";
     for (const s of selectors) {
       if ((s.namespace === undefined || s.namespace === ns) && pod.startsWith(s.prefix)) return true;
@@ -354,6 +401,71 @@ export function compileMatcher(spec: FlowFilterSpec): (item: FlowItem) => boolea
     preds.push((f) => t(f.destination));
   }
 
+  if (has(spec.reply)) {
+    const want = new Set(spec.reply);
+    const dropped = enumTest(VerdictSchema, [Verdict.DROPPED]);
+    preds.push((f) => {
+      const r = f.is_reply ?? (dropped(f.verdict) ? false : undefined);
+      return r !== undefined && want.has(r);
+    });
+  }
+  if (has(spec.fromIdentity)) {
+    const set = new Set(spec.fromIdentity);
+    preds.push((f) => set.has(f.source?.identity ?? 0));
+  }
+  if (has(spec.toIdentity)) {
+    const set = new Set(spec.toIdentity);
+    preds.push((f) => set.has(f.destination?.identity ?? 0));
+  }
+  if (has(spec.ipVersion)) {
+    const t = enumTest(IPVersionSchema, spec.ipVersion);
+    preds.push((f) => f.IP !== undefined && t(f.IP.ipVersion));
+  }
+  if (has(spec.tcpFlags)) {
+    const masks = spec.tcpFlags;
+    preds.push((f) => {
+      const flags = f.l4?.TCP?.flags;
+      if (!flags) return false;
+      const bits = tcpFlagBits(flags);
+      for (const m of masks) if ((bits & m) === m) return true;
+      return false;
+    });
+  }
+  if (has(spec.traceId)) {
+    const set = new Set(spec.traceId);
+    preds.push((f) => {
+      const id = f.trace_context?.parent?.trace_id;
+      return id !== undefined && set.has(id);
+    });
+  }
+  const service = (s: ServiceJson | undefined): EndpointJson | undefined => (s ? { namespace: s.namespace, pod_name: s.name } : undefined);
+  if (has(spec.fromService)) {
+    const t = compilePod(spec.fromService);
+    preds.push((f) => t(service(f.source_service)));
+  }
+  if (has(spec.toService)) {
+    const t = compilePod(spec.toService);
+    preds.push((f) => t(service(f.destination_service)));
+  }
+  if (has(spec.fromWorkload)) {
+    const t = compileWorkloads(spec.fromWorkload);
+    preds.push((f) => t(f.source));
+  }
+  if (has(spec.toWorkload)) {
+    const t = compileWorkloads(spec.toWorkload);
+    preds.push((f) => t(f.destination));
+  }
+  if (has(spec.dnsQuery)) {
+    const res = spec.dnsQuery.map((p) => compileLinearRegex(p, { dotAll: true }));
+    preds.push((f) => {
+      const dns = f.l7?.dns;
+      if (!dns) return false;
+      const q = dns.query ?? "";
+      for (const re of res) if (re.test(q)) return true;
+      return false;
+    });
+  }
+
   if (has(spec.httpPath)) {
     const res = spec.httpPath.map((p) => compileLinearRegex(p, { dotAll: true }));
     preds.push((f) => {
@@ -372,4 +484,11 @@ export function compileMatcher(spec: FlowFilterSpec): (item: FlowItem) => boolea
     for (let i = 0; i < n; i++) if (!preds[i](f, item)) return false;
     return true;
   };
+}
+
+/** A FlowFilterSet: any whitelist filter (or none) and no blacklist filter. */
+export function compileFilterSet(set: FlowFilterSet): (item: FlowItem) => boolean {
+  const allow = set.whitelist.map(compileMatcher);
+  const deny = set.blacklist.map(compileMatcher);
+  return (item) => (allow.length === 0 || allow.some((m) => m(item))) && !deny.some((m) => m(item));
 }

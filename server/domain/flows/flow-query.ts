@@ -97,7 +97,7 @@ function single<T>(parse: (s: string) => Parsed<T>) {
     .pipe(value(parse));
 }
 
-const labelValue = (s: string): Parsed<LabelSelector> => {
+export const labelValue = (s: string): Parsed<LabelSelector> => {
   const r = parseLabelSelector(s);
   return r.ok ? r : fail(`${q(s)} is not a label selector: ${r.error}`);
 };

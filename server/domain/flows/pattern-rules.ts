@@ -166,6 +166,7 @@ const tooLarge = (size: number) =>
 function patternSizes(filter: FlowFilterSpec): [string, number][] {
   const out: [string, number][] = [];
   for (const p of filter.httpPath ?? []) out.push(["http-path", compileLinearRegex(p, { dotAll: true }).programSize]);
+  for (const p of filter.dnsQuery ?? []) out.push(["dns_query", compileLinearRegex(p, { dotAll: true }).programSize]);
   const names = (parameter: string, values: readonly string[] | undefined) => {
     for (const v of values ?? []) out.push([parameter, v.length + v.split("*").length + 4]);
   };
