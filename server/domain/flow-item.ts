@@ -40,4 +40,21 @@ export interface StatusReport {
   /** quarantined: responses kept as bytes instead of stored (GET /api/quarantine) */
   ingest: { flowsPerSecond: number; lostEvents: number; gaps: number; quarantined: number };
   nodes: { name: string; state: string }[];
+  /** who is asking and how Flowlens is protected (for the header) */
+  access?: AccessReport;
+}
+
+export interface AccessReport {
+  /** local: no sign-in, loopback only; off: no sign-in on purpose (FLOWLENS_AUTH=off); on: sign-in / tokens */
+  mode: "local" | "off" | "on";
+  /** the address `npm start` listens on, when known */
+  bind?: string;
+  user: string;
+  role: string | null;
+  /** namespace patterns the caller sees; ["*"] = all */
+  namespaces: string[];
+  /** a browser session: the token to send as X-Flowlens-CSRF with state-changing requests */
+  csrf?: string;
+  canExport: boolean;
+  isAdmin: boolean;
 }

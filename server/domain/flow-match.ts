@@ -50,6 +50,9 @@
  * cluster            ep.cluster_name = value (exact). Missing never matches.
  * uuid               flow.uuid = value OR item.key = value (values are lower-case; Cilium uuids
  *                    and storage keys are lower-case too).
+ * scope              the caller's namespace scope (auth/namespace-scope.ts): src.namespace or
+ *                    dst.namespace matches a pattern; a missing or empty namespace (world, host,
+ *                    reserved identities) never does, so the pod's side decides. [] = nothing.
  *
  * Speed: everything is compiled once (regexes, CIDR masks, Sets) and the per-flow work is cheap
  * field reads, ordered roughly cheapest first so non-matching flows leave early.
@@ -59,6 +62,7 @@ import { compileCidrList } from "./cidr";
 import type { FlowFilterSpec, LabelSelector, PodSelector } from "./flow-filter-spec";
 import type { FlowItem } from "./flow-item";
 import { compileLabelSelector, escapeRegex } from "./label-selector";
+import { compileNamespaceScope } from "./auth/namespace-scope";
 
 /** The parts of hubble's Flow JSON the matcher reads. Everything is optional on the wire. */
 interface EndpointJson {
@@ -221,6 +225,11 @@ export function compileMatcher(spec: FlowFilterSpec): (item: FlowItem) => boolea
       return t;
     });
     preds.push((f) => tests.some((t) => t(f)));
+  }
+
+  if (spec.scope !== undefined) {
+    const allowed = compileNamespaceScope(spec.scope);
+    preds.push((f) => allowed(f.source?.namespace) || allowed(f.destination?.namespace));
   }
 
   const inSet = (values: readonly string[]) => {

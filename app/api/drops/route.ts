@@ -9,7 +9,7 @@ import { csvLine } from "@/server/domain/flow-csv";
 import type { FlowItem } from "@/server/domain/flow-item";
 import { flowQueryToSearchParams } from "@/server/domain/flow-query";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
-import { runtimeOrUnavailable } from "@/server/http/route-runtime";
+import { auditExport, authorize, scoped, type Access } from "@/server/http/access";
 import { errorLines, exportAbort, queryInputError, streamPages } from "@/server/http/stream-pages";
 
 export const dynamic = "force-dynamic";
@@ -39,9 +39,10 @@ export async function GET(request: Request): Promise<Response> {
   if (!buckets.ok) return badRequest(buckets.error, buckets.parameter);
   if (rowsKind.value === "raw" && q.format === "json") return badRequest("rows: rows=raw is for format=csv or jsonl; /api/flows lists raw flows", "rows");
 
-  const rt = await runtimeOrUnavailable();
-  if (rt instanceof Response) return rt;
-  const filter = DropsRepo.dropFilter(q.filter);
+  const access = await authorize(request, q.format === "json" ? "view" : "export");
+  if (access instanceof Response) return access;
+  const rt = access.rt;
+  const filter = scoped(DropsRepo.dropFilter(q.filter), access);
   const effective = flowQueryToSearchParams({ filter, sinceNs: q.sinceNs, untilNs: q.untilNs, limit: 100, format: "json" });
   const stamp: ExportStamp = { exportedAt: now.toISOString(), filter: effective.toString() };
   const repo = dropsRepoFor(rt);
@@ -55,7 +56,7 @@ export async function GET(request: Request): Promise<Response> {
     } catch (e) {
       return queryInputError(e) ?? unavailable(e, "reading drops failed");
     }
-    return rawExport(rt.reader.all({ ...range, signal: abort.signal }, q.last ?? Number.POSITIVE_INFINITY), q.format === "csv", stamp, pairing, abort);
+    return rawExport(rt.reader.all({ ...range, signal: abort.signal }, q.last ?? Number.POSITIVE_INFINITY), q.format === "csv", stamp, pairing, abort, auditExport(access, `drops raw ${q.format}`, stamp.filter));
   }
 
   let result;
@@ -82,7 +83,7 @@ export async function GET(request: Request): Promise<Response> {
   }
   const csv = q.format === "csv";
   const line = csv ? (g: (typeof shown)[number]) => csvLine(groupCsvRow(g, stamp)) : (g: (typeof shown)[number]) => JSON.stringify(groupJsonl(g, stamp)) + "\n";
-  return download(csv ? csvLine(GROUP_COLUMNS) : "", shown, line, csv, stamp);
+  return download(csv ? csvLine(GROUP_COLUMNS) : "", shown, line, csv, stamp, auditExport(access, `drops grouped ${q.format}`, stamp.filter));
 }
 
 
@@ -101,7 +102,7 @@ function headers(csv: boolean, kind: string, stamp: ExportStamp): Record<string,
 }
 
 /** Streams rows in chunks: a large group list never becomes one big string. */
-function download<T>(head: string, rows: T[], line: (r: T) => string, csv: boolean, stamp: ExportStamp): Response {
+function download<T>(head: string, rows: T[], line: (r: T) => string, csv: boolean, stamp: ExportStamp, onEnd: (rows: number, outcome: string) => void): Response {
   const enc = new TextEncoder();
   let i = 0;
   const stream = new ReadableStream<Uint8Array>({
@@ -109,9 +110,15 @@ function download<T>(head: string, rows: T[], line: (r: T) => string, csv: boole
       if (head) c.enqueue(enc.encode(head));
     },
     pull(c) {
-      if (i >= rows.length) return c.close();
+      if (i >= rows.length) {
+        onEnd(rows.length, "complete");
+        return c.close();
+      }
       c.enqueue(enc.encode(rows.slice(i, i + 500).map(line).join("")));
       i += 500;
+    },
+    cancel() {
+      onEnd(Math.min(i, rows.length), "cancelled");
     },
   });
   return new Response(stream, { headers: headers(csv, "grouped", stamp) });
@@ -121,7 +128,14 @@ function download<T>(head: string, rows: T[], line: (r: T) => string, csv: boole
  * Streams every denied flow page by page (the store is read as the client reads), newest first;
  * each row says whether it is the counted report of its packet.
  */
-function rawExport(pages: AsyncGenerator<FlowItem[]>, csv: boolean, stamp: ExportStamp, pairing: PairedStream | null, abort: AbortController): Promise<Response> {
+function rawExport(
+  pages: AsyncGenerator<FlowItem[]>,
+  csv: boolean,
+  stamp: ExportStamp,
+  pairing: PairedStream | null,
+  abort: AbortController,
+  onEnd: (rows: number, outcome: string) => void,
+): Promise<Response> {
   const paired = (i: FlowItem) => pairing?.paired(i.flow, itemTimeNs(i)) ?? false;
   const line = csv ? (i: FlowItem) => csvLine(rawCsvRow(i, stamp, paired(i))) : (i: FlowItem) => JSON.stringify(rawJsonl(i, stamp, paired(i))) + "\n";
   return streamPages(pages, line, {
@@ -130,5 +144,6 @@ function rawExport(pages: AsyncGenerator<FlowItem[]>, csv: boolean, stamp: Expor
     failure: "reading drops failed",
     errorLine: csv ? errorLines.csv : errorLines.jsonl,
     abort,
+    onEnd,
   });
 }

@@ -4,7 +4,7 @@ import { oneOf, parseWithOwn } from "@/server/domain/drop-params";
 import { dateToNs, formatRfc3339Ns } from "@/server/domain/flow-query";
 import { suggestForNamespace } from "@/server/domain/policies/policy-suggest";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
-import { runtimeOrUnavailable } from "@/server/http/route-runtime";
+import { authorize, scoped } from "@/server/http/access";
 
 export const dynamic = "force-dynamic";
 
@@ -35,11 +35,12 @@ export async function GET(request: Request): Promise<Response> {
   if (!kind.ok) return badRequest(kind.error, kind.parameter);
   const kindValue = kind.value;
   const sinceNs = q.sinceNs ?? dateToNs(now) - HOUR;
-  const rt = await runtimeOrUnavailable();
-  if (rt instanceof Response) return rt;
+  const access = await authorize(request, yaml ? "export" : "view");
+  if (access instanceof Response) return access;
+  const rt = access.rt;
   try {
     const repo = new ConnectionsRepo(rt.db, dropsRepoFor(rt).catalog);
-    const s = suggestForNamespace(ns[0], await repo.outcomes({ filter: q.filter, sinceNs, untilNs: q.untilNs, signal: request.signal }));
+    const s = suggestForNamespace(ns[0], await repo.outcomes({ filter: scoped(q.filter, access), sinceNs, untilNs: q.untilNs, signal: request.signal }));
     if (yaml && s.message) {
       return new Response(`# ${s.message}\n`, { status: 404, headers: noStore({ "Content-Type": "application/yaml; charset=utf-8" }) });
     }
