@@ -4,7 +4,8 @@ import { oneOf, parseWithOwn } from "@/server/domain/drop-params";
 import { dateToNs, formatRfc3339Ns } from "@/server/domain/flow-query";
 import { suggestForNamespace } from "@/server/domain/policies/policy-suggest";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
-import { authorize, scoped } from "@/server/http/access";
+import { compileNamespaceScope } from "@/server/domain/auth/namespace-scope";
+import { authorize, forbidden, scoped } from "@/server/http/access";
 
 export const dynamic = "force-dynamic";
 
@@ -37,6 +38,7 @@ export async function GET(request: Request): Promise<Response> {
   const sinceNs = q.sinceNs ?? dateToNs(now) - HOUR;
   const access = await authorize(request, yaml ? "export" : "view");
   if (access instanceof Response) return access;
+  if (access.scope && !compileNamespaceScope(access.scope)(ns[0])) return forbidden(`namespace: ${ns[0]} is outside your namespaces (${access.scope.join(", ")})`);
   const rt = access.rt;
   try {
     const repo = new ConnectionsRepo(rt.db, dropsRepoFor(rt).catalog);
