@@ -10,6 +10,9 @@
  * 10.9.0.0/16 addresses, the name `secret-bank.example`, the path /secret-ledger, the policy
  * `payments/secret-deny`, the node `node-secret`, the world address 198.51.100.66).
  */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it, beforeAll } from "vitest";
 import { DropReason, IPVersion, TrafficDirection, type Flow } from "@/proto/gen/flow/flow_pb";
 import { GET as dnsGET } from "@/app/api/dns/route";
@@ -29,6 +32,7 @@ import { GET as tokensGET, POST as tokensPOST } from "@/app/api/tokens/route";
 import { DELETE as tokenDELETE } from "@/app/api/tokens/[id]/route";
 import { GET as metricsGET } from "@/app/metrics/route";
 import { authRepoFor } from "@/server/db/auth-repo";
+import { grpcAuthorize } from "@/server/auth/grpc-auth";
 import type { FlowItem, FlowJson } from "@/server/domain/flow-item";
 import { call, parseCsv, SseReader, useApiRuntime } from "../fixtures/api-harness";
 import { buildFlow, dnsRequest, dnsResponse, drop, endpoint, hostEndpoint, httpResponse, responseOf, tcp, udp, worldEndpoint } from "../fixtures/flow-builder";
@@ -85,13 +89,16 @@ function seedFlows(): { visible: Flow[]; hidden: Flow[] } {
 }
 
 const seeded = seedFlows();
+// tokens need no access file; the gRPC hook's client certificates do
+const accessFile = path.join(mkdtempSync(path.join(os.tmpdir(), "flowlens-access-")), "access.yaml");
+writeFileSync(accessFile, "rules:\n  - group: platform\n    role: admin\n    namespaces: ['*']\ncertificates:\n  - commonName: hubble-shop\n    role: viewer\n    namespaces: [shop]\n");
 const env = useApiRuntime(
   "postgres",
   (e) => {
     e.relay.setNodes([{ name: "node-a" }, { name: "node-secret" }]);
     e.publish(...[...seeded.visible, ...seeded.hidden].map(responseOf));
   },
-  { extraEnv: { FLOWLENS_AUTH: "on" }, timeoutMs: 120_000 },
+  { extraEnv: { FLOWLENS_AUTH: "on", FLOWLENS_AUTH_CONFIG: accessFile }, timeoutMs: 120_000 },
 );
 
 const tokens: Record<"shopViewer" | "shopAuditor" | "shopPattern" | "admin" | "expired" | "revoked", string> = {} as never;
@@ -398,5 +405,17 @@ describe("tokens and the audit log", () => {
   it("the audit log is append-only in the database itself", async () => {
     await expect(env.rt.db.query(`UPDATE audit_log SET actor = 'someone else'`)).rejects.toThrow(/append-only/);
     await expect(env.rt.db.query(`DELETE FROM audit_log`)).rejects.toThrow(/append-only/);
+  });
+});
+
+describe("the gRPC server's authorization hook", () => {
+  it("takes the same tokens as metadata and maps client certificates to identities", async () => {
+    expect(await grpcAuthorize(env.rt.db, { authorization: `Bearer ${tokens.shopViewer}` })).toMatchObject({ ok: true, scope: ["shop"] });
+    expect(await grpcAuthorize(env.rt.db, { authorization: `Bearer ${tokens.admin}` })).toMatchObject({ ok: true, scope: undefined });
+    expect(await grpcAuthorize(env.rt.db, { authorization: `Bearer ${tokens.revoked}` })).toMatchObject({ ok: false, code: 16 });
+    expect(await grpcAuthorize(env.rt.db, {})).toMatchObject({ ok: false, code: 16 });
+    expect(await grpcAuthorize(env.rt.db, { certificateCommonName: "hubble-shop" })).toMatchObject({ ok: true, scope: ["shop"], caller: { name: "cert:hubble-shop" } });
+    expect(await grpcAuthorize(env.rt.db, { certificateCommonName: "someone" })).toMatchObject({ ok: false, code: 7 });
+    expect(await grpcAuthorize(env.rt.db, { authorization: `Bearer ${tokens.shopViewer}` }, "export")).toMatchObject({ ok: false, code: 7 });
   });
 });

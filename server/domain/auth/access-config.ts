@@ -13,6 +13,11 @@
  *       role: auditor
  *       namespaces: [shop, "team-*"]
  *
+ *   certificates:                # gRPC clients with an mTLS client certificate (optional)
+ *     - commonName: hubble-ops   # the certificate's subject CN (the TLS layer has verified it)
+ *       role: viewer
+ *       namespaces: [shop]
+ *
  * Every rule that matches grants its role on its namespaces; a user no rule matches cannot sign in.
  */
 import { parse as parseYaml } from "yaml";
@@ -60,6 +65,18 @@ const schema = z
         return ms;
       }),
     rules: z.array(rule, { message: "expected a list of rules" }).min(1, "expected at least one rule"),
+    certificates: z
+      .array(
+        z
+          .object({
+            commonName: z.string().min(1, "expected the certificate subject's CN"),
+            role: z.enum(ROLES, { message: `expected one of ${ROLES.join(", ")}` }),
+            namespaces,
+          })
+          .strict(),
+        { message: "expected a list of certificate rules" },
+      )
+      .default([]),
   })
   .strict();
 
@@ -81,6 +98,11 @@ export function parseAccessConfig(text: string, source = "FLOWLENS_AUTH_CONFIG")
     throw new AccessConfigError(`${source}: invalid:\n  ${lines.join("\n  ")}`);
   }
   return r.data;
+}
+
+/** The grants of a verified mTLS client certificate, by its subject's common name. */
+export function grantsForCertificate(config: AccessConfig, commonName: string): Grant[] {
+  return config.certificates.filter((c) => c.commonName === commonName).map((c) => ({ role: c.role, namespaces: c.namespaces }));
 }
 
 /** The grants a signed-in user's claims earn. Empty: no rule matches (sign-in refused). */
