@@ -171,8 +171,9 @@ describe("sign-in through a real OIDC issuer", () => {
       // the pages themselves
       for (const p of ["/flows?since=1h", "/map?window=1h", "/drops?since=1h", "/dns?since=15m", "/policies?since=1h"]) {
         await page.goto(`${app.url}${p}`);
-        await page.waitForLoadState("networkidle", { timeout: 60_000 }).catch(() => {});
-        await page.waitForTimeout(1500);
+        // the pages poll (live): wait for their first answers rather than for a quiet network
+        await page.waitForLoadState("load");
+        await page.waitForTimeout(4000);
         const text = await page.locator("main").innerText();
         for (const n of NEVER) expect(text, `${user} on ${p}`).not.toContain(n);
         await page.screenshot({ path: path.join(OUTPUT, `auth-${user}-${p.slice(1).split("?")[0]}.png`) });
