@@ -74,8 +74,24 @@ function tokenRow(r: RawToken): TokenRow {
 /** How often one token's use is written down (its last_used_at and a `token-use` audit entry). */
 const TOKEN_USE_EVERY_MS = 10 * 60_000;
 
+/**
+ * How long a token or session found valid is believed without asking the store again. Revoking a
+ * token or signing out in this process forgets it at once; a revocation by another process (`npm run
+ * token -- revoke`, a second replica) takes effect within this time. Expiry is checked on every use.
+ * Without it the lookup cost ~15 % of a /api/flows page on a loaded machine (npm run bench:auth).
+ */
+export const VALID_FOR_MS = 2000;
+const CACHE_MAX = 10_000;
+
 export class AuthRepo {
   private readonly lastUseLogged = new Map<number, number>();
+  private readonly tokenCache = new Map<string, { row: TokenRow; at: number }>();
+  private readonly sessionCache = new Map<string, { row: SessionRow; at: number }>();
+
+  private static remember<T>(cache: Map<string, { row: T; at: number }>, key: string, row: T): void {
+    if (cache.size >= CACHE_MAX) cache.clear();
+    cache.set(key, { row, at: Date.now() });
+  }
 
   constructor(private readonly db: Database) {}
 
@@ -95,10 +111,20 @@ export class AuthRepo {
 
   /** The live session for a cookie value, or null (unknown, expired or signed out). */
   async session(id: string): Promise<SessionRow | null> {
+    const key = sha256(id);
+    const hit = this.sessionCache.get(key);
+    if (hit && Date.now() - hit.at < VALID_FOR_MS && hit.row.expiresAt.getTime() > Date.now()) return hit.row;
+    this.sessionCache.delete(key);
+    const row = await this.readSession(key);
+    if (row) AuthRepo.remember(this.sessionCache, key, row);
+    return row;
+  }
+
+  private async readSession(idHash: string): Promise<SessionRow | null> {
     const rows = await this.db.api.query<{ subject: string; display_name: string; claims: unknown; csrf: string; expires_at: Date | string }>(
       `SELECT subject, display_name, claims, csrf, expires_at FROM auth_sessions
         WHERE id_hash = $1 AND ended_at IS NULL AND expires_at > now()`,
-      [sha256(id)],
+      [idHash],
     );
     const r = rows[0];
     if (!r) return null;
@@ -107,6 +133,7 @@ export class AuthRepo {
   }
 
   async endSession(id: string): Promise<void> {
+    this.sessionCache.delete(sha256(id));
     await this.db.api.query(`UPDATE auth_sessions SET ended_at = now() WHERE id_hash = $1 AND ended_at IS NULL`, [sha256(id)]);
   }
 
@@ -130,12 +157,20 @@ export class AuthRepo {
 
   /** The usable token for a bearer value: not revoked, not expired. */
   async token(secret: string): Promise<TokenRow | null> {
+    const hash = sha256(secret);
+    const hit = this.tokenCache.get(hash);
+    const now = Date.now();
+    if (hit && now - hit.at < VALID_FOR_MS && (hit.row.expiresAt === null || Date.parse(hit.row.expiresAt) > now)) return hit.row;
+    this.tokenCache.delete(hash);
     const rows = await this.db.api.query<RawToken>(
       `SELECT id, name, role, namespaces, created_by, created_at, expires_at, revoked_at, last_used_at FROM api_tokens
         WHERE hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
-      [sha256(secret)],
+      [hash],
     );
-    return rows[0] ? tokenRow(rows[0]) : null;
+    if (!rows[0]) return null;
+    const row = tokenRow(rows[0]);
+    AuthRepo.remember(this.tokenCache, hash, row);
+    return row;
   }
 
   async tokens(): Promise<TokenRow[]> {
@@ -147,6 +182,7 @@ export class AuthRepo {
 
   /** true when the token existed and was not yet revoked */
   async revokeToken(id: number): Promise<boolean> {
+    for (const [k, v] of this.tokenCache) if (v.row.id === id) this.tokenCache.delete(k);
     const rows = await this.db.api.query(`UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id`, [id]);
     return rows.length > 0;
   }
