@@ -183,6 +183,8 @@ describe("sign-in through a real OIDC issuer", () => {
       await rows.first().waitFor({ timeout: 60_000 }).catch(() => {});
       const shown = await page.locator("main").innerText();
       expect(shown).toContain(ns);
+      // the page offers exports only to a role that may export
+      await page.getByTestId(role === "auditor" ? "export-csv" : "export-not-allowed").waitFor({ timeout: 30_000 });
 
       // exports: an auditor may, a viewer may not
       const exported = await apiAs(page, `/api/flows?since=1h&namespace=${ns}&format=jsonl`);
