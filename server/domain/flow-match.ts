@@ -34,17 +34,19 @@
  * http-status        flow.l7.http is present AND its code (missing = 0) is within [min, max].
  * http-method        flow.l7.http is present AND upper(method) (missing = "") ∈ values (upper-case).
  * http-path          flow.l7.http is present AND the regex is found anywhere (unanchored search;
- *                    PostgreSQL `path ~ regex`, JavaScript flag "s" so `.` also matches a newline as
+ *                    PostgreSQL `path ~ regex`, RE2 with dotAll so `.` also matches a newline as
  *                    in PostgreSQL) in the URL's path: substring of url (missing = "") matching capture
  *                    group 1 of HTTP_URL_PATH_PATTERN (scheme://authority removed, ?query and
  *                    #fragment cut). The parser only accepts regexes both engines read alike.
  * fqdn               some name in flow.source_names / flow.destination_names matches
- *                    fqdnPatternRegex(values) case-insensitively (`~*`). Patterns are lower-case
- *                    without trailing dot; `*` = any run of [-.0-9a-z_] (crosses dots, like
- *                    hubble); one trailing dot on the name is ignored.
+ *                    fqdnPatternRegex(values) (PostgreSQL `~`): case-insensitive for ASCII letters
+ *                    only, as DNS is (RFC 4343), spelled out as classes ([aA]) so every engine
+ *                    agrees. Patterns are lower-case without trailing dot; `*` = any run of
+ *                    [-.0-9A-Za-z_] (crosses dots, like hubble); one trailing dot on the name is
+ *                    ignored.
  * node-name          node = flow.node_name, or item.node_name when that is missing/"". An empty
  *                    node never matches; otherwise node matches nodeNamePatternRegex(values)
- *                    case-insensitively. Pattern `n` matches node `n` and `<any cluster>/n`;
+ *                    (ASCII case-insensitive, like fqdn). Pattern `n` matches node `n` and `<any cluster>/n`;
  *                    `c/n` matches `c/n`, and also a bare `n` when c matches "default" (hubble's
  *                    name for a node without cluster); an empty side of `/` is `*`.
  * cluster            ep.cluster_name = value (exact). Missing never matches.
@@ -55,7 +57,8 @@
  *                    reserved identities) never does, so the pod's side decides. [] = nothing.
  *
  * Speed: everything is compiled once (regexes, CIDR masks, Sets) and the per-flow work is cheap
- * field reads, ordered roughly cheapest first so non-matching flows leave early.
+ * field reads, ordered roughly cheapest first so non-matching flows leave early. Every regex is a
+ * linear-time one (linear-regex.ts): a pattern from a request cannot hold the event loop.
  */
 import { DropReasonSchema, TrafficDirectionSchema, VerdictSchema } from "@/proto/gen/flow/flow_pb";
 import { compileCidrList } from "./cidr";
@@ -63,6 +66,7 @@ import type { FlowFilterSpec, LabelSelector, PodSelector } from "./flow-filter-s
 import type { FlowItem } from "./flow-item";
 import { compileLabelSelector, escapeRegex } from "./label-selector";
 import { compileNamespaceScope } from "./auth/namespace-scope";
+import { compileLinearRegex } from "./linear-regex";
 
 /** The parts of hubble's Flow JSON the matcher reads. Everything is optional on the wire. */
 interface EndpointJson {
@@ -93,7 +97,10 @@ interface FlowJsonView {
 
 type Predicate = (f: FlowJsonView, item: FlowItem) => boolean;
 
-/** Capture group 1 is the URL's path; valid in JavaScript and PostgreSQL (`substring(url from …)`). */
+/**
+ * Capture group 1 is the URL's path; valid in JavaScript and PostgreSQL (`substring(url from …)`).
+ * A constant that backtracks at most once per character: RegExp is fine here.
+ */
 export const HTTP_URL_PATH_PATTERN = "^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?([^?#]*)";
 const HTTP_URL_PATH_RE = new RegExp(HTTP_URL_PATH_PATTERN);
 
@@ -101,25 +108,26 @@ export function httpUrlPath(url: string | undefined): string {
   return HTTP_URL_PATH_RE.exec(url ?? "")![1];
 }
 
-/** `*` in FQDN and node patterns: the characters of a DNS name (hubble's patterns.go). */
-const NAME_WILDCARD = "[-.0-9a-z_]*";
+/** `*` in FQDN and node patterns: the characters of a DNS name (hubble's patterns.go), either case. */
+const NAME_WILDCARD = "[-.0-9A-Za-z_]*";
+
+/** ASCII letters match either case (`a` → `[aA]`); no engine flag, whose Unicode folding differs. */
+const bothCases = (literal: string) =>
+  escapeRegex(literal).replace(/[a-zA-Z]/g, (c) => `[${c.toLowerCase()}${c.toUpperCase()}]`);
 
 function namePatternBody(pattern: string, wildcard: string): string {
-  return pattern
-    .split("*")
-    .map((part) => escapeRegex(part))
-    .join(wildcard);
+  return pattern.split("*").map(bothCases).join(wildcard);
 }
 
 /**
  * One regex for a list of FQDN patterns (as parseFlowQuery stores them: lower-case, no trailing
- * dot). Match it case-insensitively (JavaScript flag i, PostgreSQL `~*`) against each name.
+ * dot). Match it without flags (PostgreSQL `~`) against each name: ASCII case-insensitive.
  */
 export function fqdnPatternRegex(patterns: readonly string[]): string {
   return `^(?:${patterns.map((p) => namePatternBody(p, NAME_WILDCARD)).join("|")})\\.?$`;
 }
 
-/** One regex for a list of node name patterns; match case-insensitively against a non-empty node. */
+/** One regex for a list of node name patterns; match it without flags against a non-empty node. */
 export function nodeNamePatternRegex(patterns: readonly string[]): string {
   const alternatives = patterns.flatMap((p) => {
     const slash = p.indexOf("/");
@@ -129,7 +137,7 @@ export function nodeNamePatternRegex(patterns: readonly string[]): string {
     const node = side(p.slice(slash + 1));
     const out = [`${side(cluster)}/${node}`];
     // A node name without "cluster/" belongs to the cluster hubble calls "default".
-    if (new RegExp(`^${side(cluster)}$`, "i").test("default")) out.push(node);
+    if (compileLinearRegex(`^${side(cluster)}$`).test("default")) out.push(node);
     return out;
   });
   return `^(?:${alternatives.join("|")})$`;
@@ -282,7 +290,7 @@ export function compileMatcher(spec: FlowFilterSpec): (item: FlowItem) => boolea
   }
 
   if (has(spec.nodeName)) {
-    const re = new RegExp(nodeNamePatternRegex(spec.nodeName), "i");
+    const re = compileLinearRegex(nodeNamePatternRegex(spec.nodeName));
     preds.push((f, item) => {
       const node = f.node_name || item.node_name;
       return !!node && re.test(node);
@@ -328,7 +336,7 @@ export function compileMatcher(spec: FlowFilterSpec): (item: FlowItem) => boolea
   }
 
   const namesMatch = (patterns: readonly string[]) => {
-    const re = new RegExp(fqdnPatternRegex(patterns), "i");
+    const re = compileLinearRegex(fqdnPatternRegex(patterns));
     return (names: string[] | undefined) => {
       if (!names) return false;
       for (const n of names) if (re.test(n)) return true;
@@ -356,7 +364,7 @@ export function compileMatcher(spec: FlowFilterSpec): (item: FlowItem) => boolea
   }
 
   if (has(spec.httpPath)) {
-    const res = spec.httpPath.map((p) => new RegExp(p, "s"));
+    const res = spec.httpPath.map((p) => compileLinearRegex(p, { dotAll: true }));
     preds.push((f) => {
       const http = f.l7?.http;
       if (!http) return false;

@@ -5,6 +5,8 @@
  * being ignored, so a client relying on them notices at once rather than getting wrong results.
  */
 import type { Flow, FlowFilter } from "@/proto/gen/flow/flow_pb";
+import { escapeRegex } from "@/server/domain/label-selector";
+import { compileLinearRegex } from "@/server/domain/linear-regex";
 
 export type FlowPredicate = (flow: Flow) => boolean;
 
@@ -64,8 +66,9 @@ function compileFilter(f: FlowFilter): FlowPredicate {
   add(f.destinationPort, (fl, v) => ports(fl)?.[1] === Number(v));
   add(f.httpStatusCode.map(statusMatcher), (fl, m) => fl.l7?.record.case === "http" && m(fl.l7.record.value.code));
   add(f.httpMethod, (fl, v) => fl.l7?.record.case === "http" && fl.l7.record.value.method.toUpperCase() === v.toUpperCase());
-  add(f.httpPath.map((p) => new RegExp(p)), (fl, re) => fl.l7?.record.case === "http" && re.test(urlPath(fl.l7.record.value.url)));
-  add(f.dnsQuery.map((p) => new RegExp(p)), (fl, re) => fl.l7?.record.case === "dns" && re.test(fl.l7.record.value.query));
+  // hubble reads these as Go regexps, which is RE2: same syntax, same linear-time matching
+  add(f.httpPath.map((p) => compileLinearRegex(p)), (fl, re) => fl.l7?.record.case === "http" && re.test(urlPath(fl.l7.record.value.url)));
+  add(f.dnsQuery.map((p) => compileLinearRegex(p)), (fl, re) => fl.l7?.record.case === "dns" && re.test(fl.l7.record.value.query));
   add(f.traceId, (fl, v) => fl.traceContext?.parent?.traceId === v);
   add(f.tcpFlags, (fl, want) => {
     if (fl.l4?.protocol.case !== "TCP") return false;
@@ -85,12 +88,8 @@ function podMatcher(sel: string): (ns: string, name: string) => boolean {
 }
 
 function globMatcher(pattern: string): (s: string) => boolean {
-  const re = new RegExp(`^${pattern.split("*").map(escapeRe).join(".*")}$`, "i");
+  const re = compileLinearRegex(`^${pattern.split("*").map(escapeRegex).join(".*")}$`, { ignoreCase: true });
   return (s) => re.test(s);
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** Exact address, or an IPv4 CIDR. */

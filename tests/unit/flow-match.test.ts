@@ -322,15 +322,23 @@ describe("builder flows", () => {
 describe("shared regex helpers (the SQL compiler uses the same strings)", () => {
   it("fqdnPatternRegex", () => {
     expect(fqdnPatternRegex(["*.example.com", "api.github.com"])).toBe(
-      "^(?:[-.0-9a-z_]*\\.example\\.com|api\\.github\\.com)\\.?$",
+      "^(?:[-.0-9A-Za-z_]*\\.[eE][xX][aA][mM][pP][lL][eE]\\.[cC][oO][mM]|[aA][pP][iI]\\.[gG][iI][tT][hH][uU][bB]\\.[cC][oO][mM])\\.?$",
     );
   });
 
   it("nodeNamePatternRegex", () => {
-    expect(nodeNamePatternRegex(["kind-*"])).toBe("^(?:(?:[^/]*/)?kind\\-[-.0-9a-z_]*)$");
-    expect(nodeNamePatternRegex(["c1/n"])).toBe("^(?:c1/n)$");
-    expect(nodeNamePatternRegex(["default/n"])).toBe("^(?:default/n|n)$");
-    expect(nodeNamePatternRegex(["/"])).toBe("^(?:[-.0-9a-z_]*/[-.0-9a-z_]*|[-.0-9a-z_]*)$");
+    expect(nodeNamePatternRegex(["kind-*"])).toBe("^(?:(?:[^/]*/)?[kK][iI][nN][dD]\\-[-.0-9A-Za-z_]*)$");
+    expect(nodeNamePatternRegex(["c1/n"])).toBe("^(?:[cC]1/[nN])$");
+    expect(nodeNamePatternRegex(["default/n"])).toBe("^(?:[dD][eE][fF][aA][uU][lL][tT]/[nN]|[nN])$");
+    expect(nodeNamePatternRegex(["/"])).toBe("^(?:[-.0-9A-Za-z_]*/[-.0-9A-Za-z_]*|[-.0-9A-Za-z_]*)$");
+  });
+
+  it("fqdn and node-name fold ASCII letters only, as DNS does: not the Kelvin sign nor the long s", () => {
+    expect(matcher("fqdn=kube.svc")({ key: "k", flow: { source_names: ["KUBE.SVC."] } })).toBe(true);
+    expect(matcher("fqdn=kube.svc")({ key: "k", flow: { source_names: ["\u212aube.svc"] } })).toBe(false);
+    expect(matcher("fqdn=*.svc")({ key: "k", flow: { source_names: ["\u017f.svc"] } })).toBe(false);
+    expect(matcher("node-name=kind-*")({ key: "k", flow: { node_name: "c/KIND-Worker" } })).toBe(true);
+    expect(matcher("node-name=kind-*")({ key: "k", flow: { node_name: "\u212aind-worker" } })).toBe(false);
   });
 
   it("httpUrlPath", () => {

@@ -1,9 +1,12 @@
+import fc from "fast-check";
+import { RE2JS } from "re2js";
 import { describe, expect, it } from "vitest";
 import { encodeCursor } from "@/server/domain/flow-cursor";
 import type { FlowFilterSpec, FlowQuery } from "@/server/domain/flow-filter-spec";
 import {
   FLOW_QUERY_PARAMETERS,
   MAX_CURSOR_LENGTH,
+  MAX_PATTERN_SIZE,
   MAX_TIME_NS,
   MAX_VALUE_LENGTH,
   MIN_TIME_NS,
@@ -446,7 +449,7 @@ describe("protocol, type, node, http", () => {
       ["(?:x*){2}", /repeats a group/],
       ["foo(?=bar)", /uses \(\?…\) syntax other than \(\?:…\)/],
       ["(?i)foo", /uses \(\?…\) syntax/],
-      ["\\bfoo", /uses \\b, which differs between JavaScript and PostgreSQL/],
+      ["\\bfoo", /uses \\b, which differs between RE2 and PostgreSQL/],
       ["(a)\\1", /uses \\1/],
       ["[[:alpha:]]", /POSIX class/],
       ["[]a]", /starts a \[\.\.\.\] set with "\]"/],
@@ -488,6 +491,57 @@ describe("protocol, type, node, http", () => {
     }
     // the rewrite is canonical: rewriting again changes nothing
     for (const [, rewritten] of cases) expect(toPortableRegex(rewritten)).toEqual({ ok: true, value: rewritten });
+  });
+});
+
+describe("patterns: the subset RE2 and PostgreSQL read alike, within a size budget (ADR 0007)", () => {
+  it("refuses a quantifier with nothing to repeat (RE2 takes ^*, PostgreSQL does not) and non-ASCII escapes", () => {
+    for (const source of ["^*", "$?", "*a", "a|*", "(*)", "a**", "a+*", "a{2}{3}", "a*??", "(?:)?+"]) {
+      const f = failure(`http-path=${encodeURIComponent(source)}`);
+      expect([source, f.parameter, f.error]).toEqual([source, "http-path", expect.stringMatching(/with nothing before it to repeat|repeats a group/)]);
+    }
+    expect(failure(`http-path=${encodeURIComponent("x\\é")}`).error).toMatch(/escapes "é"; only ASCII punctuation can be escaped/);
+    expect(failure(`http-path=${encodeURIComponent("a)")}`).error).toMatch(/is not a valid regular expression/);
+    // lazy quantifiers, an optional group and a group repeated whose body only has "?" stay accepted
+    for (const source of ["a*?b", "a{2}?", "a+?", "(a+)?b", "(a?)+", "()*"]) expect(toPortableRegex(source)).toEqual({ ok: true, value: source });
+  });
+
+  it("refuses a pattern too large to match quickly before compiling it", () => {
+    const huge = "[a-z]{255}".repeat(100); // 1000 characters; ~25k RE2 instructions, ~2 s to compile
+    const t0 = performance.now();
+    const r = toPortableRegex(huge);
+    expect(performance.now() - t0).toBeLessThan(100);
+    expect(r).toEqual({ ok: false, error: expect.stringMatching(/^is too large to match quickly \(about \d+ steps per character; at most 1000/) });
+    expect(toPortableRegex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").ok).toBe(true);
+    expect(toPortableRegex(".{0,255}").ok).toBe(true);
+  });
+
+  it("keeps all the patterns of one request within MAX_PATTERN_SIZE, naming the parameter that overflows", () => {
+    const fqdns = Array.from({ length: 40 }, (_, i) => `svc-${i}.namespace-${i}.svc.cluster.local`);
+    expect(parse(fqdns.slice(0, 15).map((f) => `fqdn=${f}`).join("&")).filter.fqdn).toHaveLength(15);
+    const f = failure(`label=app&${fqdns.map((v) => `to-fqdn=${v}`).join("&")}`);
+    expect(f.parameter).toBe("to-fqdn");
+    expect(f.error).toMatch(new RegExp(`^to-fqdn: the patterns of this request are too large to match quickly .*at most ${MAX_PATTERN_SIZE}`));
+    const paths = Array.from({ length: 8 }, (_, i) => `http-path=${encodeURIComponent(`^/api/v${i}/[a-z]{1,64}$`)}`);
+    expect(failure(paths.join("&")).parameter).toBe("http-path");
+    expect(failure(`node-name=${"*a".repeat(400)}`).parameter).toBe("node-name");
+    const selector = (n: number) => encodeURIComponent(`k8s:app in (${Array.from({ length: n }, (_, i) => `frontend-${i}`).join(",")})`);
+    expect(parse(`label=${selector(60)}`).filter.label).toHaveLength(1);
+    expect(failure(`label=${selector(60)}&from-label=${selector(30)}`).parameter).toBe("from-label");
+  });
+
+  it("fast-check: every accepted regex is also valid JavaScript (nothing newly accepted) and compiles in RE2", () => {
+    const piece = fc.constantFrom("a", "b", ".", "\\d", "\\.", "[^a]", "[a-]", "(", ")", "(?:", "|", "*", "+", "?", "{2}", "{1,3}", "{2,}", "{", "}", "^", "$", "é");
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 1, maxLength: 8 }), (pieces) => {
+        const r = toPortableRegex(pieces.join(""));
+        if (!r.ok) return;
+        // JavaScript's parser defined the accepted set before RE2 replaced RegExp: parsed, never run
+        expect(() => new RegExp(r.value, "s")).not.toThrow();
+        expect(() => RE2JS.compile(r.value, RE2JS.DOTALL)).not.toThrow();
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

@@ -10,6 +10,8 @@
  * DNS. Unrestricted callers carry no scope at all (no cost).
  */
 
+import { compileLinearRegex } from "../linear-regex";
+
 /** `*` matches any run of characters (also none); everything else is literal and case-sensitive. */
 export const NAMESPACE_PATTERN = /^[a-z0-9*]([-a-z0-9.*]{0,251}[a-z0-9*])?$/;
 
@@ -28,7 +30,8 @@ export function compileNamespaceScope(patterns: readonly string[]): (namespace: 
   if (isUnrestricted(patterns)) return (ns) => ns !== undefined && ns !== "";
   const exact = new Set(patterns.filter((p) => !p.includes("*")));
   const globs = patterns.filter((p) => p.includes("*"));
-  const re = globs.length ? new RegExp(`^(?:${globs.map((g) => g.split("*").map(escapeRegex).join(".*")).join("|")})$`) : null;
+  // linear time, like every pattern the matcher runs (linear-regex.ts)
+  const re = globs.length ? compileLinearRegex(`^(?:${globs.map((g) => g.split("*").map(escapeRegex).join(".*")).join("|")})$`) : null;
   return (ns) => ns !== undefined && ns !== "" && (exact.has(ns) || (re !== null && re.test(ns)));
 }
 
