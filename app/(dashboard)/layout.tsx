@@ -16,8 +16,17 @@ import { StatusHeader } from "./_components/status-header";
  */
 export default async function DashboardLayout({ children }: { children: ReactNode }) {
   const caller = await pageCaller();
-  if (!caller) redirect("/auth/login");
   const settings = authSettings();
+  if (!caller && settings.oidc) redirect("/auth/login");
+  if (!caller) {
+    // FLOWLENS_AUTH=on without an identity provider: API tokens only, no pages
+    return (
+      <main className="admin-page">
+        <h1>Sign-in required</h1>
+        <p data-testid="tokens-only">This Flowlens accepts API tokens only (FLOWLENS_AUTH=on without FLOWLENS_OIDC_ISSUER). See docs/security.md.</p>
+      </main>
+    );
+  }
   const isAdmin = may(caller, "admin");
   return (
     <div className="shell">
