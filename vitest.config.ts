@@ -21,6 +21,23 @@ export default defineConfig({
         },
       },
       {
+        // the integration suite's API and round-trip cases, and the layout's own tests, on a real
+        // Citus cluster (coordinator + 2 workers) started once for the run by the globalSetup;
+        // skipped with the reason when Citus is not installed (../shared/citus/build.sh)
+        resolve: { alias },
+        test: {
+          name: "citus",
+          // and the drops/policies and DNS API files of the integration suite, run again on Citus
+          include: ["tests/citus/**/*.test.ts", "tests/integration/drops-api.test.ts", "tests/integration/dns-api.test.ts"],
+          provide: { storeKind: "citus" },
+          environment: "node",
+          globalSetup: ["tests/fixtures/citus-cluster.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
         resolve: { alias },
         test: {
           name: "e2e",

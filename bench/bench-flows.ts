@@ -31,7 +31,8 @@ function ep(ns: number, app: number, pod: number): Endpoint {
   };
 }
 
-export function* benchFlows(count: number, startNs: bigint, stepNs = 20_000n): Generator<GetFlowsResponse> {
+/** `nodes`: the node names flows are observed on (a per-node benchmark gives each agent its own) */
+export function* benchFlows(count: number, startNs: bigint, stepNs = 20_000n, nodes: readonly string[] = NODES): Generator<GetFlowsResponse> {
   let seed = 42;
   const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
   for (let i = 0; i < count; i++) {
@@ -39,7 +40,7 @@ export function* benchFlows(count: number, startNs: bigint, stepNs = 20_000n): G
     const ns = conv % 12;
     const src = ep(ns, conv % 7, conv % 3);
     const dst = ep((ns + (conv % 4 === 0 ? 1 : 0)) % 12, (conv + 3) % 7, (conv + 1) % 3);
-    const node = NODES[conv % 3];
+    const node = nodes[conv % nodes.length];
     const kind = rnd();
     const time = startNs + BigInt(i) * stepNs;
     const base = {

@@ -8,6 +8,9 @@
  * protobuf-es would cost more CPU than storing it, so a few thousand encoded flows are reused as
  * templates whose time and uuid are rewritten in place (both have fixed-width encodings here).
  * "stats" answers how many it has sent at a steady rate so far.
+ * BENCH_RELAY_NODE=<name> makes it one agent of a per-node benchmark: every flow is observed on that
+ * node, and the history is built from the templates too (encoding 10^5 flows one by one takes most
+ * of a minute; several such relays start in a second).
  */
 import http2 from "node:http2";
 import readline from "node:readline";
@@ -17,8 +20,11 @@ import { benchFlows } from "./bench-flows";
 
 const count = Number(process.argv[2] ?? 200_000);
 const start = BigInt(Date.now() - 3_600_000) * 1_000_000n;
+const NODE = process.env.BENCH_RELAY_NODE;
+const nodes = NODE ? [NODE] : undefined;
 
 function framed(n: number, from: bigint): Buffer[] {
+  if (NODE) return templatedHistory(n, from);
   const chunks: Buffer[] = [];
   let parts: Buffer[] = [];
   let size = 0;
@@ -39,8 +45,7 @@ function framed(n: number, from: bigint): Buffer[] {
   return chunks;
 }
 
-const history = framed(count, start);
-let next = start + BigInt(count) * 20_000n;
+let next = 0n;
 const open = new Set<http2.ServerHttp2Stream>();
 
 async function send(stream: http2.ServerHttp2Stream, chunks: Buffer[]): Promise<void> {
@@ -66,11 +71,6 @@ server.on("stream", (stream, headers) => {
     stream.end(Buffer.from([0, 0, 0, 0, 0]));
   }
 });
-server.listen(0, "127.0.0.1", () => {
-  const port = (server.address() as { port: number }).port;
-  process.stdout.write(JSON.stringify({ address: `127.0.0.1:${port}` }) + "\n");
-});
-
 // ---- steady rate ----
 // seconds in [2^28, 2^35) and nanos in [2^28, 10^9) are 5-byte varints: a template's timestamps can
 // be rewritten in place. Nanos below 2^28 are moved up into that range (a flow is off by < 0.73 s).
@@ -106,7 +106,7 @@ function templates(n: number): Template[] {
   const needle = sentinelBytes();
   const uuid = Buffer.from(SENTINEL_UUID);
   const out: Template[] = [];
-  for (const r of benchFlows(n, 0n)) {
+  for (const r of benchFlows(n, 0n, undefined, nodes)) {
     const resp = r as GetFlowsResponse;
     if (resp.responseTypes.case !== "flow") continue;
     resp.time = { $typeName: "google.protobuf.Timestamp", ...SENTINEL_TIME };
@@ -159,6 +159,36 @@ function steadyChunk(n: number): Buffer {
   return out.subarray(0, len);
 }
 
+/** `n` flows from the templates, 20 µs apart from `fromNs`, each with its own uuid */
+function templatedHistory(n: number, fromNs: bigint): Buffer[] {
+  pool ??= templates(4000);
+  const chunks: Buffer[] = [];
+  let parts: Buffer[] = [];
+  let size = 0;
+  for (let i = 0; i < n; i++) {
+    const t = pool[seq % pool.length];
+    const frame = Buffer.from(t.frame);
+    const ns = fromNs + BigInt(i) * 20_000n;
+    const seconds = Number(ns / 1_000_000_000n);
+    const nanos = Math.max(MIN_NANOS, Number(ns % 1_000_000_000n));
+    for (const at of t.times) {
+      varint5(frame, at, seconds);
+      varint5(frame, at + 6, nanos);
+    }
+    frame.write(`${runId}-0000-4000-8000-${seq.toString(16).padStart(12, "0")}`, t.uuid, "latin1");
+    seq++;
+    parts.push(frame);
+    size += frame.length;
+    if (size > 256 * 1024) {
+      chunks.push(Buffer.concat(parts));
+      parts = [];
+      size = 0;
+    }
+  }
+  if (parts.length) chunks.push(Buffer.concat(parts));
+  return chunks;
+}
+
 function setRate(r: number): void {
   rate = r;
   sentAtRate = 0;
@@ -204,4 +234,11 @@ process.stdin.on("end", () => {
   for (const s of open) s.close();
   server.close();
   process.exit(0);
+});
+
+const history = framed(count, start);
+next = start + BigInt(count) * 20_000n;
+server.listen(0, "127.0.0.1", () => {
+  const port = (server.address() as { port: number }).port;
+  process.stdout.write(JSON.stringify({ address: `127.0.0.1:${port}` }) + "\n");
 });

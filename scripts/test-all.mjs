@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: every test (unit, integration on the machine's PostgreSQL and on embedded PGlite,
+// `npm test`: every test (unit, integration on the machine's PostgreSQL and on embedded PGlite, the
+// citus project on a Citus cluster it starts when Citus is installed (else skipped, saying why),
 // end to end in Chromium). Installs what is missing first, then prints one closing line
 // "Tests: N passed, N failed".
 import { spawnSync } from "node:child_process";

@@ -40,7 +40,16 @@ export interface Database extends CopyTarget {
   api: Queryable;
   /** statement timeout of `api` reads in ms (null: none, or not enforceable as on PGlite) */
   queryTimeoutMs: number | null;
+  /** a Citus coordinator (the extension was there when this handle opened): docs/adr/0012 */
+  distributed: boolean;
   transaction<T>(fn: (q: CopyTarget) => Promise<T>): Promise<T>;
+  /**
+   * PostgreSQL only: a connection of its own LISTENing on `channel` (reconnected when lost;
+   * `onConnect` runs after each (re)connect, so a reader can catch up on what it missed).
+   */
+  listen?(channel: string, onPayload: (payload: string) => void, onConnect?: () => void): Promise<{ close(): Promise<void> }>;
+  /** the schema (`?schema=` in the URL) the tables live in, null: the server's default */
+  schema: string | null;
   close(): Promise<void>;
 }
 
@@ -170,6 +179,31 @@ async function cancellableQuery<T>(
   }
 }
 
+/**
+ * On a Citus coordinator a statement over many shards opens connections to the workers (up to
+ * citus.max_adaptive_executor_pool_size, 16, per worker) and by default keeps just one per worker
+ * when it ends: every later COPY or multi-shard read forked new worker backends again (a 1,000-flow
+ * batch took ~3 s instead of ~0.3 s with two workers on a loaded 2-core machine; keeping 4 per
+ * worker was no cure, ~3× slower than 16). Each of our sessions keeps what it opened; the
+ * coordinator's citus.max_shared_pool_size still bounds the connections to a worker in total.
+ */
+const CITUS_SESSION = ["-c citus.max_cached_conns_per_worker=16"];
+
+/** whether the database has the citus extension (false when it cannot be asked now: it is then asked again at the next open) */
+async function isCitus(pg: PgModule, connectionString: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString, connectionTimeoutMillis: 10_000 });
+  c.on("error", () => {});
+  try {
+    await c.connect();
+    const r = await c.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'citus'");
+    return r.rows[0].n > 0;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
 async function openPostgres(url: string, opts: DatabaseOptions): Promise<Database> {
   const { default: pg } = await import("pg");
   const { PrismaPg } = await import("@prisma/adapter-pg");
@@ -181,9 +215,11 @@ async function openPostgres(url: string, opts: DatabaseOptions): Promise<Databas
   const schema = parsed.searchParams.get("schema") ?? undefined;
   parsed.searchParams.delete("schema");
   const timeoutMs = opts.queryTimeoutMs === undefined ? DEFAULT_QUERY_TIMEOUT_MS : opts.queryTimeoutMs || null;
+  const distributed = await isCitus(pg, parsed.toString());
+  const sessionOptions = [...(schema ? [`-c search_path=${quoteIdent(schema)}`] : []), ...(distributed ? CITUS_SESSION : [])];
   const clientConfig: import("pg").ClientConfig = {
     connectionString: parsed.toString(),
-    ...(schema ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
+    ...(sessionOptions.length ? { options: sessionOptions.join(" ") } : {}),
   };
   const pool = new pg.Pool({ ...clientConfig, max: opts.ingestPoolMax ?? DEFAULT_INGEST_POOL, application_name: "flowlens-ingest" });
   const apiConfig: import("pg").ClientConfig = {
@@ -231,12 +267,57 @@ async function openPostgres(url: string, opts: DatabaseOptions): Promise<Databas
     await pipeline(Readable.from([data]), stream);
   };
 
+  let closed = false;
+  const listeners = new Set<() => Promise<void>>();
+  const listen = async (channel: string, onPayload: (payload: string) => void, onConnect?: () => void) => {
+    let client: import("pg").Client | null = null;
+    let stopped = false;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = async (): Promise<void> => {
+      if (stopped || closed) return;
+      const c = new pg.Client({ ...clientConfig, application_name: "flowlens-listen" });
+      c.on("notification", (m) => {
+        if (m.channel === channel && m.payload !== undefined) onPayload(m.payload);
+      });
+      const again = () => {
+        if (client !== c) return;
+        client = null;
+        c.end().catch(() => {});
+        if (!stopped && !closed) retry = setTimeout(() => void connect().catch(() => {}), 1000);
+      };
+      c.on("error", again);
+      c.on("end", again);
+      client = c;
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${quoteIdent(channel)}`);
+        onConnect?.();
+      } catch {
+        again();
+      }
+    };
+    await connect();
+    const close = async () => {
+      stopped = true;
+      clearTimeout(retry);
+      listeners.delete(close);
+      const c = client;
+      client = null;
+      await c?.end().catch(() => {});
+    };
+    listeners.add(close);
+    return { close };
+  };
+
   return {
     kind: "postgres",
+    schema: schema ?? null,
+    listen,
     location: safe.toString() + (schema ? ` (schema ${schema})` : ""),
     prisma,
     api,
     queryTimeoutMs: timeoutMs,
+    distributed,
     ...onClient(pool),
     async copyIn(table, columns, data) {
       const client = await pool.connect();
@@ -261,6 +342,8 @@ async function openPostgres(url: string, opts: DatabaseOptions): Promise<Databas
       }
     },
     async close() {
+      closed = true;
+      await Promise.all([...listeners].map((l) => l()));
       await prisma.$disconnect();
       await Promise.all([pool.end(), apiPool.end()]);
     },
@@ -305,10 +388,12 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   };
   return {
     kind: "embedded",
+    schema: null,
     location: dir,
     prisma,
     api,
     queryTimeoutMs: null,
+    distributed: false,
     ...one,
     async transaction(fn) {
       return pglite.transaction((tx) => fn(on(tx)));

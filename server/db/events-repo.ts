@@ -95,15 +95,26 @@ export class EventsRepo {
   }
 
   private async countFlows(): Promise<number> {
-    const est = await this.db.api.query<{ n: string | null }>(
-      `SELECT sum(c.reltuples)::bigint::text AS n FROM pg_inherits i
-       JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
-       WHERE p.relname = 'flows' AND p.relnamespace = to_regnamespace(current_schema())::oid AND c.reltuples > 0`,
-    );
-    const estimate = Number(est[0]?.n ?? 0);
+    const estimate = await this.estimatedFlows();
     if (estimate > 2_000_000) return estimate;
     const exact = await this.db.api.query<{ n: string }>(`SELECT count(*)::text AS n FROM flows`);
     return Number(exact[0].n);
+  }
+
+  /** the planner's estimate of the stored flows (0 before the first ANALYZE) */
+  async estimatedFlows(): Promise<number> {
+    // on Citus the rows (and the planner's estimates of them) are in the shards on the nodes
+    const est = await this.db.api.query<{ n: string | null }>(
+      this.db.distributed
+        ? `SELECT sum(result::bigint)::text AS n FROM run_command_on_all_nodes(format(
+             $f$SELECT coalesce(sum(c.reltuples) FILTER (WHERE c.reltuples > 0), 0)::bigint FROM pg_class c
+                WHERE c.relnamespace = to_regnamespace(%L)::oid AND c.relkind = 'r' AND c.relname ~ '^flows_p.*_[0-9]+$'$f$,
+             current_schema())) WHERE success`
+        : `SELECT sum(c.reltuples)::bigint::text AS n FROM pg_inherits i
+       JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+       WHERE p.relname = 'flows' AND p.relnamespace = to_regnamespace(current_schema())::oid AND c.reltuples > 0`,
+    );
+    return Number(est[0]?.n ?? 0);
   }
 
   /** Newest stored flow time (ns), for resuming after a restart or disconnect. */

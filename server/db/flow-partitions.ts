@@ -19,6 +19,12 @@ export function dayOf(ts: bigint): number {
   return Number(ts >= 0n ? ts / NS_PER_DAY : (ts - NS_PER_DAY + 1n) / NS_PER_DAY);
 }
 
+/** duplicate_table, unique_violation (pg_type), or Citus's report of either from a worker */
+function createdMeanwhile(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return err?.code === "42P07" || err?.code === "23505" || /already exists/.test(err?.message ?? "");
+}
+
 export class FlowPartitions {
   private known: Set<string> | null = null;
 
@@ -42,11 +48,22 @@ export class FlowPartitions {
       const name = partitionName(day);
       if (known.has(name)) continue;
       const from = BigInt(day) * NS_PER_DAY;
-      await this.db.exec(
-        `CREATE TABLE IF NOT EXISTS "${name}" PARTITION OF flows FOR VALUES FROM (${from}) TO (${from + NS_PER_DAY})`,
-      );
+      try {
+        await this.db.exec(
+          `CREATE TABLE IF NOT EXISTS "${name}" PARTITION OF flows FOR VALUES FROM (${from}) TO (${from + NS_PER_DAY})`,
+        );
+      } catch (e) {
+        // another ingest process created it at the same moment: IF NOT EXISTS does not cover a
+        // creation that is still committing (duplicate type name, or the table on a Citus worker)
+        if (!createdMeanwhile(e) || !(await this.exists(name))) throw e;
+      }
       known.add(name);
     }
+  }
+
+  private async exists(name: string): Promise<boolean> {
+    const rows = await this.db.query<{ t: string | null }>("SELECT to_regclass($1)::text AS t", [`"${name}"`]);
+    return rows[0].t !== null;
   }
 
   /** Drops partitions that end before `beforeNs`; returns their names. */

@@ -411,8 +411,19 @@ export class GraphRepo {
     return segmentOf(await this.readPaired(block, block + BLOCK_MINUTES));
   }
 
-  /** distinct minutes in [from, to) that have rollups, by a loose index scan on the primary key */
+  /**
+   * distinct minutes in [from, to) that have rollups, by a loose index scan on the primary key; on
+   * Citus (no recursive CTE over a distributed table) each shard groups its own range in parallel
+   */
   private async minutesWithData(fromMinute: number, toMinute: number, signal?: AbortSignal): Promise<number[]> {
+    if (this.db.distributed) {
+      const rows = await this.db.api.query<{ m: number }>(
+        "SELECT minute AS m FROM flow_rollups WHERE minute >= $1::int AND minute < $2::int GROUP BY minute ORDER BY minute",
+        [fromMinute, toMinute],
+        { signal },
+      );
+      return rows.map((r) => r.m);
+    }
     const rows = await this.db.api.query<{ m: number }>(
       `WITH RECURSIVE t(m) AS (
          SELECT min(minute) FROM flow_rollups WHERE minute >= $1::int AND minute < $2::int

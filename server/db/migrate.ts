@@ -6,6 +6,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
+import { applyCitusLayout, citusModeOf, shardCountOf, type CitusMode } from "./citus";
 import type { Database } from "./connection";
 
 const LOCK_ID = 7_246_013; // any constant: serialises concurrent starts on one PostgreSQL database
@@ -28,7 +29,22 @@ export function readMigrations(dir = path.resolve(process.cwd(), "prisma/migrati
     });
 }
 
-export async function applyMigrations(db: Database, migrations = readMigrations()): Promise<string[]> {
+export interface MigrateOptions {
+  /** Citus layout after the migrations (server/db/citus.ts); default from FLOWLENS_CITUS (auto) */
+  citus?: CitusMode;
+  /** shards of flows on Citus; default from FLOWLENS_CITUS_SHARDS (32) */
+  shardCount?: number;
+}
+
+/**
+ * Applies the migrations not applied yet, then (PostgreSQL with the citus extension) distributes
+ * the tables the Citus layout names that are not distributed yet. Returns the applied migrations'
+ * names, and `citus:<table>` for each table distributed.
+ */
+export async function applyMigrations(db: Database, migrations = readMigrations(), opts: MigrateOptions = {}): Promise<string[]> {
+  const citus = opts.citus ?? citusModeOf(process.env.FLOWLENS_CITUS);
+  const shardCount = opts.shardCount ?? shardCountOf(process.env.FLOWLENS_CITUS_SHARDS);
+  if (db.kind === "embedded" && citus === "on") throw new Error("FLOWLENS_CITUS=1 needs a PostgreSQL DATABASE_URL (a Citus coordinator)");
   await db.exec(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "id" VARCHAR(36) PRIMARY KEY NOT NULL,
     "checksum" VARCHAR(64) NOT NULL,
@@ -60,6 +76,35 @@ export async function applyMigrations(db: Database, migrations = readMigrations(
       );
       names.push(m.name);
     }
+    if (db.kind === "postgres") {
+      const layout = await applyCitusLayout(tx, { mode: citus, shardCount });
+      names.push(...layout.changed.map((t) => `citus:${t}`));
+    }
     return names;
   });
+}
+
+/**
+ * Migrations in the repository that the store has not applied (readiness: a replica that started
+ * before a newer one migrated, or a store that was never migrated). Read on the API's pool.
+ */
+export async function pendingMigrations(db: Database, signal?: AbortSignal, migrations = readMigrationNames()): Promise<string[]> {
+  const done = await db.api
+    .query<{ migration_name: string }>(
+      `SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+      [],
+      { signal },
+    )
+    .catch((e: unknown) => {
+      // the table itself is missing: nothing was ever applied
+      if ((e as { code?: string }).code === "42P01") return [];
+      throw e;
+    });
+  const applied = new Set(done.map((r) => r.migration_name));
+  return migrations.filter((m) => !applied.has(m));
+}
+
+let names: string[] | undefined;
+function readMigrationNames(): string[] {
+  return (names ??= readMigrations().map((m) => m.name));
 }

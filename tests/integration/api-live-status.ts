@@ -16,6 +16,7 @@ import { metrics } from "@/server/metrics";
 import { call, metricValue, SseReader, type ApiEnv } from "../fixtures/api-harness";
 import { buildFlow, drop, endpoint, responseOf, toItem } from "../fixtures/flow-builder";
 import { recordedDistinctLines } from "../fixtures/recorded-flows";
+import { storageKindOf } from "../fixtures/test-db";
 import { storedCount, waitFor } from "../fixtures/test-pipeline";
 
 const liveClients = () => metricValue(metrics().liveClients);
@@ -84,7 +85,7 @@ export function liveAndStatusTests(env: ApiEnv): void {
       await waitFor(async () => (await status()).storage.flows === stored, `storage.flows = ${stored}`, 15_000);
       const s = await status();
       expect(s.relay).toEqual({ address: env.relay.address, state: "connected" });
-      expect(s.storage).toEqual({ kind: env.kind, flows: stored, state: "ok" });
+      expect(s.storage).toEqual({ kind: storageKindOf(env.kind), flows: stored, state: "ok" });
       expect(s.storage.flows).toBe(env.rt.ingest.stored);
       expect(s.ingest.flowsPerSecond).toBeGreaterThan(0);
       expect(s.ingest).toMatchObject({ lostEvents: 0, gaps: 0, quarantined: 0 });

@@ -14,6 +14,7 @@ import { queryInputError } from "@/server/http/stream-pages";
 import { dnsListBody, type DnsListBody, type DnsSummaryBody } from "@/server/domain/dns-response";
 import { parseRfc3339Ns } from "@/server/domain/flow-query";
 import { call, qs, useApiRuntime } from "../fixtures/api-harness";
+import { storeSkipReason, storeUnderTest } from "../fixtures/test-db";
 import { dnsRequest, dnsResponse, endpoint, responseOf, udp } from "../fixtures/flow-builder";
 import { recordedResponses } from "../fixtures/recorded-flows";
 
@@ -95,8 +96,11 @@ async function json<T>(handler: (r: Request) => Promise<Response>, params: Recor
   return body as T;
 }
 
-describe("DNS API on PostgreSQL", () => {
-  const env = useApiRuntime("postgres", ({ publish }) => {
+const KIND = storeUnderTest("postgres");
+const SKIP = storeSkipReason(KIND);
+
+describe.skipIf(SKIP !== null)(`DNS API on ${KIND}${SKIP ? ` — skipped: ${SKIP}` : ""}`, () => {
+  const env = useApiRuntime(KIND, ({ publish }) => {
     publish(...builderFlows().map(responseOf));
     for (const r of recordedResponses("basic-sample-330-dns-flows.json")) publish(r);
   });

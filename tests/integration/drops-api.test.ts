@@ -21,6 +21,7 @@ import type { FlowPage } from "@/server/domain/flow-item";
 import type { EdgeDiff } from "@/server/domain/policies/policy-diff";
 import type { PoliciesResult } from "@/server/db/policies-repo";
 import { call, parseCsv, qs, useApiRuntime } from "../fixtures/api-harness";
+import { storeSkipReason, storeUnderTest } from "../fixtures/test-db";
 import { buildFlow, drop, endpoint, responseOf, tcp, udp, worldEndpoint } from "../fixtures/flow-builder";
 
 type Pol = MessageInitShape<typeof PolicySchema>;
@@ -102,8 +103,11 @@ async function json<T>(res: Response): Promise<T> {
   return (await res.json()) as T;
 }
 
-describe("drops and policies API on postgres", () => {
-  useApiRuntime("postgres", ({ publish }) => seed(publish));
+const KIND = storeUnderTest("postgres");
+const SKIP = storeSkipReason(KIND);
+
+describe.skipIf(SKIP !== null)(`drops and policies API on ${KIND}${SKIP ? ` — skipped: ${SKIP}` : ""}`, () => {
+  useApiRuntime(KIND, ({ publish }) => seed(publish));
 
   it("answers: what was denied in namespace shop yesterday, by which policy", async () => {
     const r = await json<DropsJson>(await call(dropsGET, `/api/drops?${qs({ ...YESTERDAY, namespace: "shop" })}`));
