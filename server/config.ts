@@ -190,6 +190,8 @@ export const CONFIG_VARIABLES: Readonly<Record<string, string | undefined>> = {
   FLOWLENS_QUEUE_MAX: "50000",
   FLOWLENS_LIVE_RATE: "20000",
   FLOWLENS_LIVE_QUEUE_MB: "8",
+  FLOWLENS_CITUS: "auto",
+  FLOWLENS_CITUS_SHARDS: String(DEFAULT_SHARD_COUNT),
   LOG_LEVEL: "info",
   PORT: "3000",
 };

@@ -63,8 +63,10 @@ describe("roles: ingest replicas under a lease, a web replica's live view", () =
     await commits.open(store.env.DATABASE_URL, batchChannel(store.db.schema));
     publisher.start();
     try {
-      // warm-up: the first live flows reach the web replica (its first reads decode the contexts)
+      // warm-up: the first live flows reach the web replica (its first reads decode the contexts),
+      // and its start-up work (the map's and DNS page's caches, read in the background) is done
       await waitFor(() => live.arrived.size > 0, "a first live flow on the web replica", 20_000);
+      await waitFor(() => /DNS caches warmed|warming the map and DNS caches failed/.test(web.logs()), "the web replica's caches warmed", 30_000);
       await new Promise((r) => setTimeout(r, 2000));
       // steady state: every flow the web replica shows came from the other process
       const from = Date.now();
