@@ -7,6 +7,13 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { bindAddress } from "./bind-address.mjs";
+
+const bind = bindAddress(process.env);
+if ("error" in bind) {
+  console.error(`flowlens: ${bind.error}`);
+  process.exit(2);
+}
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
@@ -45,18 +52,28 @@ const env = {
   // our own SIGTERM handler drains the ingest and closes the store before exiting (server/runtime.ts)
   NEXT_MANUAL_SIG_HANDLE: "1",
   FLOWLENS_DATA_DIR: path.resolve(process.env.FLOWLENS_DATA_DIR || ".data"),
+  // for the server's start log and the header (server/auth/auth-settings.ts)
+  FLOWLENS_BIND: bind.host,
 };
-const child = spawn(process.execPath, [path.join("node_modules", "next", "dist", "bin", "next"), "start", "-p", port], { stdio: "inherit", env });
+if (bind.warning) console.warn(`flowlens: WARNING ${bind.warning}`);
+else if (bind.auth === "local") console.log(`flowlens: no sign-in configured: listening on ${bind.host} only (docs/security.md)`);
+const child = spawn(process.execPath, [path.join("node_modules", "next", "dist", "bin", "next"), "start", "-p", port, "-H", bind.host], { stdio: "inherit", env });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
 
 // Tell the user where to look once the API answers.
-const url = `http://localhost:${port}`;
+const local = bind.host === "0.0.0.0" || bind.host === "::" ? "127.0.0.1" : bind.host.replace(/^\[?(.*?)\]?$/, (m, h) => (h.includes(":") ? `[${h}]` : h));
+const url = `http://${bind.host === "127.0.0.1" ? "localhost" : local}:${port}`;
+const probe = `http://${local}:${port}`;
 const deadline = Date.now() + 120_000;
 (async function announce() {
   while (Date.now() < deadline && child.exitCode === null) {
     try {
-      const r = await fetch(`${url}/api/status`);
+      const r = await fetch(`${probe}/api/status`);
+      if (r.status === 401) {
+        console.log(`\n  Flowlens is running: ${process.env.FLOWLENS_PUBLIC_URL || url}/flows (sign-in required)\n`);
+        return;
+      }
       if (r.ok) {
         const s = await r.json();
         const where = s.relay.state === "demo" || !process.env.HUBBLE_SERVER ? "the built-in demo cluster" : `Relay ${s.relay.address}`;

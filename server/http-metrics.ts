@@ -33,6 +33,15 @@ export const ROUTES = [
   "/api/readyz",
   "/api/dns",
   "/api/dns/summary",
+  "/api/tokens",
+  "/api/tokens/[id]",
+  "/api/audit",
+  "/admin/tokens",
+  "/audit",
+  "/auth/login",
+  "/auth/callback",
+  "/auth/logout",
+  "/auth/signed-out",
 ] as const;
 
 const KNOWN = new Set<string>(ROUTES);
@@ -41,6 +50,7 @@ const KNOWN = new Set<string>(ROUTES);
 export function routeLabel(url: string | undefined): string {
   const path = (url ?? "").split("?")[0].replace(/\/+$/, "") || "/";
   if (KNOWN.has(path)) return path;
+  if (/^\/api\/tokens\/[^/]+$/.test(path)) return "/api/tokens/[id]";
   if (path.startsWith("/_next/")) return "/_next";
   return "other";
 }

@@ -4,6 +4,7 @@
  * Kept on globalThis because Next.js evaluates modules separately for instrumentation, routes and
  * pages (shared/notes/next-runtime.md).
  */
+import { authSettings, describeAuth } from "./auth/auth-settings";
 import { loadConfig, type Config } from "./config";
 import { openDatabase, type Database } from "./db/connection";
 import { EventsRepo } from "./db/events-repo";
@@ -71,6 +72,9 @@ type G = typeof globalThis & { [KEY]?: Promise<Runtime> };
 async function start(): Promise<Runtime> {
   const log = logger();
   const config = loadConfig();
+  // who may sign in and see what: checked before anything starts, said at every start (docs/security.md)
+  const auth = describeAuth(authSettings());
+  log[auth.level]({ auth: authSettings().mode }, auth.message);
   const db = await openDatabase({
     url: config.DATABASE_URL,
     dataDir: config.FLOWLENS_DATA_DIR,

@@ -58,6 +58,8 @@ export async function streamPages<T>(
     errorLine: (message: string) => string;
     /** aborted when the client cancels the body: the reads behind `pages` take its signal */
     abort?: AbortController;
+    /** called once when the body ends, with the rows written (the audit log's export entry) */
+    onEnd?: (rows: number, outcome: "complete" | "cancelled" | "failed") => void;
   },
 ): Promise<Response> {
   let pending: IteratorResult<T[]> | null;
@@ -66,6 +68,13 @@ export async function streamPages<T>(
   } catch (e) {
     return queryInputError(e) ?? unavailable(e, opts.failure);
   }
+  let rows = 0;
+  let ended = false;
+  const end = (outcome: "complete" | "cancelled" | "failed") => {
+    if (ended) return;
+    ended = true;
+    opts.onEnd?.(rows, outcome);
+  };
   const enc = new TextEncoder();
   let failed: unknown = null;
   let cancelled = false;
@@ -79,16 +88,25 @@ export async function streamPages<T>(
       try {
         const r = pending ?? (await pages.next());
         pending = null;
-        if (r.done) return c.close();
+        if (r.done) {
+          end("complete");
+          return c.close();
+        }
         // formatting a page takes tens of ms: in slices, with other work let in between
         for (let i = 0; i < r.value.length; i += LINES_PER_SLICE) {
           if (i > 0) await new Promise((resolve) => setImmediate(resolve));
           if (cancelled) return;
-          c.enqueue(enc.encode(r.value.slice(i, i + LINES_PER_SLICE).map(line).join("")));
+          const slice = r.value.slice(i, i + LINES_PER_SLICE);
+          c.enqueue(enc.encode(slice.map(line).join("")));
+          rows += slice.length;
         }
       } catch (e) {
-        if (cancelled || e instanceof QueryCancelledError) return c.error(e); // nobody is reading any more
+        if (cancelled || e instanceof QueryCancelledError) {
+          end("cancelled");
+          return c.error(e); // nobody is reading any more
+        }
         failed = e;
+        end("failed");
         const message = `${opts.failure}: ${e instanceof Error ? e.message : String(e)}`;
         if (e instanceof QueryTimeoutError) logger().warn({ timeoutMs: e.timeoutMs }, `${opts.failure}: query timeout during an export`);
         else logger().error({ err: String(e) }, `${opts.failure} during an export`);
@@ -97,6 +115,7 @@ export async function streamPages<T>(
     },
     async cancel() {
       cancelled = true;
+      end("cancelled");
       opts.abort?.abort();
       await pages.return(undefined);
     },

@@ -39,10 +39,12 @@ export interface AppServer {
 export interface StartOptions {
   /** an existing embedded store to open (kept afterwards); default a fresh one, removed on stop */
   dataDir?: string;
+  /** the port to listen on (default a free one): for a public URL known before the start */
+  port?: number;
 }
 
 export async function startApp(extraEnv: Record<string, string> = {}, opts: StartOptions = {}): Promise<AppServer> {
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), "flowlens-e2e-"));
   const removeData = () => {
     if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -70,7 +72,9 @@ export async function startApp(extraEnv: Record<string, string> = {}, opts: Star
     if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${out.slice(-4000)}`);
     if (Date.now() > deadline) throw new Error(`npm start did not answer on ${url}:\n${out.slice(-4000)}`);
     try {
-      if ((await fetch(`${url}/api/status`)).ok) break;
+      const r = await fetch(`${url}/api/status`);
+      // 401: up, with sign-in required
+      if (r.ok || r.status === 401) break;
     } catch {
       // not up yet
     }

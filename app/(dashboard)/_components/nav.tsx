@@ -12,11 +12,17 @@ const NAV_ITEMS: { href: string; label: string }[] = [
   { href: "/dns", label: "DNS" },
 ];
 
-export function Nav() {
+/** Only for admins when sign-in is on (without sign-in there are no tokens to manage). */
+const ADMIN_ITEMS: { href: string; label: string }[] = [
+  { href: "/admin/tokens", label: "Tokens" },
+  { href: "/audit", label: "Audit" },
+];
+
+export function Nav({ admin = false }: { admin?: boolean }) {
   const pathname = usePathname();
   return (
     <nav className="nav" aria-label="Views">
-      {NAV_ITEMS.map((item) => {
+      {[...NAV_ITEMS, ...(admin ? ADMIN_ITEMS : [])].map((item) => {
         const active = pathname === item.href || pathname.startsWith(`${item.href}/`);
         return (
           <Link key={item.href} href={item.href} className="nav-link" aria-current={active ? "page" : undefined}>

@@ -4,7 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useEffect, useRef, type RefObject } from "react";
 import { fetchStatusEvents } from "@/app/lib/api-client";
 import { nodeStateLabel, nodeStateTone } from "@/app/lib/hubble-enums";
-import { useStatus } from "./use-status";
+import { useAccess, useStatus } from "./use-status";
 import { EventRecord } from "./event-record";
 
 export type EventsTab = "lost" | "gaps" | "quarantine" | "nodes";
@@ -43,6 +43,7 @@ export function StatusEventsPanel({
   onClose: () => void;
   anchor: RefObject<HTMLElement | null>;
 }) {
+  const { isAdmin } = useAccess();
   const panel = useRef<HTMLDivElement>(null);
   const events = useQuery({
     queryKey: ["status-events"],
@@ -92,7 +93,7 @@ export function StatusEventsPanel({
         </button>
       </div>
       <p className="muted small">{EXPLAIN[tab]}</p>
-      {tab === "quarantine" && records.length > 0 && (
+      {tab === "quarantine" && records.length > 0 && isAdmin && (
         <p className="small">
           <a href="/api/quarantine?format=jsonl" download data-testid="quarantine-export">
             Export all (JSONL, with the original bytes)

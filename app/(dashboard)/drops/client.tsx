@@ -5,6 +5,7 @@ import Link from "next/link";
 import { useRouter, useSearchParams } from "next/navigation";
 import { useCallback, useMemo, useTransition } from "react";
 import { ApiError, getJson, retryUnlessBadRequest } from "@/app/lib/api-client";
+import { useAccess } from "../_components/use-status";
 import { FilterBar } from "../flows/_components/filter-bar";
 import type { FlowsUrlState } from "../flows/search-params";
 import { DropsTable } from "./_components/drops-table";
@@ -16,6 +17,7 @@ import { dropsApiQuery, dropsExportHref, dropsHref, parseDropsSearch, type Drops
 
 /** /drops: denied traffic grouped, why it was denied, and the rule that would allow it. */
 export function DropsClient({ initialState }: { initialState: DropsUrlState }) {
+  const { canExport } = useAccess();
   const params = useSearchParams();
   const router = useRouter();
   const [navigating, startTransition] = useTransition();
@@ -47,19 +49,27 @@ export function DropsClient({ initialState }: { initialState: DropsUrlState }) {
           {data ? `${data.total.toLocaleString()} denied packets in ${data.groupCount.toLocaleString()} groups` : query.isPending ? "Loading…" : ""}
         </span>
         <span className="toolbar-spacer" />
-        <span className="muted small">Audit export:</span>
-        <a className="button small" href={dropsExportHref(state, "csv", "grouped")} data-testid="export-grouped-csv" download>
-          Groups CSV
-        </a>
-        <a className="button small" href={dropsExportHref(state, "jsonl", "grouped")} data-testid="export-grouped-jsonl" download>
-          Groups JSONL
-        </a>
-        <a className="button small" href={dropsExportHref(state, "csv", "raw")} data-testid="export-raw-csv" download>
-          Flows CSV
-        </a>
-        <a className="button small" href={dropsExportHref(state, "jsonl", "raw")} data-testid="export-raw-jsonl" download>
-          Flows JSONL
-        </a>
+        {canExport ? (
+          <>
+            <span className="muted small">Audit export:</span>
+            <a className="button small" href={dropsExportHref(state, "csv", "grouped")} data-testid="export-grouped-csv" download>
+              Groups CSV
+            </a>
+            <a className="button small" href={dropsExportHref(state, "jsonl", "grouped")} data-testid="export-grouped-jsonl" download>
+              Groups JSONL
+            </a>
+            <a className="button small" href={dropsExportHref(state, "csv", "raw")} data-testid="export-raw-csv" download>
+              Flows CSV
+            </a>
+            <a className="button small" href={dropsExportHref(state, "jsonl", "raw")} data-testid="export-raw-jsonl" download>
+              Flows JSONL
+            </a>
+          </>
+        ) : (
+          <span className="muted small" data-testid="export-not-allowed" title="Exports need the auditor or admin role">
+            no exports for your role
+          </span>
+        )}
         <Link className="button small" href="/policies" data-testid="to-policies">
           Policies
         </Link>

@@ -2,7 +2,7 @@ import { dnsDetails } from "@/server/flow-codec/dns-record";
 import { parseDnsQuery } from "@/server/domain/dns/dns-params";
 import { dnsListBody } from "@/server/domain/dns/dns-response";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
-import { runtimeOrUnavailable } from "@/server/http/route-runtime";
+import { authorize, scoped } from "@/server/http/access";
 import { queryInputError } from "@/server/http/stream-pages";
 
 export const dynamic = "force-dynamic";
@@ -11,10 +11,12 @@ export const dynamic = "force-dynamic";
 export async function GET(request: Request): Promise<Response> {
   const parsed = parseDnsQuery(new URL(request.url).searchParams, "list");
   if (!parsed.ok) return badRequest(parsed.error, parsed.parameter, parsed.details);
-  const rt = await runtimeOrUnavailable();
-  if (rt instanceof Response) return rt;
+  const access = await authorize(request, "view");
+  if (access instanceof Response) return access;
+  const rt = access.rt;
+  const query = { ...parsed.query, filter: scoped(parsed.query.filter, access) };
   try {
-    const { analysis, answers } = await rt.repos.dns.analyze(parsed.query, Date.now(), request.signal);
+    const { analysis, answers } = await rt.repos.dns.analyze(query, Date.now(), request.signal);
     const body = dnsListBody(analysis, parsed.query, (key) => dnsDetails(answers.get(key)));
     return Response.json(body, { headers: noStore() });
   } catch (e) {

@@ -9,7 +9,7 @@ import { csvLine } from "@/server/domain/flows/flow-csv";
 import type { FlowItem } from "@/server/domain/flows/flow-item";
 import { flowQueryToSearchParams } from "@/server/domain/flows/flow-query";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
-import { runtimeOrUnavailable } from "@/server/http/route-runtime";
+import { auditExport, authorize, scoped, type Access } from "@/server/http/access";
 import { errorLines, exportAbort, inPages, queryInputError, streamPages } from "@/server/http/stream-pages";
 
 export const dynamic = "force-dynamic";
@@ -39,9 +39,10 @@ export async function GET(request: Request): Promise<Response> {
   if (!buckets.ok) return badRequest(buckets.error, buckets.parameter);
   if (rowsKind.value === "raw" && q.format === "json") return badRequest("rows: rows=raw is for format=csv or jsonl; /api/flows lists raw flows", "rows");
 
-  const rt = await runtimeOrUnavailable();
-  if (rt instanceof Response) return rt;
-  const filter = DropsRepo.dropFilter(q.filter);
+  const access = await authorize(request, q.format === "json" ? "view" : "export");
+  if (access instanceof Response) return access;
+  const rt = access.rt;
+  const filter = scoped(DropsRepo.dropFilter(q.filter), access);
   const effective = flowQueryToSearchParams({ filter, sinceNs: q.sinceNs, untilNs: q.untilNs, limit: 100, format: "json" });
   const stamp: ExportStamp = { exportedAt: now.toISOString(), filter: effective.toString() };
   const repo = rt.repos.drops;
@@ -55,7 +56,7 @@ export async function GET(request: Request): Promise<Response> {
     } catch (e) {
       return queryInputError(e) ?? unavailable(e, "reading drops failed");
     }
-    return rawExport(rt.reader.all({ ...range, signal: abort.signal }, q.last ?? Number.POSITIVE_INFINITY), q.format === "csv", stamp, pairing, abort);
+    return rawExport(rt.reader.all({ ...range, signal: abort.signal }, q.last ?? Number.POSITIVE_INFINITY), q.format === "csv", stamp, pairing, abort, auditExport(access, `drops raw ${q.format}`, stamp.filter));
   }
 
   let result;
@@ -87,6 +88,7 @@ export async function GET(request: Request): Promise<Response> {
     headers: headers(csv, "grouped", stamp),
     failure: "reading drops failed",
     errorLine: csv ? errorLines.csv : errorLines.jsonl,
+    onEnd: auditExport(access, `drops grouped ${q.format}`, stamp.filter),
   });
 }
 
@@ -108,7 +110,14 @@ function headers(csv: boolean, kind: string, stamp: ExportStamp): Record<string,
  * Streams every denied flow page by page (the store is read as the client reads), newest first;
  * each row says whether it is the counted report of its packet.
  */
-function rawExport(pages: AsyncGenerator<FlowItem[]>, csv: boolean, stamp: ExportStamp, pairing: PairedStream | null, abort: AbortController): Promise<Response> {
+function rawExport(
+  pages: AsyncGenerator<FlowItem[]>,
+  csv: boolean,
+  stamp: ExportStamp,
+  pairing: PairedStream | null,
+  abort: AbortController,
+  onEnd: (rows: number, outcome: string) => void,
+): Promise<Response> {
   const paired = (i: FlowItem) => pairing?.paired(i.flow, itemTimeNs(i)) ?? false;
   const line = csv ? (i: FlowItem) => csvLine(rawCsvRow(i, stamp, paired(i))) : (i: FlowItem) => JSON.stringify(rawJsonl(i, stamp, paired(i))) + "\n";
   return streamPages(pages, line, {
@@ -117,5 +126,6 @@ function rawExport(pages: AsyncGenerator<FlowItem[]>, csv: boolean, stamp: Expor
     failure: "reading drops failed",
     errorLine: csv ? errorLines.csv : errorLines.jsonl,
     abort,
+    onEnd,
   });
 }

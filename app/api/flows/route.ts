@@ -1,7 +1,7 @@
 import { parseFlowQuery } from "@/server/domain/flows/flow-query";
 import { CSV_COLUMNS, csvLine, csvRow } from "@/server/domain/flows/flow-csv";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
-import { runtimeOrUnavailable } from "@/server/http/route-runtime";
+import { auditExport, authorize, scoped } from "@/server/http/access";
 import { errorLines, exportAbort, queryInputError, streamPages } from "@/server/http/stream-pages";
 import { itemResponse, type FlowItem } from "@/server/domain/flows/flow-item";
 
@@ -11,9 +11,10 @@ export async function GET(request: Request): Promise<Response> {
   const parsed = parseFlowQuery(new URL(request.url).searchParams);
   if (!parsed.ok) return badRequest(parsed.error, parsed.parameter);
   const q = parsed.query;
-  const rt = await runtimeOrUnavailable();
-  if (rt instanceof Response) return rt;
-  const query = { filter: q.filter, sinceNs: q.sinceNs, untilNs: q.untilNs, cursor: q.cursor, last: q.last };
+  const access = await authorize(request, q.format === "json" ? "view" : "export");
+  if (access instanceof Response) return access;
+  const rt = access.rt;
+  const query = { filter: scoped(q.filter, access), sinceNs: q.sinceNs, untilNs: q.untilNs, cursor: q.cursor, last: q.last };
 
   if (q.format === "json") {
     try {
@@ -32,6 +33,7 @@ export async function GET(request: Request): Promise<Response> {
     failure: "reading flows failed",
     errorLine: csv ? errorLines.csv : errorLines.jsonl,
     abort,
+    onEnd: auditExport(access, `flows ${q.format}`, new URL(request.url).search),
     headers: noStore({
       "Content-Type": csv ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8",
       "Content-Disposition": `attachment; filename="flowlens-flows-${stamp}.${csv ? "csv" : "jsonl"}"`,

@@ -1,6 +1,6 @@
 import { parseGraphParams } from "@/server/domain/graph/graph-params";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
-import { runtimeOrUnavailable } from "@/server/http/route-runtime";
+import { authorize, scoped } from "@/server/http/access";
 
 export const dynamic = "force-dynamic";
 
@@ -8,11 +8,12 @@ export const dynamic = "force-dynamic";
 export async function GET(request: Request): Promise<Response> {
   const parsed = parseGraphParams(new URL(request.url).searchParams);
   if (!parsed.ok) return badRequest(parsed.error, parsed.parameter);
-  const rt = await runtimeOrUnavailable();
-  if (rt instanceof Response) return rt;
+  const access = await authorize(request, "view");
+  if (access instanceof Response) return access;
+  const rt = access.rt;
   try {
     const p = parsed.params;
-    const q = { filter: p.filter, l4: p.l4, sinceNs: p.sinceNs, untilNs: p.untilNs, live: p.live, hideNoise: p.hideNoise, focus: p.focus, buckets: p.buckets, signal: request.signal };
+    const q = { filter: scoped(p.filter, access), l4: p.l4, sinceNs: p.sinceNs, untilNs: p.untilNs, live: p.live, hideNoise: p.hideNoise, focus: p.focus, buckets: p.buckets, signal: request.signal };
     const repo = rt.repos.graph;
     const body = p.seriesOnly && p.focus ? await repo.focusSeries({ ...q, focus: p.focus }) : await repo.graph(q);
     return Response.json(body, { headers: noStore() });

@@ -1,7 +1,7 @@
 import { parseFlowQuery } from "@/server/domain/flows/flow-query";
 import { badRequest } from "@/server/http/responses";
 import { metrics } from "@/server/metrics";
-import { runtimeOrUnavailable } from "@/server/http/route-runtime";
+import { authorize, scoped } from "@/server/http/access";
 
 export const dynamic = "force-dynamic";
 
@@ -11,11 +11,12 @@ export async function GET(request: Request): Promise<Response> {
   for (const p of ["since", "until", "last", "cursor", "limit", "format"]) params.delete(p);
   const parsed = parseFlowQuery(params);
   if (!parsed.ok) return badRequest(parsed.error, parsed.parameter);
-  const rt = await runtimeOrUnavailable();
-  if (rt instanceof Response) return rt;
+  const access = await authorize(request, "view");
+  if (access instanceof Response) return access;
+  const rt = access.rt;
   // bounded per viewer: a client that does not keep up is told what it skipped (server/live/live-viewer.ts)
   metrics().liveClients.inc();
-  const viewer = rt.live.open(parsed.query.filter, request, () => metrics().liveClients.dec());
+  const viewer = rt.live.open(scoped(parsed.query.filter, access), request, () => metrics().liveClients.dec());
   return new Response(viewer.stream, {
     headers: {
       "Content-Type": "text/event-stream; charset=utf-8",

@@ -1,6 +1,7 @@
 import { parseCount, parseWithOwn } from "@/server/domain/drops/drop-params";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
-import { runtimeOrUnavailable } from "@/server/http/route-runtime";
+import { authorize, scoped } from "@/server/http/access";
+import { policyInScope } from "@/server/domain/auth/scope-views";
 
 export const dynamic = "force-dynamic";
 
@@ -16,11 +17,13 @@ export async function GET(request: Request): Promise<Response> {
   if (flow.query.format !== "json") return badRequest("format: /api/policies answers json only", "format");
   const buckets = parseCount(own, "buckets", 1, 500, 48);
   if (!buckets.ok) return badRequest(buckets.error, buckets.parameter);
-  const rt = await runtimeOrUnavailable();
-  if (rt instanceof Response) return rt;
+  const access = await authorize(request, "view");
+  if (access instanceof Response) return access;
+  const rt = access.rt;
   try {
     const q = flow.query;
-    return Response.json(await rt.repos.policies.overview({ filter: q.filter, sinceNs: q.sinceNs, untilNs: q.untilNs, signal: request.signal }, buckets.value), { headers: noStore() });
+    const overview = await rt.repos.policies.overview({ filter: scoped(q.filter, access), sinceNs: q.sinceNs, untilNs: q.untilNs, signal: request.signal }, buckets.value);
+    return Response.json(access.scope ? policyInScope(overview, access.scope) : overview, { headers: noStore() });
   } catch (e) {
     return unavailable(e, "reading policies failed");
   }

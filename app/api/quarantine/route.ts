@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { QuarantineItem } from "@/server/db/quarantine-repo";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
-import { runtimeOrUnavailable } from "@/server/http/route-runtime";
+import { auditExport, authorize } from "@/server/http/access";
 import { errorLines, exportAbort, streamPages } from "@/server/http/stream-pages";
 
 export const dynamic = "force-dynamic";
@@ -45,14 +45,17 @@ export async function GET(request: Request): Promise<Response> {
     return badRequest(issue.message.startsWith(`${parameter}:`) ? issue.message : `${parameter}: ${issue.message}`, parameter);
   }
   const q = parsed.data;
-  const rt = await runtimeOrUnavailable();
-  if (rt instanceof Response) return rt;
+  // raw responses of any namespace: admins only
+  const access = await authorize(request, "admin");
+  if (access instanceof Response) return access;
+  const rt = access.rt;
   if (q.format === "jsonl") {
     const abort = exportAbort(request);
     return streamPages(rt.quarantine.all({ beforeId: q.cursor, stage: q.stage, signal: abort.signal }), (i: QuarantineItem) => JSON.stringify(i) + "\n", {
       failure: "reading the quarantine failed",
       errorLine: errorLines.jsonl,
       abort,
+      onEnd: auditExport(access, "quarantine jsonl", new URL(request.url).search),
       headers: noStore({
         "Content-Type": "application/x-ndjson; charset=utf-8",
         "Content-Disposition": `attachment; filename="flowlens-quarantine-${new Date().toISOString().replace(/[:.]/g, "-")}.jsonl"`,

@@ -1,6 +1,10 @@
 import type { StatusReport } from "@/server/domain/flows/flow-item";
-import { noStore, unavailable } from "@/server/http/responses";
-import { getRuntime } from "@/server/runtime";
+import { authSettings } from "@/server/auth/auth-settings";
+import { may, topRole } from "@/server/domain/auth/roles";
+import { unionScopes } from "@/server/domain/auth/namespace-scope";
+import { nodesInScope } from "@/server/domain/auth/scope-views";
+import { authorize } from "@/server/http/access";
+import { noStore } from "@/server/http/responses";
 
 export const dynamic = "force-dynamic";
 
@@ -10,13 +14,10 @@ const LAST = Symbol.for("flowlens.status.lastCounts");
 type Counts = { flows: number; lostEvents: number; gaps: number; quarantined: number };
 const g = globalThis as typeof globalThis & { [LAST]?: Counts };
 
-export async function GET(): Promise<Response> {
-  let rt;
-  try {
-    rt = await getRuntime();
-  } catch (e) {
-    return unavailable(e, "flowlens is not running");
-  }
+export async function GET(request: Request): Promise<Response> {
+  const access = await authorize(request, "view");
+  if (access instanceof Response) return access;
+  const { rt, caller } = access;
   // The status must answer while the store is away (it is how pages learn that it is): the counts
   // get a short wait, then the last known ones stand in.
   const fresh = Promise.all([rt.events.flowCount(), rt.events.totals()]).then(([flows, totals]) => {
@@ -47,6 +48,19 @@ export async function GET(): Promise<Response> {
     },
     nodes: [...rt.ingest.nodes.values()].sort((a, b) => a.name.localeCompare(b.name)),
     grpc: rt.grpc,
+  };
+  // node names are the cluster's, not a namespace's: a scoped caller sees their states only
+  if (access.scope) report.nodes = nodesInScope(report.nodes);
+  const settings = authSettings();
+  report.access = {
+    mode: settings.mode,
+    bind: settings.bind,
+    user: caller.name,
+    role: topRole(caller.grants),
+    namespaces: unionScopes(caller.grants.map((g) => g.namespaces)),
+    csrf: caller.csrf,
+    canExport: may(caller, "export"),
+    isAdmin: may(caller, "admin"),
   };
   return Response.json(report, { headers: noStore() });
 }

@@ -104,6 +104,12 @@ export interface FlowFilterSpec {
   tcpFlags?: number[];
   /** trace_context.parent.trace_id, exact */
   traceId?: string[];
+  /**
+   * The caller's namespace scope (never from a URL parameter: set by the server from who asks):
+   * patterns; the flow's source or destination namespace must match one. Absent = no restriction;
+   * an empty list = nothing is visible. See auth/namespace-scope.ts.
+   */
+  scope?: string[];
 }
 
 /**
@@ -136,7 +142,8 @@ export function splitSpec(spec: FlowFilterSpec): { context: FlowFilterSpec; flow
 }
 
 export function hasConditions(spec: FlowFilterSpec): boolean {
-  return Object.values(spec).some((v) => Array.isArray(v) && v.length > 0);
+  // an empty scope is a condition (nothing visible), unlike an empty value list
+  return spec.scope !== undefined || Object.values(spec).some((v) => Array.isArray(v) && v.length > 0);
 }
 
 /**

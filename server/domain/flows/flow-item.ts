@@ -42,4 +42,21 @@ export interface StatusReport {
   nodes: { name: string; state: string }[];
   /** the Observer gRPC API: `hubble observe --server <address>`; failed = could not listen (error says why) */
   grpc: { state: "serving" | "off" | "failed"; address?: string; tls?: "off" | "tls" | "mtls"; error?: string };
+  /** who is asking and how Flowlens is protected (for the header) */
+  access?: AccessReport;
+}
+
+export interface AccessReport {
+  /** local: no sign-in, loopback only; off: no sign-in on purpose (FLOWLENS_AUTH=off); on: sign-in / tokens */
+  mode: "local" | "off" | "on";
+  /** the address `npm start` listens on, when known */
+  bind?: string;
+  user: string;
+  role: string | null;
+  /** namespace patterns the caller sees; ["*"] = all */
+  namespaces: string[];
+  /** a browser session: the token to send as X-Flowlens-CSRF with state-changing requests */
+  csrf?: string;
+  canExport: boolean;
+  isAdmin: boolean;
 }

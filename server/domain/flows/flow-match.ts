@@ -52,6 +52,9 @@
  * cluster            ep.cluster_name = value (exact). Missing never matches.
  * uuid               flow.uuid = value OR item.key = value (values are lower-case; Cilium uuids
  *                    and storage keys are lower-case too).
+ * scope              the caller's namespace scope (auth/namespace-scope.ts): src.namespace or
+ *                    dst.namespace matches a pattern; a missing or empty namespace (world, host,
+ *                    reserved identities) never does, so the pod's side decides. [] = nothing.
  *
  * Fields only hubble's FlowFilter has (gRPC GetFlows; server/hubble/grpc-filter.ts), with the Relay's
  * semantics (cilium pkg/hubble/filters):
@@ -80,6 +83,7 @@ import type { FlowFilterSet, FlowFilterSpec, LabelSelector, PodSelector, Workloa
 import type { FlowItem } from "./flow-item";
 import { compileLabelSelector, escapeRegex } from "../shared/label-selector";
 import { compileLinearRegex } from "../shared/linear-regex";
+import { compileNamespaceScope } from "../auth/namespace-scope";
 
 /** The parts of hubble's Flow JSON the matcher reads. Everything is optional on the wire. */
 interface EndpointJson {
@@ -276,6 +280,11 @@ export function compileMatcher(spec: FlowFilterSpec): (item: FlowItem) => boolea
       return t;
     });
     preds.push((f) => tests.some((t) => t(f)));
+  }
+
+  if (spec.scope !== undefined) {
+    const allowed = compileNamespaceScope(spec.scope);
+    preds.push((f) => allowed(f.source?.namespace) || allowed(f.destination?.namespace));
   }
 
   const inSet = (values: readonly string[]) => {

@@ -3,6 +3,7 @@
 import { formatCount } from "@/app/lib/format-number";
 import { exportHref, type FlowsUrlState } from "../search-params";
 import type { LiveConnection } from "./use-live-flows";
+import { useAccess } from "../../_components/use-status";
 
 const LIVE_TEXT: Record<LiveConnection, string> = {
   off: "",
@@ -41,6 +42,7 @@ export function FlowsToolbar({
   onToggleLive: () => void;
   onReload: () => void;
 }) {
+  const { canExport } = useAccess();
   const liveOn = state.live && !liveDisabledReason;
   return (
     <div className="toolbar">
@@ -90,15 +92,21 @@ export function FlowsToolbar({
       <button type="button" className="button" onClick={onReload} title="Reload the newest flows" data-testid="reload">
         Refresh
       </button>
-      <span className="export" role="group" aria-label="Export">
-        <span className="muted small">Export</span>
-        <a className="button" href={exportHref(state, "csv")} download data-testid="export-csv" title="Every flow matching this filter, as CSV">
-          CSV
-        </a>
-        <a className="button" href={exportHref(state, "jsonl")} download data-testid="export-jsonl" title="Every flow matching this filter, in hubble's JSON form, one per line">
-          JSONL
-        </a>
-      </span>
+      {canExport ? (
+        <span className="export" role="group" aria-label="Export">
+          <span className="muted small">Export</span>
+          <a className="button" href={exportHref(state, "csv")} download data-testid="export-csv" title="Every flow matching this filter, as CSV">
+            CSV
+          </a>
+          <a className="button" href={exportHref(state, "jsonl")} download data-testid="export-jsonl" title="Every flow matching this filter, in hubble's JSON form, one per line">
+            JSONL
+          </a>
+        </span>
+      ) : (
+        <span className="muted small" data-testid="export-not-allowed" title="Exports need the auditor or admin role">
+          no exports for your role
+        </span>
+      )}
     </div>
   );
 }

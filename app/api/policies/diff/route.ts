@@ -3,7 +3,7 @@ import { oneOf, parseMoment, parseWindow, parseWithOwn } from "@/server/domain/d
 import { diffOutcomes, summarizeDiff } from "@/server/domain/policies/policy-diff";
 import { NS_PER_MINUTE, formatRfc3339Ns } from "@/server/domain/shared/time";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
-import { runtimeOrUnavailable } from "@/server/http/route-runtime";
+import { authorize, scoped } from "@/server/http/access";
 
 export const dynamic = "force-dynamic";
 
@@ -29,15 +29,17 @@ export async function GET(request: Request): Promise<Response> {
   if (!window.ok) return badRequest(window.error, window.parameter);
   const scope = oneOf(own, "edges", ["policy", "all"] as const, "policy");
   if (!scope.ok) return badRequest(scope.error, scope.parameter);
-  const rt = await runtimeOrUnavailable();
-  if (rt instanceof Response) return rt;
+  const access = await authorize(request, "view");
+  if (access instanceof Response) return access;
+  const rt = access.rt;
+  const filter = scoped(q.filter, access);
   try {
     const repo = rt.repos.connections;
     const before = { from: at.ns - window.ns, to: at.ns };
     const after = { from: at.ns, to: at.ns + window.ns };
     const [b, a] = await Promise.all([
-      repo.outcomes({ filter: q.filter, sinceNs: before.from, untilNs: before.to, signal: request.signal }),
-      repo.outcomes({ filter: q.filter, sinceNs: after.from, untilNs: after.to, signal: request.signal }),
+      repo.outcomes({ filter, sinceNs: before.from, untilNs: before.to, signal: request.signal }),
+      repo.outcomes({ filter, sinceNs: after.from, untilNs: after.to, signal: request.signal }),
     ]);
     const link = (c: Parameters<typeof connectionFlowsQuery>[0], w: "before" | "after") =>
       w === "before" ? connectionFlowsQuery(c, before.from, before.to) : connectionFlowsQuery(c, after.from, after.to);

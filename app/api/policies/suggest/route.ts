@@ -2,7 +2,8 @@ import { oneOf, parseWithOwn } from "@/server/domain/drops/drop-params";
 import { NS_PER_MINUTE, dateToNs, formatRfc3339Ns } from "@/server/domain/shared/time";
 import { suggestForNamespace } from "@/server/domain/policies/policy-suggest";
 import { badRequest, noStore, unavailable } from "@/server/http/responses";
-import { runtimeOrUnavailable } from "@/server/http/route-runtime";
+import { compileNamespaceScope } from "@/server/domain/auth/namespace-scope";
+import { authorize, forbidden, scoped } from "@/server/http/access";
 
 export const dynamic = "force-dynamic";
 
@@ -33,10 +34,12 @@ export async function GET(request: Request): Promise<Response> {
   if (!kind.ok) return badRequest(kind.error, kind.parameter);
   const kindValue = kind.value;
   const sinceNs = q.sinceNs ?? dateToNs(now) - HOUR;
-  const rt = await runtimeOrUnavailable();
-  if (rt instanceof Response) return rt;
+  const access = await authorize(request, yaml ? "export" : "view");
+  if (access instanceof Response) return access;
+  if (access.scope && !compileNamespaceScope(access.scope)(ns[0])) return forbidden(`namespace: ${ns[0]} is outside your namespaces (${access.scope.join(", ")})`);
+  const rt = access.rt;
   try {
-    const s = suggestForNamespace(ns[0], await rt.repos.connections.outcomes({ filter: q.filter, sinceNs, untilNs: q.untilNs, signal: request.signal }));
+    const s = suggestForNamespace(ns[0], await rt.repos.connections.outcomes({ filter: scoped(q.filter, access), sinceNs, untilNs: q.untilNs, signal: request.signal }));
     if (yaml && s.message) {
       return new Response(`# ${s.message}\n`, { status: 404, headers: noStore({ "Content-Type": "application/yaml; charset=utf-8" }) });
     }
