@@ -17,8 +17,8 @@
 import { GET as flowsGET } from "@/app/api/flows/route";
 import { authRepoFor } from "@/server/db/auth-repo";
 import { authorize, scoped } from "@/server/http/access";
-import { compileMatcher } from "@/server/domain/flow-match";
-import { startRelayServer } from "@/server/hubble/relay-server";
+import { compileMatcher } from "@/server/domain/flows/flow-match";
+import { startRelayServer } from "@/server/demo/relay/relay-server";
 import { getRuntime } from "@/server/runtime";
 import { benchFlows } from "./bench-flows";
 
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
     scoped({}, a);
   }
   const perCall = ((performance.now() - t) * 1000) / N;
-  const contexts = (await import("@/server/db/context-catalog")).contextCatalogFor(rt.writer.dimensions).all();
+  const contexts = (await import("@/server/db/flows/context-catalog")).contextCatalogFor(rt.writer.dimensions).all();
   const plain = compileMatcher({ verdict: [1] });
   const withScope = compileMatcher({ verdict: [1], scope: ["team-3"] });
   const time = (m: (i: (typeof contexts)[number]["item"]) => boolean) => {

@@ -17,6 +17,8 @@ import { QuarantineRepo } from "./db/quarantine-repo";
 import { StorageHealth } from "./db/storage-health";
 import { StreamEventsRepo } from "./db/stream-events-repo";
 import { startGrpcServer, type GrpcDeps, type GrpcServer } from "./hubble/grpc-server";
+import { tokenAuthorize } from "./hubble/grpc-auth";
+import { grpcAuthorize } from "./auth/grpc-auth";
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { batchChannel, notifyBatch, parseBatchNotice } from "./db/batch-notify";
@@ -208,7 +210,7 @@ async function start(): Promise<Runtime> {
       ? { certFile: config.FLOWLENS_GRPC_TLS_CERT_FILE, keyFile: config.FLOWLENS_GRPC_TLS_KEY_FILE!, clientCaFiles: config.FLOWLENS_GRPC_TLS_CLIENT_CA_FILES }
       : undefined;
     try {
-      grpcServer = await startGrpcServer({ address: config.FLOWLENS_GRPC_ADDR, tls }, runtimeGrpcDeps({ config, db, reader, events, live, ingest }));
+      grpcServer = await startGrpcServer({ address: config.FLOWLENS_GRPC_ADDR, tls, authorize: tokenAuthorize((creds) => grpcAuthorize(db, creds)) }, runtimeGrpcDeps({ config, db, reader, events, live, ingest }));
       grpcState = { state: "serving", address: grpcServer.address, tls: grpcServer.tls };
       log.info({ address: grpcServer.address, tls: grpcServer.tls }, "serving the Observer gRPC API (hubble observe --server …)");
     } catch (e) {

@@ -9,7 +9,7 @@
  * SameSite=Lax as well. Token callers are not exposed to CSRF (no ambient credential).
  */
 import { authRepoFor } from "@/server/db/auth-repo";
-import type { FlowFilterSpec } from "@/server/domain/flow-filter-spec";
+import type { FlowFilterSpec } from "@/server/domain/flows/flow-filter-spec";
 import { scopeFor, type Capability, type Caller } from "@/server/domain/auth/roles";
 import { authSettings } from "@/server/auth/auth-settings";
 import { identify } from "@/server/auth/identify";

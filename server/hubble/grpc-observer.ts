@@ -4,6 +4,7 @@
  * (stored agent events, then — with follow — those stored later).
  */
 import { create, fromBinary } from "@bufbuild/protobuf";
+import { compileNamespaceScope } from "@/server/domain/auth/namespace-scope";
 import * as grpc from "@grpc/grpc-js";
 import { AgentEventSchema } from "@/proto/gen/flow/flow_pb";
 import {
@@ -70,7 +71,7 @@ async function knownNodes(deps: ObserverDeps): Promise<Map<string, number>> {
 }
 
 function visible(scope: CallScope): (item: FlowItem) => boolean {
-  return scope.namespaces ? compileMatcher({ namespace: scope.namespaces }) : () => true;
+  return scope.namespaces ? compileMatcher({ scope: scope.namespaces }) : () => true;
 }
 
 export function observerHandlers(deps: ObserverDeps, authorize: Authorize) {
@@ -103,11 +104,12 @@ export function observerHandlers(deps: ObserverDeps, authorize: Authorize) {
     getNamespaces: unary<unknown, GetNamespacesResponse>(authorize, async (_req, scope) => {
       const seen = new Map<string, { cluster: string; namespace: string }>();
       const ok = visible(scope);
+      const allowed = scope.namespaces ? compileNamespaceScope(scope.namespaces) : () => true;
       for (const e of await deps.reader.contextEntries()) {
         if (!ok(e.item)) continue;
         for (const side of ["source", "destination"] as const) {
           const ep = e.item.flow[side] as { namespace?: string; cluster_name?: string } | undefined;
-          if (!ep?.namespace || (scope.namespaces && !scope.namespaces.includes(ep.namespace))) continue;
+          if (!ep?.namespace || !allowed(ep.namespace)) continue;
           const cluster = ep.cluster_name ?? "";
           seen.set(`${cluster}/${ep.namespace}`, { cluster, namespace: ep.namespace });
         }

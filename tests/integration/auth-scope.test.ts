@@ -33,7 +33,7 @@ import { DELETE as tokenDELETE } from "@/app/api/tokens/[id]/route";
 import { GET as metricsGET } from "@/app/metrics/route";
 import { authRepoFor } from "@/server/db/auth-repo";
 import { grpcAuthorize } from "@/server/auth/grpc-auth";
-import type { FlowItem, FlowJson } from "@/server/domain/flow-item";
+import type { FlowItem, FlowJson } from "@/server/domain/flows/flow-item";
 import { call, parseCsv, SseReader, useApiRuntime } from "../fixtures/api-harness";
 import { buildFlow, dnsRequest, dnsResponse, drop, endpoint, hostEndpoint, httpResponse, responseOf, tcp, udp, worldEndpoint } from "../fixtures/flow-builder";
 import { waitFor } from "../fixtures/test-pipeline";

@@ -11,9 +11,9 @@ import { compileNamespaceScope, unionScopes } from "@/server/domain/auth/namespa
 import { LOCAL_CALLER, scopeFor, topRole, type Caller } from "@/server/domain/auth/roles";
 import { policyInScope } from "@/server/domain/auth/scope-views";
 import { parseTokenInput, splitNamespaces } from "@/server/domain/auth/token-input";
-import { compileMatcher } from "@/server/domain/flow-match";
-import { hasConditions, splitSpec } from "@/server/domain/flow-filter-spec";
-import type { FlowItem } from "@/server/domain/flow-item";
+import { compileMatcher } from "@/server/domain/flows/flow-match";
+import { hasConditions, splitSpec } from "@/server/domain/flows/flow-filter-spec";
+import type { FlowItem } from "@/server/domain/flows/flow-item";
 import { AuthSettingsError, loadAuthSettings } from "@/server/auth/auth-settings";
 import { safeNext } from "@/server/auth/oidc";
 import { readCookie, setCookie } from "@/server/auth/cookies";

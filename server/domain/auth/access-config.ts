@@ -22,7 +22,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { parseDurationMs } from "@/server/config";
+import { parseDurationMs } from "../shared/time";
 import { NAMESPACE_PATTERN } from "./namespace-scope";
 import { ROLES, type Grant } from "./roles";
 
@@ -58,7 +58,7 @@ const schema = z
       .default("12h")
       .transform((v, ctx) => {
         const ms = parseDurationMs(v);
-        if (ms === null || ms < 60_000) {
+        if (ms === undefined || ms < 60_000) {
           ctx.addIssue({ code: "custom", message: `"${v}" is not a duration of at least 1m like 12h or 30m` });
           return z.NEVER;
         }

@@ -10,7 +10,7 @@
  * DNS. Unrestricted callers carry no scope at all (no cost).
  */
 
-import { compileLinearRegex } from "../linear-regex";
+import { compileLinearRegex } from "../shared/linear-regex";
 
 /** `*` matches any run of characters (also none); everything else is literal and case-sensitive. */
 export const NAMESPACE_PATTERN = /^[a-z0-9*]([-a-z0-9.*]{0,251}[a-z0-9*])?$/;

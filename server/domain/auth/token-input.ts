@@ -1,6 +1,6 @@
 /** What creating an API token takes, from the admin page (JSON) and `npm run token -- create` alike. */
 import { z } from "zod";
-import { parseDurationMs } from "@/server/config";
+import { parseDurationMs } from "../shared/time";
 import { NAMESPACE_PATTERN } from "./namespace-scope";
 import { ROLES } from "./roles";
 
@@ -24,7 +24,7 @@ export const tokenInput = z
       .transform((v, ctx) => {
         if (v === undefined || v === "" || v === "never") return null;
         const ms = parseDurationMs(v);
-        if (ms === null || ms <= 0) {
+        if (ms === undefined || ms <= 0) {
           ctx.addIssue({ code: "custom", message: `expires: "${v}" is not a duration like 90d or 12h (or "never")` });
           return z.NEVER;
         }
