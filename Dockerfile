@@ -35,8 +35,8 @@ COPY --from=build /out /app
 # the only places it writes (with a read-only root filesystem these become volumes)
 RUN mkdir -p /data /app/.next/cache && chown 10001:10001 /data /app/.next/cache
 USER 10001:10001
-# HTTP (pages, API, /metrics)
-EXPOSE 3000
+# HTTP (pages, API, /metrics) and the Observer gRPC API (FLOWLENS_GRPC_ADDR)
+EXPOSE 3000 4246
 # the embedded store, used when DATABASE_URL is unset; with a read-only root filesystem mount a
 # volume here, an emptyDir on /tmp, and one on /app/.next/cache
 VOLUME ["/data"]
