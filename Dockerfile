@@ -42,4 +42,5 @@ EXPOSE 3000 4246
 VOLUME ["/data"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/api/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "server.js"]
+# the listening rule of `npm start` (no sign-in → loopback only unless FLOWLENS_AUTH=off), then server.js
+CMD ["node", "scripts/image-start.mjs"]

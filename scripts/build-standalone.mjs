@@ -41,6 +41,9 @@ if (existsSync("public")) cpSync("public", path.join(out, "public"), { recursive
 // read from the working directory at run time (server/db/migrate.ts, server/demo/recorded-flows.ts)
 cpSync(path.join("prisma", "migrations"), path.join(out, "prisma", "migrations"), { recursive: true });
 cpSync("samples", path.join(out, "samples"), { recursive: true });
+// the image's entry: the listening rule of `npm start` (bind-address.mjs), then server.js
+mkdirSync(path.join(out, "scripts"), { recursive: true });
+for (const f of ["image-start.mjs", "bind-address.mjs"]) cpSync(path.join("scripts", f), path.join(out, "scripts", f));
 // a build's cache is not the image's: the server writes its own into a volume
 rmSync(path.join(out, ".next", "cache"), { recursive: true, force: true });
-console.log(`flowlens: standalone app in ${out} (run: cd ${out} && node server.js)`);
+console.log(`flowlens: standalone app in ${out} (run: cd ${out} && node scripts/image-start.mjs)`);

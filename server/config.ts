@@ -227,6 +227,16 @@ export const OTHER_VARIABLES: Readonly<Record<string, string>> = {
   NEXT_TELEMETRY_DISABLED: "the image and npm start turn Next.js telemetry off",
   NEXT_MANUAL_SIG_HANDLE: "SIGTERM is ours: drain the ingest and close the store (server/runtime.ts)",
   FLOWLENS_SAMPLE_DIR: "recorded flows the demo cluster mixes in (default samples/hubble-otel)",
+  // sign-in (server/auth/auth-settings.ts reads and checks these; docs/security.md)
+  HOST: "address npm start listens on (loopback only without sign-in: scripts/bind-address.mjs)",
+  FLOWLENS_AUTH: "on | off (sign-in on without an issuer = API tokens only; off = no sign-in on purpose, warned)",
+  FLOWLENS_OIDC_ISSUER: "OIDC issuer URL",
+  FLOWLENS_OIDC_CLIENT_ID: "OIDC client id",
+  FLOWLENS_OIDC_CLIENT_SECRET: "OIDC client secret",
+  FLOWLENS_OIDC_SCOPES: "OIDC scopes to ask for",
+  FLOWLENS_PUBLIC_URL: "the URL people open (the redirect URL is derived from it)",
+  FLOWLENS_AUTH_CONFIG: "YAML file: groups/claims → role and namespaces",
+  FLOWLENS_BIND: "set by npm start and the image's entry: the address listened on, for the log and header",
 };
 
 export function knownVariables(): string[] {

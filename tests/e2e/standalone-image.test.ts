@@ -95,6 +95,8 @@ async function runImage(dataDir: string, env: Record<string, string>): Promise<R
     FLOWLENS_DATA_DIR: `${IMAGE_ROOT}/data`,
     PORT: String(port),
     LOG_LEVEL: "info",
+    // the image listens on 0.0.0.0: without sign-in its entry asks for this on purpose (docs/deploy.md)
+    FLOWLENS_AUTH: "off",
     ...env,
   };
   const script = [
