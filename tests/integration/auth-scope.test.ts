@@ -37,6 +37,8 @@ import type { FlowItem, FlowJson } from "@/server/domain/flows/flow-item";
 import { call, parseCsv, SseReader, useApiRuntime } from "../fixtures/api-harness";
 import { buildFlow, dnsRequest, dnsResponse, drop, endpoint, hostEndpoint, httpResponse, responseOf, tcp, udp, worldEndpoint } from "../fixtures/flow-builder";
 import { waitFor } from "../fixtures/test-pipeline";
+import { observerClient } from "../fixtures/grpc-client";
+import * as grpc from "@grpc/grpc-js";
 
 type Handler = (request: Request) => Promise<Response>;
 
@@ -417,5 +419,37 @@ describe("the gRPC server's authorization hook", () => {
     expect(await grpcAuthorize(env.rt.db, { certificateCommonName: "hubble-shop" })).toMatchObject({ ok: true, scope: ["shop"], caller: { name: "cert:hubble-shop" } });
     expect(await grpcAuthorize(env.rt.db, { certificateCommonName: "someone" })).toMatchObject({ ok: false, code: 7 });
     expect(await grpcAuthorize(env.rt.db, { authorization: `Bearer ${tokens.shopViewer}` }, "export")).toMatchObject({ ok: false, code: 7 });
+  });
+});
+
+describe("the gRPC Observer server", () => {
+  const bearer = (token?: string): grpc.Interceptor => (options, next) =>
+    new grpc.InterceptingCall(next(options), {
+      start(metadata, listener, nextStart) {
+        if (token) metadata.set("authorization", `Bearer ${token}`);
+        nextStart(metadata, listener);
+      },
+    });
+  const flowsAs = async (token?: string) => {
+    const client = observerClient(env.rt.grpc.address!, grpc.credentials.createInsecure(), { interceptors: [bearer(token)] });
+    try {
+      const rs = await client.flows({ since: { seconds: BigInt(Date.parse(SINCE) / 1000) }, until: { seconds: BigInt(Date.parse(UNTIL) / 1000) } });
+      return rs.filter((r) => r.responseTypes.case === "flow").map((r) => r.responseTypes.value as Flow);
+    } finally {
+      client.close();
+    }
+  };
+
+  it("asks for a token, and a shop token streams only flows with shop on one side", async () => {
+    expect(env.rt.grpc.state).toBe("serving");
+    await expect(flowsAs()).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    await expect(flowsAs(tokens.revoked)).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    const shop = await flowsAs(tokens.shopViewer);
+    expect(shop.length).toBeGreaterThan(0);
+    for (const f of shop) expect([f.source?.namespace, f.destination?.namespace]).toContain("shop");
+    const all = await flowsAs(tokens.admin);
+    // the control: the admin's stream has the flows the shop token must not get
+    expect(all.length).toBeGreaterThan(shop.length);
+    expect(all.some((f) => f.source?.namespace === "payments" && f.destination?.namespace === "payments")).toBe(true);
   });
 });
