@@ -29,6 +29,8 @@ export const ROUTES = [
   "/api/status",
   "/api/status/events",
   "/api/quarantine",
+  "/api/healthz",
+  "/api/readyz",
   "/api/dns",
   "/api/dns/summary",
 ] as const;

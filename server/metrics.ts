@@ -39,6 +39,10 @@ function build() {
       buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000],
       registers: [registry],
     }),
+    leasesHeld: new Gauge({ name: "flowlens_ingest_leases_held", help: "Ingest leases this replica holds (relay, or one per node)", registers: [registry] }),
+    leasesTaken: new Counter({ name: "flowlens_ingest_lease_acquisitions_total", help: "Ingest leases this replica took (at start or over from another replica)", registers: [registry] }),
+    leasesLost: new Counter({ name: "flowlens_ingest_lease_losses_total", help: "Ingest leases taken from this replica while it held them", registers: [registry] }),
+    remoteBatches: new Counter({ name: "flowlens_live_remote_batches_total", help: "Batches other replicas committed, as heard (NOTIFY)", registers: [registry] }),
     liveClients: new Gauge({ name: "flowlens_live_clients", help: "Open /api/live streams", registers: [registry] }),
     liveBudget: new Gauge({
       name: "flowlens_live_budget",

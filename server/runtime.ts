@@ -15,10 +15,18 @@ import { AgentEventsRepo } from "./db/agent-events-repo";
 import { applyMigrations } from "./db/migrate";
 import { QuarantineRepo } from "./db/quarantine-repo";
 import { StorageHealth } from "./db/storage-health";
+import { randomBytes } from "node:crypto";
+import os from "node:os";
+import { batchChannel, notifyBatch, parseBatchNotice } from "./db/batch-notify";
+import { LeaseRepo } from "./db/lease-repo";
 import { RelayClient } from "./hubble/relay-client";
 import { AgentEventsIngest } from "./ingest/agent-events";
-import { IngestService } from "./ingest/ingest-service";
+import { startIngest, type IngestSetup } from "./ingest/ingest-setup";
+import type { IngestService } from "./ingest/ingest-service";
+import { RemoteIngestView, type IngestView } from "./ingest/ingest-views";
+import type { LeasedWork } from "./ingest/leased-work";
 import { LiveHub } from "./live/live-hub";
+import { RemoteBatches } from "./live/remote-batches";
 import { logger } from "./log";
 import { metrics } from "./metrics";
 
@@ -31,8 +39,18 @@ export interface Runtime {
   quarantine: QuarantineRepo;
   /** is the store answering (status, pages) */
   health: StorageHealth;
-  ingest: IngestService;
+  /** what this process ingests (web: what the ingest replicas store, as heard) */
+  ingest: IngestView;
+  /** relay mode: the stream itself (null in web replicas and per-node ingest) */
+  ingestService: IngestService | null;
   live: LiveHub;
+  role: Config["FLOWLENS_ROLE"];
+  /** this replica's name in the lease table and in batch notices */
+  instance: string;
+  /** PostgreSQL: this replica's share of the ingest leases */
+  leases: LeasedWork | null;
+  /** PostgreSQL, web and all: batches other processes committed, for live views */
+  remote: RemoteBatches | null;
   /** agents' policy events for /policies' moments, where the server serves them */
   agentEvents: { ingest: AgentEventsIngest; repo: AgentEventsRepo };
   relay: { address: string; mode: "relay" | "demo" };
@@ -55,11 +73,22 @@ async function start(): Promise<Runtime> {
   const applied = await applyMigrations(db, undefined, { citus: config.FLOWLENS_CITUS, shardCount: config.FLOWLENS_CITUS_SHARDS });
   log.info({ storage: db.kind, location: db.location, applied }, "store ready");
 
+  const role = config.FLOWLENS_ROLE;
+  const ingests = role !== "web";
+  // several processes share a PostgreSQL store: leases, and committed batches announced by NOTIFY
+  const shared = db.kind === "postgres";
+  const instance = config.FLOWLENS_INSTANCE ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const channel = batchChannel(db.schema);
+
   const writer = new FlowWriter(db);
   writer.rollupFlushFailed = (err, rows) =>
     log.error({ err: String(err), rows }, "the store refused pending rollup rows; they were dropped and are recounted at the next start");
-  const repaired = await writer.repairRollups();
-  if (repaired) log.info({ rollups: repaired }, "recounted the newest rollups from stored flows");
+  if (!shared) {
+    // on PostgreSQL this runs when the ingest lease is taken (server/ingest/ingest-setup.ts)
+    const repaired = await writer.repairRollups();
+    if (repaired) log.info({ rollups: repaired }, "recounted the newest rollups from stored flows");
+  }
+  if (shared && ingests) writer.announce = (tx, b) => notifyBatch(tx, channel, { origin: instance, ...b, rollupsFlushed: b.rollupsFlushed });
   const reader = new FlowReader(db, writer.dimensions);
   const events = new EventsRepo(db);
   events.prime();
@@ -69,38 +98,74 @@ async function start(): Promise<Runtime> {
 
   let stopDemo: (() => Promise<void>) | undefined;
   let address = config.HUBBLE_SERVER ?? "";
-  if (!config.HUBBLE_SERVER) {
+  if (!config.HUBBLE_SERVER && ingests) {
     const { startDemoRelay } = await import("./demo/demo-relay");
     const demo = await startDemoRelay({ host: "127.0.0.1", port: 0 });
     address = demo.address;
     stopDemo = () => demo.stop();
     log.info({ address }, "no HUBBLE_SERVER set: started the built-in demo cluster");
   }
-  const relay = new RelayClient(address, {
+  const tls = {
     enabled: config.HUBBLE_TLS,
     caCertFiles: config.HUBBLE_TLS_CA_CERT_FILES,
     clientCertFile: config.HUBBLE_TLS_CLIENT_CERT_FILE,
     clientKeyFile: config.HUBBLE_TLS_CLIENT_KEY_FILE,
     serverName: config.HUBBLE_TLS_SERVER_NAME,
-  });
-  const ingest = new IngestService({
-    relay,
-    events,
-    writer,
-    health,
-    onStored: (rows) => live.publish(rows),
-    metrics: metrics(),
-    log,
-    batchSize: config.FLOWLENS_BATCH_SIZE,
-    flushMs: config.FLOWLENS_FLUSH_MS,
-    queueMax: config.FLOWLENS_QUEUE_MAX,
-    initialHistory: config.FLOWLENS_INITIAL_HISTORY,
-  });
+  };
   const flowsUntil = await events.lastFlowTs();
-  ingest.start();
   const agentEventsRepo = new AgentEventsRepo(db);
-  const agentEvents = new AgentEventsIngest({ relay, repo: agentEventsRepo, log, firstSinceNs: flowsUntil });
-  agentEvents.start();
+  // a Relay answers UNIMPLEMENTED; an agent's own server and the demo cluster serve agent events
+  const agentRelay = new RelayClient(address || "127.0.0.1:1", tls);
+  const agentEvents = new AgentEventsIngest({ relay: agentRelay, repo: agentEventsRepo, log, firstSinceNs: flowsUntil });
+
+  let ingestSetup: IngestSetup | undefined;
+  let stopView: (() => void) | undefined;
+  let ingest: IngestView;
+  if (ingests) {
+    ingestSetup = startIngest({
+      config,
+      db,
+      events,
+      writer,
+      health,
+      metrics: metrics(),
+      log,
+      instance,
+      address,
+      tls,
+      onStored: (rows) => live.publish(rows),
+      ...(config.FLOWLENS_INGEST === "relay" ? { agentEvents: () => agentEvents } : {}),
+    });
+    ingest = ingestSetup.view;
+  } else {
+    const leases = new LeaseRepo(db, instance, config.FLOWLENS_LEASE_TTL);
+    const view = new RemoteIngestView(async () => (await leases.live("")).filter((l) => !l.name.startsWith("member:")).map((l) => l.holder));
+    view.start();
+    stopView = () => view.stop();
+    ingest = view;
+  }
+
+  // flows other processes store reach this process's live views (and the map's newest minutes)
+  let listening: { close(): Promise<void> } | undefined;
+  let remote: RemoteBatches | undefined;
+  if (shared && role !== "ingest" && db.listen) {
+    const remoteView = ingest instanceof RemoteIngestView ? ingest : null;
+    const batches = new RemoteBatches({
+      self: instance,
+      reader,
+      watching: () => live.listeners > 0,
+      publish: (rows) => live.publish(rows),
+      rollupsChanged: () => writer.rollupFeed.readersStartOver(),
+      log,
+    });
+    remote = batches;
+    listening = await db.listen(channel, (payload) => {
+      const n = parseBatchNotice(payload);
+      if (!n) return;
+      if (n.origin !== instance) remoteView?.heard(n.count);
+      batches.onNotice(n);
+    });
+  }
   // the map's and the DNS page's first open after a start would otherwise decode every context and
   // read the last hour (map) or the last 15 minutes of DNS flows: read them in the background
   const warmTimer = setTimeout(async () => {
@@ -119,7 +184,8 @@ async function start(): Promise<Runtime> {
 
   const retentionMs = config.FLOWLENS_RETENTION;
   const applyRetention = async () => {
-    if (retentionMs === null) return;
+    // web replicas leave the store's shape to the ingest replicas
+    if (retentionMs === null || !ingests) return;
     const before = BigInt(Date.now() - retentionMs) * 1_000_000n;
     const dropped = await writer.dropBefore(before).catch((e) => {
       log.error({ err: String(e) }, "retention failed");
@@ -130,6 +196,7 @@ async function start(): Promise<Runtime> {
   await applyRetention();
   const retentionTimer = setInterval(applyRetention, 3600_000);
   retentionTimer.unref();
+  log.info({ role, ingest: ingests ? config.FLOWLENS_INGEST : "none", instance, leases: shared && ingests }, "flowlens started");
 
   let closing: Promise<void> | undefined;
   const shutdown = () =>
@@ -138,9 +205,11 @@ async function start(): Promise<Runtime> {
       clearTimeout(warmTimer);
       health.close();
       live.shutdown();
-      await ingest.stop();
+      stopView?.();
+      await listening?.close();
+      await ingestSetup?.stop();
       await agentEvents.stop();
-      relay.close();
+      agentRelay.close();
       await stopDemo?.();
       await db.close();
       log.info("flowlens stopped");
@@ -155,9 +224,14 @@ async function start(): Promise<Runtime> {
     quarantine,
     health,
     ingest,
+    ingestService: ingestSetup?.service ?? null,
     live,
+    role,
+    instance,
+    leases: ingestSetup?.leases ?? null,
+    remote: remote ?? null,
     agentEvents: { ingest: agentEvents, repo: agentEventsRepo },
-    relay: { address, mode: stopDemo ? "demo" : "relay" },
+    relay: { address: config.FLOWLENS_INGEST === "per-node" && ingests ? (config.HUBBLE_PEER_SERVER ?? address) : address, mode: stopDemo ? "demo" : "relay" },
     shutdown,
   };
 }

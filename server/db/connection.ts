@@ -43,6 +43,13 @@ export interface Database extends CopyTarget {
   /** a Citus coordinator (the extension was there when this handle opened): docs/adr/0012 */
   distributed: boolean;
   transaction<T>(fn: (q: CopyTarget) => Promise<T>): Promise<T>;
+  /**
+   * PostgreSQL only: a connection of its own LISTENing on `channel` (reconnected when lost;
+   * `onConnect` runs after each (re)connect, so a reader can catch up on what it missed).
+   */
+  listen?(channel: string, onPayload: (payload: string) => void, onConnect?: () => void): Promise<{ close(): Promise<void> }>;
+  /** the schema (`?schema=` in the URL) the tables live in, null: the server's default */
+  schema: string | null;
   close(): Promise<void>;
 }
 
@@ -260,8 +267,52 @@ async function openPostgres(url: string, opts: DatabaseOptions): Promise<Databas
     await pipeline(Readable.from([data]), stream);
   };
 
+  let closed = false;
+  const listeners = new Set<() => Promise<void>>();
+  const listen = async (channel: string, onPayload: (payload: string) => void, onConnect?: () => void) => {
+    let client: import("pg").Client | null = null;
+    let stopped = false;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = async (): Promise<void> => {
+      if (stopped || closed) return;
+      const c = new pg.Client({ ...clientConfig, application_name: "flowlens-listen" });
+      c.on("notification", (m) => {
+        if (m.channel === channel && m.payload !== undefined) onPayload(m.payload);
+      });
+      const again = () => {
+        if (client !== c) return;
+        client = null;
+        c.end().catch(() => {});
+        if (!stopped && !closed) retry = setTimeout(() => void connect().catch(() => {}), 1000);
+      };
+      c.on("error", again);
+      c.on("end", again);
+      client = c;
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${quoteIdent(channel)}`);
+        onConnect?.();
+      } catch {
+        again();
+      }
+    };
+    await connect();
+    const close = async () => {
+      stopped = true;
+      clearTimeout(retry);
+      listeners.delete(close);
+      const c = client;
+      client = null;
+      await c?.end().catch(() => {});
+    };
+    listeners.add(close);
+    return { close };
+  };
+
   return {
     kind: "postgres",
+    schema: schema ?? null,
+    listen,
     location: safe.toString() + (schema ? ` (schema ${schema})` : ""),
     prisma,
     api,
@@ -291,6 +342,8 @@ async function openPostgres(url: string, opts: DatabaseOptions): Promise<Databas
       }
     },
     async close() {
+      closed = true;
+      await Promise.all([...listeners].map((l) => l()));
       await prisma.$disconnect();
       await Promise.all([pool.end(), apiPool.end()]);
     },
@@ -335,6 +388,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   };
   return {
     kind: "embedded",
+    schema: null,
     location: dir,
     prisma,
     api,

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { FlowRow } from "@/server/flow-codec/split-flow";
 import { DNS_RCODES, HTTP_CLASSES, LATENCY_BUCKETS, rollUp, type Rollup } from "@/server/ingest/flow-rollup";
-import type { Database, Queryable } from "./connection";
+import type { CopyTarget, Database, Queryable } from "./connection";
 import { CopyBinaryWriter } from "./copy-binary";
 import { DimensionRepo, type NewContext } from "./dimension-repo";
 import {
@@ -60,6 +60,20 @@ export interface PreparedBatch {
   stored: FlowRow[];
   /** lost events, node status, gaps and quarantined responses, inserted in the same transaction */
   side: ReturnType<typeof prepareSideRecords>;
+  /**
+   * Runs first in the batch's transaction (set by the ingest after prepare): the lease fence and the
+   * per-node resume point, so they commit or fail with the flows (docs/adr/0011).
+   */
+  inTransaction?: (tx: CopyTarget) => Promise<void>;
+}
+
+/** What a committed batch of flows held: told inside its transaction (a NOTIFY is sent at commit). */
+export interface CommittedBatchInfo {
+  count: number;
+  minTs: bigint;
+  maxTs: bigint;
+  /** the pending rollup rows were upserted with this batch */
+  rollupsFlushed: boolean;
 }
 
 const rollupKey = (r: Rollup) => `${r.minute}|${r.ctxId}|${r.l4}|${r.port}`;
@@ -96,6 +110,8 @@ export class FlowWriter {
   /** told when pending rollup rows were refused by the store and dropped (they are recounted at the next start) */
   rollupFlushFailed?: (err: unknown, rows: number) => void;
   private lastRollupFlush = Date.now();
+  /** inside every transaction that stores flows, after them (the live fan-out's NOTIFY) */
+  announce?: (tx: CopyTarget, info: CommittedBatchInfo) => Promise<void>;
 
   constructor(private readonly db: Database) {
     this.dimensions = new DimensionRepo(db);
@@ -228,6 +244,20 @@ export class FlowWriter {
     }
   }
 
+  /**
+   * Forgets the pending rollup rows without writing them: this replica lost its ingest lease, and
+   * the next holder recounts those minutes from the raw flows (repairRollups) — writing them too
+   * would count them twice.
+   */
+  async discardPendingRollups(): Promise<void> {
+    await this.rollupFeed.around(
+      async () => {
+        this.pendingRollups = new Map();
+      },
+      () => null,
+    );
+  }
+
   /** Adds rollup rows straight to the table (no flows behind them: benchmarks) and announces them. */
   async writeRollups(rollups: Rollup[]): Promise<void> {
     if (rollups.length === 0) return;
@@ -259,6 +289,28 @@ export class FlowWriter {
   }
 
   /**
+   * Per-node ingest, when this replica takes a node over: the previous holder may have died with
+   * that node's rollups pending. Recounts the node's contexts from the minute of `fromNs` on (other
+   * nodes' rollups, pending in other replicas, are left alone: contexts are per node).
+   */
+  async repairNodeRollups(node: string, fromNs: bigint): Promise<number> {
+    const from = Number(fromNs / 60_000_000_000n);
+    const nodeCtx = "(SELECT id FROM flow_contexts WHERE node_name = $2)";
+    const recount = () =>
+      this.db.transaction(async (tx) => {
+        await tx.query(`DELETE FROM flow_rollups WHERE minute >= $1 AND ctx_id IN ${nodeCtx}`, [from, node]);
+        const rows = await tx.query<{ n: string }>(
+          `WITH ins AS (INSERT INTO flow_rollups (minute, ctx_id, l4, port, flows, first_ts, last_ts, http_requests, http_status,
+             dns_requests, dns_rcodes, latency_hist) ${ROLLUP_RECOUNT_SQL.replace("WHERE f.ts >= $1::bigint", `WHERE f.ts >= $1::bigint AND f.ctx_id IN ${nodeCtx}`)}
+             RETURNING 1) SELECT count(*)::text AS n FROM ins`,
+          [String(BigInt(from) * 60_000_000_000n), node],
+        );
+        return Number(rows[0].n);
+      });
+    return this.rollupFeed.around(recount, () => null);
+  }
+
+  /**
    * Stores a batch's flows. Its rollups are counted at once for in-process readers (the feed) and
    * go to flow_rollups with a batch about once a second: upserting every batch's rollups cost as
    * much as the COPY itself. What is pending when the process dies is recounted from the raw flows
@@ -267,7 +319,11 @@ export class FlowWriter {
   async commit(p: PreparedBatch): Promise<void> {
     const data = p.data;
     if (!data) {
-      if (sideRecordCount(p.side)) await this.db.transaction((tx) => insertSideRecords(tx, p.side));
+      if (sideRecordCount(p.side) || p.inTransaction)
+        await this.db.transaction(async (tx) => {
+          await p.inTransaction?.(tx);
+          await insertSideRecords(tx, p.side);
+        });
       return;
     }
     await this.rollupFeed.around(
@@ -281,9 +337,19 @@ export class FlowWriter {
         }
         const write = (withRollups: boolean) =>
           this.db.transaction(async (tx) => {
+            await p.inTransaction?.(tx);
             await tx.copyIn("flows", FLOW_COLUMNS, data);
             await insertSideRecords(tx, p.side);
             if (withRollups && rows) await upsertRollups(tx, [...rows.values()]);
+            if (this.announce && p.stored.length) {
+              let minTs = p.stored[0].ts;
+              let maxTs = minTs;
+              for (const r of p.stored) {
+                if (r.ts < minTs) minTs = r.ts;
+                if (r.ts > maxTs) maxTs = r.ts;
+              }
+              await this.announce(tx, { count: p.stored.length, minTs, maxTs, rollupsFlushed: withRollups && rows !== null });
+            }
           });
         try {
           await write(true);

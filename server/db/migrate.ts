@@ -83,3 +83,28 @@ export async function applyMigrations(db: Database, migrations = readMigrations(
     return names;
   });
 }
+
+/**
+ * Migrations in the repository that the store has not applied (readiness: a replica that started
+ * before a newer one migrated, or a store that was never migrated). Read on the API's pool.
+ */
+export async function pendingMigrations(db: Database, signal?: AbortSignal, migrations = readMigrationNames()): Promise<string[]> {
+  const done = await db.api
+    .query<{ migration_name: string }>(
+      `SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+      [],
+      { signal },
+    )
+    .catch((e: unknown) => {
+      // the table itself is missing: nothing was ever applied
+      if ((e as { code?: string }).code === "42P01") return [];
+      throw e;
+    });
+  const applied = new Set(done.map((r) => r.migration_name));
+  return migrations.filter((m) => !applied.has(m));
+}
+
+let names: string[] | undefined;
+function readMigrationNames(): string[] {
+  return (names ??= readMigrations().map((m) => m.name));
+}

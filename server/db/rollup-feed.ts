@@ -77,6 +77,15 @@ export class RollupFeed {
     this.settle();
   }
 
+  /**
+   * Another process changed flow_rollups (a web replica hears the ingest's rollup upserts): readers
+   * holding a copy of the newest minutes read them again when next asked. Not a write of ours: the
+   * in-flight counts are untouched.
+   */
+  readersStartOver(): void {
+    for (const l of this.listeners) l.reset();
+  }
+
   /** runs a write between begin() and publish(counted())/invalidate() (counted: null = invalidate) */
   async around<T>(change: () => Promise<T>, counted: (result: T) => readonly Rollup[] | null): Promise<T> {
     await this.begin();

@@ -66,7 +66,9 @@ export class AgentEventsIngest {
     this.backoff = o.backoffMs?.initial ?? 1000;
   }
 
+  /** starts following (again, after stop(): the ingest lease came back) */
   start(): void {
+    this.stopped = false;
     void this.connect();
   }
 

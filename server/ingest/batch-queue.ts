@@ -38,6 +38,13 @@ export interface BatchQueueOptions<T, P> {
   backoff?: (attempt: number) => number;
 }
 
+/** The queue was abandoned (its writer lost the right to write): nothing more is stored. */
+export class QueueAbandonedError extends Error {
+  constructor() {
+    super("the batch queue was abandoned");
+  }
+}
+
 type Attempt<R> = { ok: true; value: R } | { ok: false; err: unknown };
 
 /** After this many failures of one batch, a transient-looking error is checked with probe(). */
@@ -52,6 +59,8 @@ export class BatchQueue<T, P = T[]> {
   private draining = false;
   /** closing: a failing store is given up on after a few attempts */
   private closing = false;
+  /** abandoned: queued items are dropped and nothing more is written (a lost ingest lease) */
+  private abandoned = false;
   /** prepare() calls run one at a time (an isolation's sub-batches and the next batch both prepare) */
   private prepareChain: Promise<unknown> = Promise.resolve();
   paused = false;
@@ -65,6 +74,7 @@ export class BatchQueue<T, P = T[]> {
 
   /** Adds an item; returns false when the reader should pause. */
   push(item: T): boolean {
+    if (this.abandoned) return true;
     this.items.push(item);
     this.opts.onDepth?.(this.depth);
     if (this.items.length >= this.opts.batchSize) this.kick();
@@ -78,7 +88,12 @@ export class BatchQueue<T, P = T[]> {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (!this.flushing) this.flushing = this.loop().finally(() => (this.flushing = null));
+    if (!this.flushing)
+      this.flushing = this.loop()
+        .catch((e) => {
+          if (!(e instanceof QueueAbandonedError)) throw e;
+        })
+        .finally(() => (this.flushing = null));
   }
 
   private prepare(batch: T[]): Promise<P> {
@@ -93,9 +108,11 @@ export class BatchQueue<T, P = T[]> {
   /** Runs fn until it succeeds or fails in a way retrying cannot fix. */
   private async attempt<R>(fn: () => Promise<R>): Promise<Attempt<R>> {
     for (let attempt = 1; ; attempt++) {
+      if (this.abandoned) throw new QueueAbandonedError();
       try {
         return { ok: true, value: await fn() };
       } catch (err) {
+        if (this.abandoned) throw new QueueAbandonedError();
         this.opts.onError?.(err, attempt);
         if (this.closing && attempt >= 3) throw err; // shutting down with the store away: give up (a resume re-reads it)
         const transient = this.opts.isTransient?.(err) ?? true;
@@ -128,6 +145,7 @@ export class BatchQueue<T, P = T[]> {
   }
 
   private committed(count: number): void {
+    if (this.abandoned) return;
     this.inflight -= count;
     this.opts.onDepth?.(this.depth);
     if (this.paused && this.depth <= this.opts.maxItems / 2) {
@@ -165,6 +183,19 @@ export class BatchQueue<T, P = T[]> {
     } finally {
       this.draining = was;
     }
+  }
+
+  /**
+   * Drops everything queued and stops writing: a batch being retried gives up, a batch being
+   * committed ends as its transaction does. Whoever writes next resumes from what is stored.
+   */
+  abandon(): void {
+    this.abandoned = true;
+    this.items = [];
+    this.inflight = 0;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.opts.onDepth?.(0);
   }
 
   async close(): Promise<void> {

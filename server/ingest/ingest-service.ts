@@ -9,6 +9,7 @@ import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
 import { fromBinary } from "@bufbuild/protobuf";
 import { LostEventSchema } from "@/proto/gen/flow/flow_pb";
 import { NodeState, NodeStatusEventSchema } from "@/proto/gen/relay/relay_pb";
+import type { CopyTarget } from "@/server/db/connection";
 import type { EventsRepo } from "@/server/db/events-repo";
 import type { PreparedBatch } from "@/server/db/flow-writer";
 import { isFlowRow, quarantineRecord, type IngestRecord } from "@/server/db/ingest-records";
@@ -24,7 +25,14 @@ export type IngestState = "connecting" | "connected" | "disconnected";
 
 export interface IngestOptions {
   relay: RelayClient;
-  events: EventsRepo;
+  /** where a (re)connect resumes and which keys it already has: the whole store, or one node's flows (per-node ingest) */
+  events: Pick<EventsRepo, "lastFlowTs" | "keysSince">;
+  /** runs first in every batch's transaction: the lease fence and the node's resume point (docs/adr/0011) */
+  inTransaction?: (tx: CopyTarget, prepared: PreparedBatch) => Promise<void>;
+  /** errors that mean this process may not write any more (a lost lease): the queue is abandoned, not retried */
+  isFatal?: (err: unknown) => boolean;
+  /** told once such an error stopped the run (the owner then calls stop({ abandon: true })) */
+  onFatal?: (err: unknown) => void;
   /** the database side, in two stages (see BatchQueue): prepare runs while the previous batch commits */
   writer: {
     prepare: (records: IngestRecord[]) => Promise<PreparedBatch>;
@@ -79,18 +87,28 @@ export class IngestService {
   /** responses quarantined by this process (malformed, or refused by the store) */
   quarantined = 0;
 
-  private readonly queue: BatchQueue<IngestRecord, PreparedBatch>;
+  private queue: BatchQueue<IngestRecord, PreparedBatch>;
   private stream: ClientReadableStream<Buffer> | null = null;
   private stopped = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
 
   constructor(private readonly o: IngestOptions) {
-    this.queue = new BatchQueue<IngestRecord, PreparedBatch>({
+    this.queue = this.newQueue();
+  }
+
+  /** a queue per run: an abandoned one (a lost lease) is never reused */
+  private newQueue(): BatchQueue<IngestRecord, PreparedBatch> {
+    const o = this.o;
+    const queue: BatchQueue<IngestRecord, PreparedBatch> = new BatchQueue<IngestRecord, PreparedBatch>({
       batchSize: o.batchSize,
       flushMs: o.flushMs,
       maxItems: o.queueMax,
-      prepare: (batch) => o.writer.prepare(batch),
+      prepare: async (batch) => {
+        const p = await o.writer.prepare(batch);
+        if (o.inTransaction) p.inTransaction = (tx) => o.inTransaction!(tx, p);
+        return p;
+      },
       commit: async (prepared) => {
         const end = o.metrics.batchSeconds.startTimer();
         await o.writer.commit(prepared);
@@ -110,7 +128,18 @@ export class IngestService {
         this.rate.add(stored.length);
         o.onStored?.(stored);
       },
-      isTransient: isTransientStoreError,
+      isTransient: (err) => {
+        if (o.isFatal?.(err)) {
+          // never isolated as a refused record: the writer lost its right to write
+          queue.abandon();
+          this.stopped = true;
+          this.stream?.cancel();
+          this.wake?.();
+          o.onFatal?.(err);
+          return true;
+        }
+        return isTransientStoreError(err);
+      },
       probe: o.health?.probe,
       poison: (item, err) => quarantineRecord(item, describeStoreError(err)),
       onDropped: (item, err) =>
@@ -126,19 +155,37 @@ export class IngestService {
       onDepth: (d) => o.metrics.queueDepth.set(d),
       onResume: () => this.stream?.resume(),
     });
+    return queue;
   }
 
+  /** Starts (or, after stop(), starts again) following the stream. */
   start(): void {
-    this.loop ??= this.run();
+    if (this.loop) return;
+    this.stopped = false;
+    this.loop = this.run();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the stream and writes what was received. `abandon`: this process lost the right to write
+   * (its lease): what is queued is dropped instead — the next holder re-reads it from the Relay.
+   */
+  async stop(opts: { abandon?: boolean } = {}): Promise<void> {
     this.stopped = true;
+    if (opts.abandon) this.queue.abandon();
     this.stream?.cancel();
     this.wake?.();
     await this.loop;
-    await this.queue.close();
-    await this.o.writer.flushRollups();
+    this.loop = null;
+    const queue = this.queue;
+    this.queue = this.newQueue();
+    this.setState("disconnected", this.lastError);
+    await queue.close();
+    if (!opts.abandon) await this.o.writer.flushRollups();
+  }
+
+  /** a run is in progress (started and not stopped) */
+  get running(): boolean {
+    return this.loop !== null && !this.stopped;
   }
 
   private setState(s: IngestState, error?: string): void {
