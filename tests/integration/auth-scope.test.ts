@@ -431,7 +431,7 @@ describe("the gRPC Observer server", () => {
       },
     });
   const flowsAs = async (token?: string) => {
-    const client = observerClient(env.rt.grpc.address!, grpc.credentials.createInsecure(), { interceptors: [bearer(token)] });
+    const client = observerClient((env.rt.grpc as { address: string }).address, grpc.credentials.createInsecure(), { interceptors: [bearer(token)] });
     try {
       const rs = await client.flows({ since: { seconds: BigInt(Date.parse(SINCE) / 1000) }, until: { seconds: BigInt(Date.parse(UNTIL) / 1000) } });
       return rs.filter((r) => r.responseTypes.case === "flow").map((r) => r.responseTypes.value as Flow);
