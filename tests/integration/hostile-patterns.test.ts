@@ -37,7 +37,6 @@ function longFlow(path = "a".repeat(LONG)) {
   });
 }
 const seeded = [longFlow(), longFlow("ab".repeat(LONG / 2)), buildFlow({ time: now() })];
-
 const env = useApiRuntime("postgres", (e) => e.publish(...seeded.map(responseOf)), {
   extraEnv: { FLOWLENS_QUERY_TIMEOUT: `${TIMEOUT_MS}ms` },
 });
@@ -96,10 +95,13 @@ describe("/api/flows: http-path runs in PostgreSQL, under the statement timeout"
     expect(stallMs).toBeLessThan(MAX_STALL_MS);
   });
 
-  it("a pattern PostgreSQL is slow on (3.4 s over one 10k-character path) ends with the 504 of the timeout, not a hang", async () => {
+  it("a pattern PostgreSQL is slow on (0.2–3.4 s over one 10k-character path, by machine) ends inside the timeout or with its 504, not a hang", async () => {
     const { result, ms, stallMs } = await stallOf(() => flowsPage({ "http-path": "(a?b?){150}c" }));
-    expect(result.status, JSON.stringify(result.page)).toBe(504);
-    expect((result.page as { error: string }).error).toMatch(/FLOWLENS_QUERY_TIMEOUT/);
+    // how long PostgreSQL takes depends on the machine: either it finishes inside the timeout or the
+    // timeout ends it with a 504 naming it (query-limits tests force the 504 itself) — never a hang
+    expect([200, 504], JSON.stringify(result.page)).toContain(result.status);
+    if (result.status === 504) expect((result.page as { error: string }).error).toMatch(/FLOWLENS_QUERY_TIMEOUT/);
+    else expect(ms).toBeLessThan(TIMEOUT_MS);
     expect(ms).toBeLessThan(TIMEOUT_MS + 5000);
     expect(stallMs).toBeLessThan(MAX_STALL_MS);
   });
