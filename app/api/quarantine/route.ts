@@ -1,26 +1,14 @@
 import { z } from "zod";
 import type { QuarantineItem } from "@/server/db/quarantine-repo";
-import { badRequest, noStore, unavailable } from "@/server/http/responses";
+import { noStore, unavailable } from "@/server/http/responses";
 import { auditExport, authorize } from "@/server/http/access";
 import { errorLines, exportAbort, streamPages } from "@/server/http/stream-pages";
+import { idPageFields, parseIdPageParams } from "@/server/http/id-page-params";
 
 export const dynamic = "force-dynamic";
 
-const PARAMETERS = ["format", "limit", "cursor", "stage"] as const;
 const schema = z.object({
-  format: z.enum(["json", "jsonl"], { message: 'format: expected "json" or "jsonl"' }).default("json"),
-  limit: z.coerce
-    .number({ message: "limit: expected a whole number from 1 to 1000" })
-    .int("limit: expected a whole number from 1 to 1000")
-    .min(1, "limit: expected a whole number from 1 to 1000")
-    .max(1000, "limit: expected a whole number from 1 to 1000")
-    .default(100),
-  cursor: z
-    .string()
-    .regex(/^[1-9]\d{0,18}$/, "cursor: not a cursor returned by this API")
-    .transform((v) => BigInt(v))
-    .refine((v) => v <= 2n ** 63n - 1n, "cursor: not a cursor returned by this API")
-    .optional(),
+  ...idPageFields,
   stage: z.enum(["decode", "write"], { message: 'stage: expected "decode" or "write"' }).optional(),
 });
 
@@ -30,21 +18,8 @@ const schema = z.object({
  * original bytes (base64) and, when they decode, hubble's JSON form. format=jsonl streams them all.
  */
 export async function GET(request: Request): Promise<Response> {
-  const sp = new URL(request.url).searchParams;
-  const raw: Record<string, string> = {};
-  for (const [k, v] of sp) {
-    if (k === "_") continue;
-    if (!(PARAMETERS as readonly string[]).includes(k)) return badRequest(`${k}: unknown parameter; valid: ${PARAMETERS.join(", ")}`, k);
-    if (k in raw) return badRequest(`${k}: give it once`, k);
-    raw[k] = v;
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const parameter = String(issue.path[0] ?? "format");
-    return badRequest(issue.message.startsWith(`${parameter}:`) ? issue.message : `${parameter}: ${issue.message}`, parameter);
-  }
-  const q = parsed.data;
+  const q = parseIdPageParams(request, schema);
+  if (q instanceof Response) return q;
   // raw responses of any namespace: admins only
   const access = await authorize(request, "admin");
   if (access instanceof Response) return access;
