@@ -101,11 +101,17 @@ async function runImage(dataDir: string, env: Record<string, string>): Promise<R
   };
   const script = [
     "set -e",
+    // the checkout may itself live under /tmp (a clone in /tmp/x): hold the app and data folders
+    // on /mnt (this namespace's own tmpfs) before the image's empty /tmp hides them
+    "mount -t tmpfs -o size=1m tmpfs /mnt",
+    "mkdir /mnt/app /mnt/data",
+    'mount --bind "$APP_DIR" /mnt/app',
+    'mount --bind "$DATA_DIR" /mnt/data',
     "mount -t tmpfs -o mode=1777,size=256m tmpfs /tmp",
     `mkdir -p ${IMAGE_ROOT}/app ${IMAGE_ROOT}/data`,
-    `mount --bind "$APP_DIR" ${IMAGE_ROOT}/app`,
+    `mount --bind /mnt/app ${IMAGE_ROOT}/app`,
     `mount -o remount,bind,ro ${IMAGE_ROOT}/app`,
-    `mount --bind "$DATA_DIR" ${IMAGE_ROOT}/data`,
+    `mount --bind /mnt/data ${IMAGE_ROOT}/data`,
     "mount -o remount,bind,ro /",
     ...writableInApp.map((d) => `mount -t tmpfs -o uid=${image.uid},gid=${image.gid},mode=0755,size=256m tmpfs ${inside(d)}`),
     `cd ${IMAGE_ROOT}/app`,
