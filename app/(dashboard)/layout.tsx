@@ -2,9 +2,9 @@ import Link from "next/link";
 import { redirect } from "next/navigation";
 import type { ReactNode } from "react";
 import { authSettings } from "@/server/auth/auth-settings";
+import { accessReport } from "@/server/auth/access-report";
 import { pageCaller } from "@/server/auth/page-caller";
-import { may, topRole } from "@/server/domain/auth/roles";
-import { unionScopes } from "@/server/domain/auth/namespace-scope";
+import { may } from "@/server/domain/auth/roles";
 import { AccessBadge } from "./_components/access-badge";
 import { Nav } from "./_components/nav";
 import { StatusHeader } from "./_components/status-header";
@@ -38,15 +38,7 @@ export default async function DashboardLayout({ children }: { children: ReactNod
         <Nav admin={isAdmin && settings.mode !== "local" && settings.mode !== "off"} />
         <StatusHeader />
         <AccessBadge
-          access={{
-            mode: settings.mode,
-            bind: settings.bind,
-            user: caller.name,
-            role: topRole(caller.grants),
-            namespaces: unionScopes(caller.grants.map((g) => g.namespaces)),
-            csrf: caller.csrf,
-            session: caller.kind === "session",
-          }}
+          access={{ ...accessReport(caller), session: caller.kind === "session" }}
         />
       </header>
       <main className="main">{children}</main>

@@ -1,7 +1,5 @@
 import type { StatusReport } from "@/server/domain/flows/flow-item";
-import { authSettings } from "@/server/auth/auth-settings";
-import { may, topRole } from "@/server/domain/auth/roles";
-import { unionScopes } from "@/server/domain/auth/namespace-scope";
+import { accessReport } from "@/server/auth/access-report";
 import { nodesInScope } from "@/server/domain/auth/scope-views";
 import { authorize } from "@/server/http/access";
 import { noStore } from "@/server/http/responses";
@@ -51,16 +49,6 @@ export async function GET(request: Request): Promise<Response> {
   };
   // node names are the cluster's, not a namespace's: a scoped caller sees their states only
   if (access.scope) report.nodes = nodesInScope(report.nodes);
-  const settings = authSettings();
-  report.access = {
-    mode: settings.mode,
-    bind: settings.bind,
-    user: caller.name,
-    role: topRole(caller.grants),
-    namespaces: unionScopes(caller.grants.map((g) => g.namespaces)),
-    csrf: caller.csrf,
-    canExport: may(caller, "export"),
-    isAdmin: may(caller, "admin"),
-  };
+  report.access = accessReport(caller);
   return Response.json(report, { headers: noStore() });
 }
