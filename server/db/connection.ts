@@ -38,6 +38,13 @@ export interface Database extends CopyTarget {
   prisma: PrismaClient;
   /** reads for the API: their own pool under the query timeout on PostgreSQL, the one connection on PGlite */
   api: Queryable;
+  /**
+   * PostgreSQL only: the whole output of `COPY (<select>) TO STDOUT (FORMAT binary)` on the API pool
+   * (under its statement timeout; the signal cancels it). The select carries no parameters: values
+   * are inlined as literals (sql-literal.ts). Reading rows this way skips the driver's text decoding
+   * of every field: streaming history over gRPC (ADR 0009).
+   */
+  copyOut?(select: string, signal?: AbortSignal): Promise<Buffer>;
   /** statement timeout of `api` reads in ms (null: none, or not enforceable as on PGlite) */
   queryTimeoutMs: number | null;
   /** a Citus coordinator (the extension was there when this handle opened): docs/adr/0012 */
@@ -207,7 +214,7 @@ async function isCitus(pg: PgModule, connectionString: string): Promise<boolean>
 async function openPostgres(url: string, opts: DatabaseOptions): Promise<Database> {
   const { default: pg } = await import("pg");
   const { PrismaPg } = await import("@prisma/adapter-pg");
-  const { from: copyFrom } = await import("pg-copy-streams");
+  const { from: copyFrom, to: copyTo } = await import("pg-copy-streams");
   const { pipeline } = await import("node:stream/promises");
   const { Readable } = await import("node:stream");
 
@@ -267,6 +274,28 @@ async function openPostgres(url: string, opts: DatabaseOptions): Promise<Databas
     await pipeline(Readable.from([data]), stream);
   };
 
+  const copyOut = async (select: string, signal?: AbortSignal): Promise<Buffer> => {
+    throwIfCancelled(signal);
+    const full = poolFull(apiPool);
+    const client = await apiPool.connect().catch((e: Error) => Promise.reject(connectTimeoutOf(e, timeoutMs, full)));
+    const onAbort = () => sendCancel(pg, apiConfig, client);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    let failed: Error | undefined;
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of client.query(copyTo(`COPY (${select}) TO STDOUT (FORMAT binary)`))) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    } catch (e) {
+      failed = e as Error;
+      if (signal?.aborted) throw new QueryCancelledError();
+      throw timeoutOf(e, timeoutMs);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      // a connection whose COPY failed half way is not handed out again
+      client.release(failed);
+    }
+  };
+
   let closed = false;
   const listeners = new Set<() => Promise<void>>();
   const listen = async (channel: string, onPayload: (payload: string) => void, onConnect?: () => void) => {
@@ -319,6 +348,7 @@ async function openPostgres(url: string, opts: DatabaseOptions): Promise<Databas
     queryTimeoutMs: timeoutMs,
     distributed,
     ...onClient(pool),
+    copyOut,
     async copyIn(table, columns, data) {
       const client = await pool.connect();
       try {

@@ -57,25 +57,33 @@ export function streamEventResponse(e: StreamEvent, nodeName: string): Buffer {
   );
 }
 
-/** Pulls from an async generator of pages one item at a time. */
-class PagedCursor<T> {
-  private page: T[] = [];
-  private i = 0;
+/** Steps through an async generator of pages; only a new page is awaited. */
+class PagedCursor<P extends { readonly length: number }> {
+  page: P | null = null;
+  /** the current item's index in `page` */
+  i = 0;
   private done = false;
-  constructor(private readonly it: AsyncGenerator<T[]>) {}
+  constructor(private readonly it: AsyncGenerator<P>) {}
 
-  async peek(): Promise<T | undefined> {
-    while (this.i >= this.page.length) {
-      if (this.done) return undefined;
+  /** an item is at hand, or there are no more */
+  get ready(): boolean {
+    return (this.page !== null && this.i < this.page.length) || this.done;
+  }
+
+  /** an item is at hand */
+  get has(): boolean {
+    return this.page !== null && this.i < this.page.length;
+  }
+
+  async fill(): Promise<void> {
+    while (!this.ready) {
       const r = await this.it.next();
-      if (r.done) {
-        this.done = true;
-        return undefined;
+      if (r.done) this.done = true;
+      else {
+        this.page = r.value;
+        this.i = 0;
       }
-      this.page = r.value;
-      this.i = 0;
     }
-    return this.page[this.i];
   }
 
   take(): void {
@@ -83,7 +91,7 @@ class PagedCursor<T> {
   }
 
   async close(): Promise<void> {
-    await this.it.return(undefined);
+    await this.it.return(undefined as never);
   }
 }
 
@@ -100,24 +108,37 @@ async function sendHistory(plan: FlowsPlan, deps: GetFlowsDeps, out: Outbox, sig
     // events older than the flows sent are outside what was asked for
     if (cursor) eventsSince = decodeCursor(cursor).ts;
   }
-  const flows = new PagedCursor(deps.reader.allBytes({ ...base, order: "asc", cursor }, max, PAGE, FIRST_PAGE));
+  const flows = new PagedCursor(deps.reader.flowPages({ ...base, order: "asc", cursor }, max, PAGE, FIRST_PAGE));
   // events stored from now on are the live part's (pollEvents), never sent twice
   const events = new PagedCursor(deps.events.events({ sinceNs: eventsSince, untilNs: plan.untilNs, upToIds: ids, signal }));
   let taken = 0;
   try {
     for (;;) {
-      const f = await flows.peek();
-      const e = await events.peek();
-      if (f && (!e || f.ts <= e.timeNs)) {
+      if (!flows.ready) {
+        // what is framed goes out while the next page is read
+        const wait = out.flush();
+        if (wait) await wait;
+        await flows.fill();
+      }
+      if (!events.ready) await events.fill();
+      const e = events.has ? events.page![events.i] : undefined;
+      if (flows.has && (!e || flows.page!.ts(flows.i) <= e.timeNs)) {
+        const page = flows.page!;
+        const i = flows.i;
         flows.take();
         taken++;
-        if (follower?.buffered(f.key)) continue;
-        follower?.sentByHistory(f.key);
-        await out.send(f.bytes);
-      } else if (e && !(f === undefined && taken >= max)) {
+        if (follower) {
+          const key = page.key(i);
+          if (follower.buffered(key)) continue;
+          follower.sentByHistory(key);
+        }
+        const wait = out.sendFlow(page, i);
+        if (wait) await wait;
+      } else if (e && !(!flows.has && taken >= max)) {
         // with `first`, the events after the last flow sent are outside what was asked for
         events.take();
-        await out.send(streamEventResponse(e, deps.nodeName));
+        const wait = out.send(streamEventResponse(e, deps.nodeName));
+        if (wait) await wait;
       } else break;
     }
   } finally {
@@ -174,6 +195,7 @@ export function getFlowsHandler(deps: GetFlowsDeps, authorize: Authorize) {
     let untilTimer: NodeJS.Timeout | undefined;
     try {
       const ids = await sendHistory(plan, deps, out, signal, follower);
+      await out.flush();
       if (!follower) {
         call.end();
         return;

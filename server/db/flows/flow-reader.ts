@@ -9,12 +9,15 @@ import { itemResponse, type FlowItem, type FlowJson } from "@/server/domain/flow
 import { encodeCursor, readCursor, splitCursor } from "@/server/domain/flows/flow-cursor";
 import { compileMatcher } from "@/server/domain/flows/flow-match";
 import { responseJson } from "@/server/flow-codec/flow-json";
-import { rebuildResponseBytes, uuidText, type StoredFlow } from "@/server/flow-codec/rebuild-flow";
+import { uuidText } from "@/server/flow-codec/rebuild-flow";
+import { ByteSink, writeResponse, type StoredFlow } from "@/server/flow-codec/response-writer";
 import type { Database } from "../connection";
 import { contextCatalogFor, type CatalogEntry, type ContextCatalog } from "./context-catalog";
 import type { DimensionRepo } from "./dimension-repo";
 import { SqlParams, flowConditions, hasConditions, splitSpec } from "./flow-sql";
 import { InputError } from "../input-error";
+import { inlineParams } from "../sql-literal";
+import { BytesPage, COPY_COLUMNS, CopiedPage, EMPTY_COPY, materialize, parseCopy, referencedIds, type FlowPage } from "./flow-copy-page";
 import { throwIfCancelled } from "../query-errors";
 
 export interface FlowReadQuery {
@@ -82,6 +85,9 @@ const YIELD_EVERY = 50;
  */
 const EXPORT_PAGE = 500;
 
+const ROW_COLUMNS = `f.ts::text AS ts, f.key::text AS key, f.key_derived, f.ctx_id, f.l4, f.sport, f.dport,
+        f.tcp_flags, f.summary_id, f.l7, f.rest, f.resp_ts::text AS resp_ts, f.ts_synthetic, f.resp_rest`;
+
 export function decodeCursor(cursor: string): { ts: bigint; key: string } {
   const c = readCursor(cursor);
   if (!c) throw new CursorError("cursor: not a cursor returned by this API");
@@ -130,32 +136,79 @@ export class FlowReader {
     for await (const rows of this.rowPages(q, max, pageSize)) yield await this.toItems(rows, q.signal);
   }
 
-  /** Every matching flow as the exact GetFlowsResponse bytes that were received, newest first, in pages. */
+  /** Every matching flow as the exact GetFlowsResponse bytes that were received, in pages. */
   async *allBytes(
     q: Omit<FlowReadQuery, "limit">,
     max = Number.POSITIVE_INFINITY,
     pageSize = EXPORT_PAGE,
-    firstPageSize = pageSize,
   ): AsyncGenerator<{ key: string; ts: bigint; bytes: Buffer }[]> {
-    for await (const rows of this.rowPages(q, max, pageSize, firstPageSize)) yield await this.rebuild(rows, q.signal);
+    for await (const page of this.flowPages(q, max, pageSize)) yield materialize(page);
+  }
+
+  /**
+   * Every matching flow, in pages whose responses are written where the caller wants them (the gRPC
+   * frames). On PostgreSQL the rows are read as binary COPY (flow-copy-page.ts) and the next page is
+   * read while the caller sends this one.
+   */
+  flowPages(q: Omit<FlowReadQuery, "limit">, max = Number.POSITIVE_INFINITY, pageSize = EXPORT_PAGE, firstPageSize = pageSize): AsyncGenerator<FlowPage> {
+    if (this.db.copyOut) return this.pages(q, max, pageSize, firstPageSize, (page, want) => this.copiedPage(page, want), true);
+    return this.pages(q, max, pageSize, firstPageSize, async (page, want) => new BytesPage(await this.rebuild(await this.rows({ ...page, limit: want }, want), q.signal)), false);
   }
 
   /** `firstPageSize`: a small first page answers quickly; pages then grow fourfold up to pageSize */
-  private async *rowPages(q: Omit<FlowReadQuery, "limit">, max: number, pageSize: number, firstPageSize = pageSize): AsyncGenerator<FlowDbRow[]> {
-    let cursor = q.cursor;
+  private rowPages(q: Omit<FlowReadQuery, "limit">, max: number, pageSize: number, firstPageSize = pageSize): AsyncGenerator<FlowDbRow[]> {
+    const rows = (page: Omit<FlowReadQuery, "limit">, want: number) => this.rows({ ...page, limit: want }, want);
+    return this.pages(q, max, pageSize, firstPageSize, rows, false);
+  }
+
+  /**
+   * Keyset paging: each page continues after the last item of the one before. With `ahead`, the next
+   * page's query runs while the consumer works on this one (the database and this process overlap).
+   */
+  private async *pages<P extends FlowDbRow[] | FlowPage>(
+    q: Omit<FlowReadQuery, "limit">,
+    max: number,
+    pageSize: number,
+    firstPageSize: number,
+    fetch: (page: Omit<FlowReadQuery, "limit">, want: number) => Promise<P>,
+    ahead: boolean,
+  ): AsyncGenerator<P> {
     let left = max;
     let size = Math.min(firstPageSize, pageSize);
-    while (left > 0) {
-      throwIfCancelled(q.signal); // the client went away while the last page was being sent
+    const start = (cursor: string | undefined): { want: number; page: Promise<P> } => {
       const want = Math.min(size, left);
       size = Math.min(size * 4, pageSize);
-      const rows = await this.rows({ ...q, cursor, limit: want }, want);
-      if (rows.length > 0) yield rows;
-      if (rows.length < want) return;
-      left -= rows.length;
-      const last = rows[rows.length - 1];
-      cursor = encodeCursor(BigInt(last.ts), last.key);
+      const page = fetch({ ...q, cursor }, want);
+      page.catch(() => {}); // awaited below, unless the consumer stopped first
+      return { want, page };
+    };
+    let next: { want: number; page: Promise<P> } | null = left > 0 ? start(q.cursor) : null;
+    while (next) {
+      throwIfCancelled(q.signal); // the client went away while the last page was being sent
+      const { want } = next;
+      const page = await next.page;
+      left -= page.length;
+      next = null;
+      let cursor: string | null = null;
+      if (page.length === want && left > 0) {
+        cursor = Array.isArray(page)
+          ? encodeCursor(BigInt(page[page.length - 1].ts), page[page.length - 1].key)
+          : encodeCursor(page.ts(page.length - 1), page.key(page.length - 1));
+        if (ahead) next = start(cursor);
+      }
+      if (page.length > 0) yield page;
+      if (cursor !== null && !ahead) next = start(cursor);
     }
+  }
+
+  /** One page read as binary COPY (flow-copy-page.ts). */
+  private async copiedPage(q: Omit<FlowReadQuery, "limit">, want: number): Promise<CopiedPage> {
+    const select = await this.selectSql({ ...q, limit: want }, want, 0, COPY_COLUMNS);
+    const tuples = parseCopy(select === null ? EMPTY_COPY : await this.db.copyOut!(inlineParams(select.sql, select.values), q.signal));
+    const ids = referencedIds(tuples);
+    const ctx = await this.dims.contextsById(ids.contexts, q.signal);
+    const sums = await this.dims.summariesById(ids.summaries, q.signal);
+    return new CopiedPage(tuples, ctx, sums);
   }
 
   /** SQL for one filter: its context part as the matching context ids, its per-flow part as SQL. */
@@ -194,10 +247,10 @@ export class FlowReader {
     return out;
   }
 
-  private async rows(q: FlowReadQuery, limit: number, offset = 0): Promise<FlowDbRow[]> {
+  private async selectSql(q: FlowReadQuery, limit: number, offset: number, columns: string): Promise<{ sql: string; values: unknown[] } | null> {
     const p = new SqlParams();
     const where = await this.filterConditions(q, p);
-    if (where === null) return [];
+    if (where === null) return null;
     if (q.sinceNs !== undefined) where.push(`f.ts >= ${p.add(q.sinceNs.toString(), "::bigint")}`);
     if (q.untilNs !== undefined) where.push(`f.ts < ${p.add(q.untilNs.toString(), "::bigint")}`);
     const asc = q.order === "asc";
@@ -206,11 +259,16 @@ export class FlowReader {
       where.push(`(f.ts, f.key) ${asc ? ">" : "<"} (${p.add(c.ts.toString(), "::bigint")}, ${p.add(uuidText(c.key), "::uuid")})`);
     }
     const dir = asc ? "ASC" : "DESC";
-    const sql = `SELECT f.ts::text AS ts, f.key::text AS key, f.key_derived, f.ctx_id, f.l4, f.sport, f.dport,
-        f.tcp_flags, f.summary_id, f.l7, f.rest, f.resp_ts::text AS resp_ts, f.ts_synthetic, f.resp_rest
+    const sql = `SELECT ${columns}
       FROM flows f ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY f.ts ${dir}, f.key ${dir} LIMIT ${p.add(limit, "::int")}${offset > 0 ? ` OFFSET ${p.add(offset, "::int")}` : ""}`;
-    return this.db.api.query<FlowDbRow>(sql, p.values, { signal: q.signal });
+    return { sql, values: p.values };
+  }
+
+  private async rows(q: FlowReadQuery, limit: number, offset = 0): Promise<FlowDbRow[]> {
+    const select = await this.selectSql(q, limit, offset, ROW_COLUMNS);
+    if (select === null) return [];
+    return this.db.api.query<FlowDbRow>(select.sql, select.values, { signal: q.signal });
   }
 
   /**
@@ -245,14 +303,19 @@ export class FlowReader {
     return out;
   }
 
-  /** Rebuilds the GetFlowsResponse bytes of each row. */
+  /** Rebuilds the GetFlowsResponse bytes of each row: views into one buffer per page. */
   private async rebuild(rows: FlowDbRow[], signal?: AbortSignal): Promise<{ key: string; ts: bigint; bytes: Buffer }[]> {
     const ctx = await this.dims.contextsById(new Set(rows.map((r) => r.ctx_id)), signal);
     const sums = await this.dims.summariesById(new Set(rows.flatMap((r) => (r.summary_id === null ? [] : [r.summary_id]))), signal);
-    return rows.map((r) => {
+    // a page's responses are written into one buffer: one allocation a page, not one a flow
+    const sink = new ByteSink(rows.length * 512 + 1024);
+    const ends: number[] = new Array(rows.length);
+    const stored: StoredFlow[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
       const c = ctx.get(r.ctx_id);
       if (!c) throw new Error(`flow context ${r.ctx_id} missing`);
-      const stored: StoredFlow = {
+      const f: StoredFlow = {
         ts: BigInt(r.ts),
         key: r.key,
         keyDerived: r.key_derived,
@@ -267,8 +330,14 @@ export class FlowReader {
         tsSynthetic: r.ts_synthetic === true,
         respRest: r.resp_rest,
       };
-      return { key: r.key, ts: stored.ts, bytes: rebuildResponseBytes(stored, c) };
-    });
+      writeResponse(f, c, sink);
+      ends[i] = sink.pos;
+      stored[i] = f;
+    }
+    // views of the final buffer (it may have grown while writing)
+    const out: { key: string; ts: bigint; bytes: Buffer }[] = new Array(rows.length);
+    for (let i = 0, from = 0; i < rows.length; from = ends[i], i++) out[i] = { key: rows[i].key, ts: stored[i].ts, bytes: sink.buf.subarray(from, ends[i]) };
+    return out;
   }
 
   private async toItems(rows: FlowDbRow[], signal?: AbortSignal): Promise<FlowItem[]> {
