@@ -27,8 +27,8 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: "citus",
-          // and the drops/policies and DNS API files of the integration suite, run again on Citus
-          include: ["tests/citus/**/*.test.ts", "tests/integration/drops-api.test.ts", "tests/integration/dns-api.test.ts"],
+          // and the drops/policies, DNS and gRPC history files of the integration suite, run again on Citus
+          include: ["tests/citus/**/*.test.ts", "tests/integration/drops-api.test.ts", "tests/integration/dns-api.test.ts", "tests/integration/grpc-flows.test.ts"],
           provide: { storeKind: "citus" },
           environment: "node",
           globalSetup: ["tests/fixtures/citus-cluster.ts"],
