@@ -89,6 +89,9 @@ async function main(): Promise<void> {
     console.log(`\nserver RSS before: ${mb(rssBefore)} (load ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs)`);
     const show = (label: string, g: Awaited<ReturnType<typeof grpcRead>>) =>
       console.log(`${label.padEnd(44)} ${g.flows.toLocaleString("en")} flows in ${(g.totalMs / 1000).toFixed(1)} s = ${rate(g.flows, g.totalMs)}, first flow ${g.firstMs.toFixed(0)} ms, server RSS peak ${mb(g.peak)}`);
+    // the first call after start also pays for connections, caches and compiling the code
+    const cold = await grpcRead({ number: "1" }, "http2");
+    console.log(`${"first call after start (--last 1):".padEnd(44)} first flow ${cold.firstMs.toFixed(0)} ms`);
     const since = `since=${new Date(Number(fromNs / 1_000_000n) - 1000).toISOString()}`;
     const g1 = await grpcRead(everything, "http2");
     show("gRPC GetFlows, unfiltered (HTTP/2 client):", g1);
