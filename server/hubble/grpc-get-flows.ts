@@ -113,6 +113,8 @@ async function sendHistory(plan: FlowsPlan, deps: GetFlowsDeps, out: Outbox, sig
   const events = new PagedCursor(deps.events.events({ sinceNs: eventsSince, untilNs: plan.untilNs, upToIds: ids, signal }));
   let taken = 0;
   try {
+    // the first flows page and the first events page are read together
+    await Promise.all([flows.fill(), events.fill()]);
     for (;;) {
       if (!flows.ready) {
         // what is framed goes out while the next page is read
