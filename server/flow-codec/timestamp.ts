@@ -24,7 +24,27 @@ export interface WireTimestamp {
   exact: boolean;
 }
 
+/** the last Timestamp read, by its bytes: a response's time is its flow's, read twice per flow */
+const last = { bytes: new Uint8Array(32), len: -1, value: null as WireTimestamp | null };
+
+/** The Timestamp in bytes [start, end): a pure function of the bytes, so the result is shared (frozen). */
 export function readTimestamp(buf: Uint8Array, start: number, end: number): WireTimestamp {
+  const len = end - start;
+  if (len === last.len) {
+    let i = 0;
+    while (i < len && buf[start + i] === last.bytes[i]) i++;
+    if (i === len) return last.value!;
+  }
+  const value = Object.freeze(decodeTimestamp(buf, start, end));
+  if (len <= last.bytes.length) {
+    last.bytes.set(buf.subarray(start, end));
+    last.len = len;
+    last.value = value;
+  }
+  return value;
+}
+
+function decodeTimestamp(buf: Uint8Array, start: number, end: number): WireTimestamp {
   let seconds = 0n;
   let nanos = 0n;
   let invalid: string | null = null;
@@ -46,7 +66,8 @@ export function readTimestamp(buf: Uint8Array, start: number, end: number): Wire
   let exact = plain && invalid === null && ns >= INT64_MIN && ns <= INT64_MAX;
   if (exact) {
     const again = encodeTimestamp(ns);
-    exact = again.length === end - start && again.every((b, i) => b === buf[start + i]);
+    exact = again.length === end - start;
+    for (let i = 0; exact && i < again.length; i++) exact = again[i] === buf[start + i];
   }
   return { ns, invalid, exact };
 }
