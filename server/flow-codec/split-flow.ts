@@ -128,13 +128,16 @@ export function splitFlow(flowBytes: Buffer, resp: ResponseParts, receivedNs: bi
   const c = new WireCursor(flowBytes);
   let restParts: Buffer[] | null = null;
   let time: WireTimestamp | null = null;
-  let timeField: Buffer | null = null;
+  // where the time and summary fields lie: viewed only when they go to rest
+  let timeFieldStart = -1;
+  let timeFieldEnd = -1;
   let l4: L4Parts = NO_L4;
   let l7: Buffer | null = null;
   let l7p: L7Parts = NO_L7;
   let key: Buffer | null = null;
   let summary: Buffer | null = null;
-  let summaryField: Buffer | null = null;
+  let summaryFieldStart = -1;
+  let summaryFieldEnd = -1;
   let nodeName = "";
   // context fields are gathered as runs of adjacent fields (most lie next to each other)
   contexts.begin();
@@ -144,9 +147,10 @@ export function splitFlow(flowBytes: Buffer, resp: ResponseParts, receivedNs: bi
   while (!c.done()) {
     c.field();
     const no = c.fieldNo;
-    if (no === FLOW_TIME && c.wireType === WIRE_LEN && timeField === null) {
+    if (no === FLOW_TIME && c.wireType === WIRE_LEN && timeFieldStart < 0) {
       time = readTimestamp(flowBytes, c.valueStart, c.valueEnd);
-      timeField = c.fieldView();
+      timeFieldStart = c.fieldStart;
+      timeFieldEnd = c.fieldEnd;
     } else if (no === FLOW_L4 && c.wireType === WIRE_LEN && l4.l4 === 0 && l4.exact) {
       l4 = readL4(flowBytes, c.valueStart, c.valueEnd);
       if (!l4.exact) (restParts ??= []).push(c.fieldView());
@@ -156,8 +160,9 @@ export function splitFlow(flowBytes: Buffer, resp: ResponseParts, receivedNs: bi
     } else if (no === FLOW_UUID && c.wireType === WIRE_LEN && key === null) {
       key = uuidKey(flowBytes, c.valueStart, c.valueEnd);
       if (key === null) (restParts ??= []).push(c.fieldView());
-    } else if (no === FLOW_SUMMARY && c.wireType === WIRE_LEN && summaryField === null) {
-      summaryField = c.fieldView();
+    } else if (no === FLOW_SUMMARY && c.wireType === WIRE_LEN && summaryFieldStart < 0) {
+      summaryFieldStart = c.fieldStart;
+      summaryFieldEnd = c.fieldEnd;
       summary = c.valueView();
     } else if (CONTEXT_FIELDS.has(no)) {
       if (c.fieldStart === runEnd) runEnd = c.fieldEnd;
@@ -187,12 +192,12 @@ export function splitFlow(flowBytes: Buffer, resp: ResponseParts, receivedNs: bi
   else if (resp.time && placeable(resp.time.ns, receivedNs)) ts = resp.time.ns;
   else ts = receivedNs;
   const tsSynthetic = !(time && time.exact && ts === time.ns);
-  if (tsSynthetic && timeField) (restParts ??= []).push(timeField);
+  if (tsSynthetic && timeFieldStart >= 0) (restParts ??= []).push(flowBytes.subarray(timeFieldStart, timeFieldEnd));
 
   // L7 summaries are nearly unique (query, URL): kept inline rather than interned; so is a summary
   // with a NUL byte, which a Postgres text column cannot hold
-  if (summaryField && (l7 || summary!.includes(0))) {
-    (restParts ??= []).push(summaryField);
+  if (summaryFieldStart >= 0 && (l7 || summary!.includes(0))) {
+    (restParts ??= []).push(flowBytes.subarray(summaryFieldStart, summaryFieldEnd));
     summary = null;
   }
   const rest = restParts === null ? null : restParts.length === 1 ? restParts[0] : Buffer.concat(restParts);
