@@ -106,7 +106,19 @@ export interface ResponseParts {
   bytes: Buffer;
 }
 
-const placeable = (ns: bigint, receivedNs: bigint) => ns >= 0n && ns <= receivedNs + MAX_AHEAD_NS;
+const placeable = (ns: bigint, latestNs: bigint) => ns >= 0n && ns <= latestNs;
+
+let lastMs = 0;
+let lastMsNs = 0n;
+/** the time now in ns, the BigInt made once per millisecond (not per flow) */
+function nowNs(): bigint {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastMsNs = BigInt(ms) * 1_000_000n;
+  }
+  return lastMsNs;
+}
 
 /** Strict check of bytes that readers will decode later (a failure now is a failure on every read): the problem, or null. */
 function validate(what: string, desc: DescMessage, bytes: Buffer): string | null {
@@ -124,7 +136,7 @@ const NO_L7: Readonly<L7Parts> = noL7();
 const contexts = new ContextKeys();
 const flowNodeNames = new LastText(false);
 
-export function splitFlow(flowBytes: Buffer, resp: ResponseParts, receivedNs: bigint = BigInt(Date.now()) * 1_000_000n): FlowRow {
+export function splitFlow(flowBytes: Buffer, resp: ResponseParts, receivedNs: bigint = nowNs()): FlowRow {
   const c = new WireCursor(flowBytes);
   let restParts: Buffer[] | null = null;
   let time: WireTimestamp | null = null;
@@ -187,9 +199,10 @@ export function splitFlow(flowBytes: Buffer, resp: ResponseParts, receivedNs: bi
 
   // The flow's own time places it, unless it has none or one that would sit in the future (see
   // MAX_AHEAD_NS); then the time it was received does, and its own time field travels in rest.
+  const latestNs = receivedNs + MAX_AHEAD_NS;
   let ts: bigint;
-  if (time && placeable(time.ns, receivedNs)) ts = time.ns;
-  else if (resp.time && placeable(resp.time.ns, receivedNs)) ts = resp.time.ns;
+  if (time && placeable(time.ns, latestNs)) ts = time.ns;
+  else if (resp.time && placeable(resp.time.ns, latestNs)) ts = resp.time.ns;
   else ts = receivedNs;
   const tsSynthetic = !(time && time.exact && ts === time.ns);
   if (tsSynthetic && timeFieldStart >= 0) (restParts ??= []).push(flowBytes.subarray(timeFieldStart, timeFieldEnd));
@@ -250,7 +263,7 @@ const responseNodeNames = new LastText(true);
  * not canonically encoded, a node name with NUL, a second copy, fields unknown to us — is kept as
  * its bytes (respRest). A response that is not a valid message comes back as `malformed`.
  */
-export function splitResponse(resp: Buffer, receivedNs: bigint = BigInt(Date.now()) * 1_000_000n): SplitResponse {
+export function splitResponse(resp: Buffer, receivedNs: bigint = nowNs()): SplitResponse {
   let nodeName: string | null = null;
   let timeNs: bigint | null = null;
   let key: Buffer | null = null;

@@ -35,7 +35,7 @@ export function readTimestamp(buf: Uint8Array, start: number, end: number): Wire
     while (i < len && buf[start + i] === last.bytes[i]) i++;
     if (i === len) return last.value!;
   }
-  const value = Object.freeze(decodeTimestamp(buf, start, end));
+  const value = Object.freeze(canonicalTimestamp(buf, start, end) ?? decodeTimestamp(buf, start, end));
   if (len <= last.bytes.length) {
     last.bytes.set(buf.subarray(start, end));
     last.len = len;
@@ -44,7 +44,43 @@ export function readTimestamp(buf: Uint8Array, start: number, end: number): Wire
   return value;
 }
 
-function decodeTimestamp(buf: Uint8Array, start: number, end: number): WireTimestamp {
+/**
+ * A varint of at most 5 bytes in minimal form (no trailing zero byte) at buf[pos], as a number; -1
+ * if it is not one. Sets varintEnd.
+ */
+let varintEnd = 0;
+function shortVarint(buf: Uint8Array, pos: number, end: number): number {
+  let v = 0;
+  for (let i = 0; i < 5 && pos + i < end; i++) {
+    const b = buf[pos + i];
+    v += (b & 0x7f) * 2 ** (7 * i);
+    if (b & 0x80) continue;
+    if (b === 0 && i > 0) return -1;
+    varintEnd = pos + i + 1;
+    return v;
+  }
+  return -1;
+}
+
+/**
+ * The common case without BigInt parsing or a re-encode: a time after 1970 in the canonical form
+ * (seconds, then nanos, both non-zero, minimal varints). Such bytes are what encodeTimestamp gives
+ * for their value, so they are exact when the value fits int64 ns. Null for any other shape: the
+ * general decode decides (tests/unit/flow-key.test.ts checks both agree).
+ */
+export function canonicalTimestamp(buf: Uint8Array, start: number, end: number): WireTimestamp | null {
+  if (end - start < 4 || buf[start] !== 0x08) return null;
+  const seconds = shortVarint(buf, start + 1, end);
+  if (seconds <= 0 || varintEnd >= end || buf[varintEnd] !== 0x10) return null;
+  const nanos = shortVarint(buf, varintEnd + 1, end);
+  if (nanos <= 0 || nanos >= 1e9 || varintEnd !== end) return null;
+  // 5-byte seconds (< 2^35) lie inside the valid range; int64 ns ends in 2262
+  const ns = BigInt(seconds) * NS_PER_S + BigInt(nanos);
+  return { ns, invalid: null, exact: ns <= INT64_MAX };
+}
+
+/** Any Timestamp bytes (the general case; exported for tests). */
+export function decodeTimestamp(buf: Uint8Array, start: number, end: number): WireTimestamp {
   let seconds = 0n;
   let nanos = 0n;
   let invalid: string | null = null;

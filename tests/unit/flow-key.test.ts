@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ContextKeys } from "@/server/flow-codec/context-key";
 import { derivedKey, uuidKey } from "@/server/flow-codec/flow-key";
-import { encodeTimestamp, readTimestamp } from "@/server/flow-codec/timestamp";
+import { canonicalTimestamp, decodeTimestamp, encodeTimestamp, readTimestamp } from "@/server/flow-codec/timestamp";
 import { LastText } from "@/server/flow-codec/wire";
 import { textArb } from "../fixtures/proto-arbitrary";
 
@@ -68,6 +68,30 @@ describe("flow keys", () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("Timestamp fast path", () => {
+  it("agrees with the general decode wherever it answers, and answers for ordinary times", () => {
+    const canonical = fc.bigInt({ min: -(2n ** 64n), max: 2n ** 64n }).map((ns) => Uint8Array.from(encodeTimestamp(ns)));
+    // canonical bytes with one byte changed, appended or dropped; and random bytes with the right first tag
+    const edited = fc.tuple(canonical, fc.nat(20), fc.integer({ min: 0, max: 255 }), fc.constantFrom("set", "append", "drop")).map(([b, i, v, how]) => {
+      const out = Array.from(b);
+      if (how === "append") out.push(v);
+      else if (how === "drop") out.splice(i % (out.length || 1), 1);
+      else if (out.length) out[i % out.length] = v;
+      return Uint8Array.from(out);
+    });
+    const random = fc.uint8Array({ maxLength: 14 }).map((b) => Uint8Array.from([0x08, ...b]));
+    fc.assert(
+      fc.property(fc.oneof(canonical, edited, random), (b) => {
+        const fast = canonicalTimestamp(b, 0, b.length);
+        if (fast !== null) expect(fast).toEqual(decodeTimestamp(b, 0, b.length));
+      }),
+      { numRuns: 5000 },
+    );
+    const now = Uint8Array.from(encodeTimestamp(1_800_000_000_123_456_789n));
+    expect(canonicalTimestamp(now, 0, now.length)).toEqual({ ns: 1_800_000_000_123_456_789n, invalid: null, exact: true });
   });
 });
 
