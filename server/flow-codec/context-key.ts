@@ -25,8 +25,11 @@ interface Entry extends ContextKey {
 const SEP = 0xff;
 /** marks a context whose response-level node name is the flow's own */
 const SAME_NODE = Buffer.from("\u0000same", "utf8");
-/** distinct contexts remembered; past this the memo starts over (the contexts still in use come back at once) */
-const MAX_ENTRIES = 50_000;
+/**
+ * Distinct contexts remembered (~1 KB each: ≤ ~20 MB); past this the memo starts over, and the
+ * contexts still in use come back at once. A node sees hundreds to a few thousand.
+ */
+const MAX_ENTRIES = 20_000;
 
 /** FNV-style hash over 32-bit words (then the last bytes): a bucket index, equality is checked by bytes */
 function wordHash(buf: Buffer, words: Int32Array, len: number): number {
