@@ -77,7 +77,6 @@ export function readL4(buf: Uint8Array, start: number, end: number): L4Parts {
   return parts;
 }
 
-
 export function noL7(): L7Parts {
   return { l7Type: null, l7Kind: null, latencyNs: null, dnsQuery: null, dnsRcode: null, httpCode: null, httpMethod: null, httpUrl: null };
 }
