@@ -6,6 +6,8 @@ import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { EndpointSchema, FlowSchema, PolicySchema, type Endpoint, type Policy } from "@/proto/gen/flow/flow_pb";
+import { FLOW_DESTINATION, FLOW_SOURCE } from "./flow-fields";
+import { WIRE_LEN, WireCursor } from "./wire";
 
 export interface EndpointColumns {
   hash: string; // hex
@@ -63,8 +65,42 @@ export function pgText(s: string | null | undefined): string | null {
 const md5hex = (b: Uint8Array) => createHash("md5").update(b).digest("hex");
 const orNull = (s: string) => (s === "" ? null : pgText(s));
 
-function endpointColumns(ep: Endpoint | undefined): EndpointColumns | null {
+/**
+ * Endpoint columns by the endpoint's own bytes. An endpoint recurs in many contexts (each of its
+ * conversations, each verdict), and its hash needs a re-encode (toBinary): most of the cost of a
+ * new context. The columns are a function of those bytes, so a repeat gives the same columns.
+ */
+const endpointMemo = new Map<string, EndpointColumns>();
+const MAX_MEMO = 20_000;
+
+/** the payload of field `no` as a latin1 string when it occurs exactly once (length-delimited), else null */
+function onlyOccurrence(raw: Uint8Array, no: number): string | null {
+  let found: string | null = null;
+  const c = new WireCursor(raw);
+  while (!c.done()) {
+    c.field();
+    if (c.fieldNo !== no) continue;
+    // a second occurrence merges into the first: the decoded message is not one payload's
+    if (found !== null || c.wireType !== WIRE_LEN) return null;
+    found = Buffer.from(raw.buffer, raw.byteOffset + c.valueStart, c.valueEnd - c.valueStart).toString("latin1");
+  }
+  return found;
+}
+
+function memoEndpoint(raw: Uint8Array, no: number, ep: Endpoint | undefined): EndpointColumns | null {
   if (!ep) return null;
+  const bytes = onlyOccurrence(raw, no);
+  if (bytes === null) return endpointColumns(ep);
+  let cols = endpointMemo.get(bytes);
+  if (!cols) {
+    if (endpointMemo.size >= MAX_MEMO) endpointMemo.clear();
+    cols = endpointColumns(ep);
+    endpointMemo.set(bytes, cols);
+  }
+  return cols;
+}
+
+function endpointColumns(ep: Endpoint): EndpointColumns {
   return {
     hash: md5hex(toBinary(EndpointSchema, ep)),
     epId: ep.ID ? String(ep.ID) : null,
@@ -112,8 +148,8 @@ export function contextColumns(raw: Uint8Array): ContextColumns {
     ipVersion: f.IP?.ipVersion ?? 0,
     srcIp: ip(f.IP?.source),
     dstIp: ip(f.IP?.destination),
-    src: endpointColumns(f.source),
-    dst: endpointColumns(f.destination),
+    src: memoEndpoint(raw, FLOW_SOURCE, f.source),
+    dst: memoEndpoint(raw, FLOW_DESTINATION, f.destination),
     srcNames: f.sourceNames.map((n) => pgText(n)),
     dstNames: f.destinationNames.map((n) => pgText(n)),
     srcService: service(f.sourceService),

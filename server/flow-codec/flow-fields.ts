@@ -7,6 +7,8 @@
  */
 export const FLOW_TIME = 1;
 export const FLOW_L4 = 6;
+export const FLOW_SOURCE = 8;
+export const FLOW_DESTINATION = 9;
 export const FLOW_NODE_NAME = 11;
 export const FLOW_L7 = 15;
 export const FLOW_UUID = 34;

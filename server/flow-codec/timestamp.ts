@@ -24,7 +24,63 @@ export interface WireTimestamp {
   exact: boolean;
 }
 
+/** the last Timestamp read, by its bytes: a response's time is its flow's, read twice per flow */
+const last = { bytes: new Uint8Array(32), len: -1, value: null as WireTimestamp | null };
+
+/** The Timestamp in bytes [start, end): a pure function of the bytes, so the result is shared (frozen). */
 export function readTimestamp(buf: Uint8Array, start: number, end: number): WireTimestamp {
+  const len = end - start;
+  if (len === last.len) {
+    let i = 0;
+    while (i < len && buf[start + i] === last.bytes[i]) i++;
+    if (i === len) return last.value!;
+  }
+  const value = Object.freeze(canonicalTimestamp(buf, start, end) ?? decodeTimestamp(buf, start, end));
+  if (len <= last.bytes.length) {
+    last.bytes.set(buf.subarray(start, end));
+    last.len = len;
+    last.value = value;
+  }
+  return value;
+}
+
+/**
+ * A varint of at most 5 bytes in minimal form (no trailing zero byte) at buf[pos], as a number; -1
+ * if it is not one. Sets varintEnd.
+ */
+let varintEnd = 0;
+function shortVarint(buf: Uint8Array, pos: number, end: number): number {
+  let v = 0;
+  for (let i = 0; i < 5 && pos + i < end; i++) {
+    const b = buf[pos + i];
+    v += (b & 0x7f) * 2 ** (7 * i);
+    if (b & 0x80) continue;
+    if (b === 0 && i > 0) return -1;
+    varintEnd = pos + i + 1;
+    return v;
+  }
+  return -1;
+}
+
+/**
+ * The common case without BigInt parsing or a re-encode: a time after 1970 in the canonical form
+ * (seconds, then nanos, both non-zero, minimal varints). Such bytes are what encodeTimestamp gives
+ * for their value, so they are exact when the value fits int64 ns. Null for any other shape: the
+ * general decode decides (tests/unit/flow-key.test.ts checks both agree).
+ */
+export function canonicalTimestamp(buf: Uint8Array, start: number, end: number): WireTimestamp | null {
+  if (end - start < 4 || buf[start] !== 0x08) return null;
+  const seconds = shortVarint(buf, start + 1, end);
+  if (seconds <= 0 || varintEnd >= end || buf[varintEnd] !== 0x10) return null;
+  const nanos = shortVarint(buf, varintEnd + 1, end);
+  if (nanos <= 0 || nanos >= 1e9 || varintEnd !== end) return null;
+  // 5-byte seconds (< 2^35) lie inside the valid range; int64 ns ends in 2262
+  const ns = BigInt(seconds) * NS_PER_S + BigInt(nanos);
+  return { ns, invalid: null, exact: ns <= INT64_MAX };
+}
+
+/** Any Timestamp bytes (the general case; exported for tests). */
+export function decodeTimestamp(buf: Uint8Array, start: number, end: number): WireTimestamp {
   let seconds = 0n;
   let nanos = 0n;
   let invalid: string | null = null;
@@ -46,7 +102,8 @@ export function readTimestamp(buf: Uint8Array, start: number, end: number): Wire
   let exact = plain && invalid === null && ns >= INT64_MIN && ns <= INT64_MAX;
   if (exact) {
     const again = encodeTimestamp(ns);
-    exact = again.length === end - start && again.every((b, i) => b === buf[start + i]);
+    exact = again.length === end - start;
+    for (let i = 0; exact && i < again.length; i++) exact = again[i] === buf[start + i];
   }
   return { ns, invalid, exact };
 }

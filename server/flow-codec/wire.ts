@@ -2,6 +2,8 @@
  * A minimal protobuf wire-format walker. The ingest splits raw Flow bytes into stored parts without
  * a full decode (a full protobuf-es decode costs ~5× more: shared/notes/ingest-performance.md).
  */
+import { isUtf8 } from "node:buffer";
+
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
 export const WIRE_LEN = 2;
@@ -143,4 +145,34 @@ export function encodeLen(out: number[], fieldNo: number, payload: ArrayLike<num
   encodeTag(out, fieldNo, WIRE_LEN);
   encodeVarint(out, payload.length);
   for (let i = 0; i < payload.length; i++) out.push(payload[i]);
+}
+
+/**
+ * The text of the last bytes decoded, kept: a stream's node name comes with every flow, and the same
+ * bytes give the same string (no decode, no new string per flow). `strict`: null for bytes that
+ * are not UTF-8 (else decoded with replacement characters, as Buffer's toString does).
+ */
+export class LastText {
+  private readonly bytes = new Uint8Array(256);
+  private len = -1;
+  private text: string | null = null;
+
+  constructor(private readonly strict: boolean) {}
+
+  read(buf: Buffer, start: number, end: number): string | null {
+    const len = end - start;
+    if (len === this.len) {
+      let i = 0;
+      while (i < len && buf[start + i] === this.bytes[i]) i++;
+      if (i === len) return this.text;
+    }
+    const view = buf.subarray(start, end);
+    const text = this.strict && !isUtf8(view) ? null : view.toString("utf8");
+    if (len <= this.bytes.length) {
+      this.bytes.set(view);
+      this.len = len;
+      this.text = text;
+    }
+    return text;
+  }
 }

@@ -3,13 +3,23 @@
  * vs 5–8k for unnest with wide rows; shared/notes/ingest-performance.md).
  */
 const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** DataView wraps what does not fit; a value out of range is a bug to see, as Buffer's writers made it */
+function outOfRange(v: number | bigint, type: string): never {
+  throw new RangeError(`COPY ${type} value out of range: ${v}`);
+}
 
 export class CopyBinaryWriter {
   private buf: Buffer;
+  /** over buf: DataView's setters (big-endian by default) cost less than Buffer's write*BE, setBigInt64 much less */
+  private view: DataView;
   private pos = 0;
 
   constructor(initialSize = 1 << 20) {
     this.buf = Buffer.allocUnsafe(initialSize);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
     this.bytes(SIGNATURE);
     this.int32(0); // flags
     this.int32(0); // header extension length
@@ -22,11 +32,12 @@ export class CopyBinaryWriter {
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.length);
   }
 
   private int32(v: number): void {
     this.ensure(4);
-    this.buf.writeInt32BE(v, this.pos);
+    this.view.setInt32(this.pos, v);
     this.pos += 4;
   }
 
@@ -38,7 +49,7 @@ export class CopyBinaryWriter {
 
   row(fieldCount: number): void {
     this.ensure(2);
-    this.buf.writeInt16BE(fieldCount, this.pos);
+    this.view.setInt16(this.pos, fieldCount);
     this.pos += 2;
   }
 
@@ -48,32 +59,35 @@ export class CopyBinaryWriter {
 
   int8(v: bigint | null): void {
     if (v === null) return this.null();
+    if (v < INT64_MIN || v > INT64_MAX) outOfRange(v, "int8");
     this.ensure(12);
-    this.buf.writeInt32BE(8, this.pos);
-    this.buf.writeBigInt64BE(v, this.pos + 4);
+    this.view.setInt32(this.pos, 8);
+    this.view.setBigInt64(this.pos + 4, v);
     this.pos += 12;
   }
 
   int4(v: number | null): void {
     if (v === null) return this.null();
+    if (v > 0x7fffffff || v < -0x80000000) outOfRange(v, "int4");
     this.ensure(8);
-    this.buf.writeInt32BE(4, this.pos);
-    this.buf.writeInt32BE(v, this.pos + 4);
+    this.view.setInt32(this.pos, 4);
+    this.view.setInt32(this.pos + 4, v);
     this.pos += 8;
   }
 
   int2(v: number | null): void {
     if (v === null) return this.null();
+    if (v > 0x7fff || v < -0x8000) outOfRange(v, "int2");
     this.ensure(6);
-    this.buf.writeInt32BE(2, this.pos);
-    this.buf.writeInt16BE(v, this.pos + 4);
+    this.view.setInt32(this.pos, 2);
+    this.view.setInt16(this.pos + 4, v);
     this.pos += 6;
   }
 
   bool(v: boolean | null): void {
     if (v === null) return this.null();
     this.ensure(5);
-    this.buf.writeInt32BE(1, this.pos);
+    this.view.setInt32(this.pos, 1);
     this.buf[this.pos + 4] = v ? 1 : 0;
     this.pos += 5;
   }
@@ -89,14 +103,14 @@ export class CopyBinaryWriter {
     if (s === null) return this.null();
     const len = Buffer.byteLength(s, "utf8");
     this.ensure(4 + len);
-    this.buf.writeInt32BE(len, this.pos);
+    this.view.setInt32(this.pos, len);
     this.buf.write(s, this.pos + 4, "utf8");
     this.pos += 4 + len;
   }
 
   finish(): Buffer {
     this.ensure(2);
-    this.buf.writeInt16BE(-1, this.pos);
+    this.view.setInt16(this.pos, -1);
     this.pos += 2;
     return this.buf.subarray(0, this.pos);
   }

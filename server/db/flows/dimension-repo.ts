@@ -35,6 +35,7 @@ interface Row {
 
 export class DimensionRepo {
   private contextIds = new BoundedMap<string, number>();
+  private contextIdsByBuffer = new WeakMap<Buffer, number>();
   /** is_reply per context id, for rollups (set together with contextIds) */
   private replies = new BoundedMap<number, boolean | null>();
   private endpointIds = new BoundedMap<string, number>();
@@ -47,7 +48,15 @@ export class DimensionRepo {
 
   /** hash (binary) → id, or undefined when not yet known */
   cachedContextId(hash: Buffer): number | undefined {
-    return this.contextIds.get(hash.toString("latin1"));
+    // by the Buffer itself first: the split hands every flow of a context the same one
+    // (context-key.ts), which saves a string per flow and lookup; ids never change, so an entry
+    // outliving a clear of contextIds is still right
+    let id = this.contextIdsByBuffer.get(hash);
+    if (id === undefined) {
+      id = this.contextIds.get(hash.toString("latin1"));
+      if (id !== undefined) this.contextIdsByBuffer.set(hash, id);
+    }
+    return id;
   }
 
   cachedSummaryId(text: string): number | undefined {

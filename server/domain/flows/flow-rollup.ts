@@ -39,6 +39,15 @@ export function latencyBucket(latencyNs: bigint): number {
   return Math.min(LATENCY_BUCKETS - 1, Math.floor(Math.log2(us)));
 }
 
+/** ctx, l4 and port as one number when they fit in 53 bits (ports of real flows do), else null */
+function packed(ctxId: number, l4: number, port: number): number | null {
+  if (!(ctxId >= 0 && ctxId < 2 ** 31 && l4 >= 0 && l4 < 8 && port >= 0 && port < 65536)) return null;
+  if (!Number.isInteger(ctxId) || !Number.isInteger(l4) || !Number.isInteger(port)) return null;
+  return (ctxId * 8 + l4) * 65536 + port;
+}
+
+const rollupKey = (minute: number, ctxId: number, l4: number, port: number) => `${minute}|${ctxId}|${l4}|${port}`;
+
 /** ctxIds[i] is the context id of rows[i]; adds into `into` (keyed by minute|ctx|l4|port) when given */
 export function rollUp(
   rows: readonly FlowRow[],
@@ -47,13 +56,36 @@ export function rollUp(
   into = new Map<string, Rollup>(),
 ): Rollup[] {
   const out = into;
+  // A text key per flow cost as much as the rest of the rollup: a flow finds its group by numbers
+  // (its minute's map, then ctx/l4/port packed); the text key is made once per group.
+  const byMinute = new Map<number, Map<number, Rollup>>();
+  const groupsOf = (minute: number) => {
+    let m = byMinute.get(minute);
+    if (!m) byMinute.set(minute, (m = new Map()));
+    return m;
+  };
+  for (const g of out.values()) {
+    const k = packed(g.ctxId, g.l4, g.port);
+    if (k !== null) groupsOf(g.minute).set(k, g);
+  }
+  // the minute of the previous flow and the ns range it covers (flows of a batch share a few)
+  let minute = 0;
+  let minuteStart = 1n;
+  let minuteEnd = 0n;
+  let groups = groupsOf(0);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
     const ctxId = ctxIds[i];
-    const minute = Number(r.ts / NS_PER_MINUTE);
+    if (!(r.ts >= minuteStart && r.ts < minuteEnd)) {
+      minute = Number(r.ts / NS_PER_MINUTE);
+      // BigInt division truncates toward zero: the range holds for times from 0 on only
+      if (r.ts >= 0n) (minuteStart = BigInt(minute) * NS_PER_MINUTE), (minuteEnd = minuteStart + NS_PER_MINUTE);
+      else (minuteStart = 1n), (minuteEnd = 0n);
+      groups = groupsOf(minute);
+    }
     const port = servicePort(r, isReplyOf(ctxId));
-    const key = `${minute}|${ctxId}|${r.l4}|${port}`;
-    let g = out.get(key);
+    const k = packed(ctxId, r.l4, port);
+    let g = k === null ? out.get(rollupKey(minute, ctxId, r.l4, port)) : groups.get(k);
     if (!g) {
       g = {
         minute,
@@ -69,7 +101,8 @@ export function rollUp(
         dnsRcodes: new Array(DNS_RCODES).fill(0),
         latencyHist: new Array(LATENCY_BUCKETS).fill(0),
       };
-      out.set(key, g);
+      out.set(rollupKey(minute, ctxId, r.l4, port), g);
+      if (k !== null) groups.set(k, g);
     }
     g.flows++;
     if (r.ts < g.firstTs) g.firstTs = r.ts;
