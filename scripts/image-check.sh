@@ -11,6 +11,7 @@
 #   NODE_IMAGE       base image (the Dockerfile's ARG). Default: node:20-bookworm-slim when podman
 #                    has it, otherwise localhost/node:20-bookworm-slim, made once here from Debian
 #                    (debootstrap, deb.debian.org) and this machine's node/npm (no Docker Hub).
+#   BASE_NPM_VERSION npm in that stand-in: 10.8.2 (what Node 20 bundles), or "host" (this machine's)
 #   IMAGE            tag to build (localhost/flowlens:check)
 #   SKIP_BUILD=1     check an IMAGE built before
 #   CHECK_PG_URL     PostgreSQL for the second run (postgresql://postgres@127.0.0.1:5432/test);
@@ -23,6 +24,7 @@ IMAGE=${IMAGE:-localhost/flowlens:check}
 CHECK_PG_URL=${CHECK_PG_URL:-postgresql://postgres@127.0.0.1:5432/test}
 PORT_CHECK=${PORT_CHECK:-13000}
 WORK=${IMAGE_CHECK_WORK:-/var/tmp/flowlens-image-check}
+BASE_NPM_VERSION=${BASE_NPM_VERSION:-10.8.2}
 NAME=flowlens-image-check-$$
 failures=0
 
@@ -39,13 +41,19 @@ make_local_base() {
   command -v debootstrap >/dev/null || { echo "image-check: debootstrap is missing (apt-get install -y debootstrap)" >&2; exit 2; }
   node=$(command -v node); npmdir=$(dirname "$(readlink -f "$(command -v npm)")")/..
   case "$("$node" -v)" in v20.*) ;; *) echo "image-check: this machine's node is $("$node" -v), the image's base is Node 20" >&2; exit 2 ;; esac
-  say "base: localhost/node:20-bookworm-slim from debootstrap bookworm + $node $("$node" -v)"
+  say "base: localhost/node:20-bookworm-slim from debootstrap bookworm + $node $("$node" -v), npm $BASE_NPM_VERSION"
   rm -rf "$rootfs"; mkdir -p "$WORK"
   debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >"$WORK/debootstrap.log"
   # the layout of node's official image: /usr/local/bin/node, npm under /usr/local/lib, user node
   install -D -m 755 "$node" "$rootfs/usr/local/bin/node"
   mkdir -p "$rootfs/usr/local/lib/node_modules"
-  cp -a "$(readlink -f "$npmdir")" "$rootfs/usr/local/lib/node_modules/npm"
+  # the npm Node 20 bundles (npm 11 would skip the dependencies' install scripts), from the registry
+  if [ "$BASE_NPM_VERSION" = host ]; then cp -a "$(readlink -f "$npmdir")" "$rootfs/usr/local/lib/node_modules/npm"
+  else
+    (cd "$WORK" && rm -f npm-*.tgz && npm pack --silent "npm@$BASE_NPM_VERSION" >/dev/null)
+    mkdir -p "$rootfs/usr/local/lib/node_modules/npm"
+    tar -xzf "$WORK/npm-$BASE_NPM_VERSION.tgz" -C "$rootfs/usr/local/lib/node_modules/npm" --strip-components=1
+  fi
   ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/local/bin/npm"
   ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$rootfs/usr/local/bin/npx"
   chroot "$rootfs" sh -c 'groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node'
