@@ -68,7 +68,7 @@ exec "$@"
 EOF
   chmod 755 "$rootfs/usr/local/bin/docker-entrypoint.sh"
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/*
-  tar -C "$rootfs" -c . | podman import \
+  tar -C "$rootfs" -c . | podman import --quiet \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change "ENV NODE_VERSION=$("$node" -v | tr -d v)" \
     --change 'ENTRYPOINT ["docker-entrypoint.sh"]' --change 'CMD ["node"]' \
