@@ -4,7 +4,7 @@
 # /tmp, /app/.next/cache and /data, as the image's user, all capabilities dropped. Checked: the
 # process's uid, the read-only root, /api/healthz, /api/readyz, /flows, the HEALTHCHECK, SIGTERM
 # (a clean, quick exit), the image's size; once with the embedded store and the demo cluster, once
-# with PostgreSQL (host network; skipped when none answers). Opt-in (slow, needs root and podman),
+# with PostgreSQL (host network; skipped when none answers); and docs/deploy.md's `docker run -p`. Opt-in (slow, needs root and podman),
 # not part of `npm test`. docs/deploy.md, "Building the image without Docker Hub".
 #
 # Settings (environment):
@@ -186,6 +186,18 @@ run_case "embedded store, demo cluster (no DATABASE_URL)"
 say "run: no sign-in configured and no FLOWLENS_AUTH=off (the image listens on HOSTNAME=0.0.0.0)"
 out=$(podman run --rm "${OPTS[@]}" --read-only --network none "$IMAGE" 2>&1 | grep -v 'systemd connection') && ec=0 || ec=$?
 if [ "$ec" = 2 ] && grep -q "listens on 127.0.0.1 only" <<<"$out"; then ok "refuses to start (exit 2) and says why"; else bad "exit $ec: $out"; fi
+
+say "run: as docs/deploy.md's docker run (writable root, published port, podman's own network)"
+cleanup
+podman run -d --name "$NAME" "${OPTS[@]}" -p "127.0.0.1:$((PORT_CHECK + 2)):3000" -e FLOWLENS_AUTH=off \
+  -v "$NAME-data:/data" "$IMAGE" 2>&1 >/dev/null | quiet
+t0=$(date +%s); code=000
+while [ $(($(date +%s) - t0)) -lt 120 ] && [ "$(podman inspect -f '{{.State.Running}}' "$NAME")" = true ]; do
+  read -r code _ < <(get "http://127.0.0.1:$((PORT_CHECK + 2))/api/readyz"); [ "$code" = 200 ] && break
+  sleep 2
+done
+[ "$code" = 200 ] && ok "/api/readyz 200 through -p $((PORT_CHECK + 2)):3000 after $(($(date +%s) - t0)) s" || { bad "/api/readyz $code through the published port"; podman logs --tail 20 "$NAME"; }
+cleanup
 
 if [ "$CHECK_PG_URL" != none ]; then
   schema=img_check_$$
