@@ -197,6 +197,9 @@ while [ $(($(date +%s) - t0)) -lt 120 ] && [ "$(podman inspect -f '{{.State.Runn
   sleep 2
 done
 [ "$code" = 200 ] && ok "/api/readyz 200 through -p $((PORT_CHECK + 2)):3000 after $(($(date +%s) - t0)) s" || { bad "/api/readyz $code through the published port"; podman logs --tail 20 "$NAME"; }
+# the root filesystem is writable here, the app still is not: root's files, the user's only in volumes
+if podman exec "$NAME" sh -c 'touch /app/.w || touch /app/server.js || touch /app/.next/.w' 2>/dev/null; then bad "the user can write in /app"
+else ok "/app (root-owned) not writable by uid 10001 even without --read-only"; fi
 cleanup
 
 if [ "$CHECK_PG_URL" != none ]; then
