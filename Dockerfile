@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # Flowlens image: Next.js standalone server, migrations applied at start, non-root, read-only root
-# filesystem. Build:  docker build -t flowlens:0.1.0 .
-# Run (demo cluster, embedded store):  docker run -p 3000:3000 -v flowlens-data:/data flowlens:0.1.0
+# filesystem. Build:  docker build -t flowlens:0.1.0 .   (or podman: npm run image:check)
+# Run (demo cluster, embedded store, no sign-in: FLOWLENS_AUTH=off, or it exits with code 2):
+#   docker run -p 3000:3000 -e FLOWLENS_AUTH=off -v flowlens-data:/data flowlens:0.1.0
 # Kubernetes: deploy/ and docs/deploy.md.
 ARG NODE_IMAGE=node:20-bookworm-slim
 

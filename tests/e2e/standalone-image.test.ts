@@ -8,6 +8,8 @@
  * securityContext gives a pod). Its HEALTHCHECK must pass, migrations apply from the image's own
  * files, the demo cluster's flows are stored (PostgreSQL and the embedded store), pages answer, and
  * SIGTERM ends it cleanly. Needs root (to switch user and mount); skipped with a message otherwise.
+ * The image itself is built and run with podman by `npm run image:check` (scripts/image-check.sh,
+ * opt-in: slow; docs/deploy.md, "Building the image without Docker Hub").
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
