@@ -153,7 +153,9 @@ async function start(): Promise<Runtime> {
       address,
       tls,
       onStored: (rows) => live.publish(rows),
-      ...(config.FLOWLENS_INGEST === "relay" ? { agentEvents: () => agentEvents } : {}),
+      ...(config.FLOWLENS_INGEST === "relay"
+        ? { agentEvents: () => agentEvents }
+        : { nodeAgentEvents: (node: string, agent: RelayClient) => new AgentEventsIngest({ relay: agent, repo: agentEventsRepo, log, firstSinceNs: flowsUntil, nodeName: node }) }),
     });
     ingest = ingestSetup.view;
   } else {

@@ -45,8 +45,12 @@ export class AgentEventsRepo {
   }
 
   /** newest stored event time (ns): where a resume starts */
-  async newestNs(): Promise<bigint | null> {
-    const r = await this.db.query<{ ts: string | null }>("SELECT max(ts)::text AS ts FROM agent_events");
+  /** the newest stored event's time (of one node's events, when given) */
+  async newestNs(nodeName?: string): Promise<bigint | null> {
+    const r =
+      nodeName === undefined
+        ? await this.db.query<{ ts: string | null }>("SELECT max(ts)::text AS ts FROM agent_events")
+        : await this.db.query<{ ts: string | null }>("SELECT max(ts)::text AS ts FROM agent_events WHERE node_name = $1", [nodeName]);
     return r[0]?.ts ? BigInt(r[0].ts) : null;
   }
 

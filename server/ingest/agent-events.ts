@@ -3,7 +3,7 @@
  * updates and deletions with their revision, agent starts). Hubble Relay does not implement the
  * call (UNIMPLEMENTED): then moments come from flows alone, and this asks again only now and then
  * (the address may be an agent's own Hubble server later). Resumes from the newest stored event;
- * redeliveries are ignored by the store.
+ * redeliveries are ignored by the store. Per-node ingest runs one per agent, next to its flows.
  */
 import { status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 import { toBinary } from "@bufbuild/protobuf";
@@ -30,6 +30,11 @@ export interface AgentEventsOptions {
    * these flows do not show (a restarted demo cluster even generates a new one)
    */
   firstSinceNs?: bigint | null;
+  /**
+   * per-node ingest: the node whose own Hubble server this is. It resumes from that node's newest
+   * stored event, and an event without a node name is that node's.
+   */
+  nodeName?: string;
 }
 
 const KEEP = new Set<number>([AgentEventType.AGENT_STARTED, AgentEventType.POLICY_UPDATED, AgentEventType.POLICY_DELETED]);
@@ -84,7 +89,7 @@ export class AgentEventsIngest {
     this.state = "connecting";
     let since: bigint | null;
     try {
-      since = await this.o.repo.newestNs();
+      since = await this.o.repo.newestNs(this.o.nodeName);
     } catch (e) {
       this.o.log.warn({ err: String(e) }, "agent events: reading the resume point failed");
       return this.retry(this.nextBackoff());
@@ -103,6 +108,7 @@ export class AgentEventsIngest {
       }
       const row = agentEventRow(r);
       if (!row) return;
+      if (row.nodeName === null && this.o.nodeName) row.nodeName = this.o.nodeName;
       this.writing = this.writing
         .then(async () => {
           this.stored += await this.o.repo.add([row]);

@@ -36,6 +36,8 @@ export interface IngestSetupOptions {
   onStored: (rows: FlowRow[]) => void;
   /** relay mode: agent events follow the same lease */
   agentEvents?: () => AgentEventsIngest;
+  /** per-node mode: each agent's own events, under its node's lease */
+  nodeAgentEvents?: (node: string, agent: RelayClient) => AgentEventsIngest;
 }
 
 export interface IngestSetup {
@@ -146,6 +148,7 @@ export function startIngest(o: IngestSetupOptions): IngestSetup {
     const peer = peers.nodes.get(node);
     let relay: RelayClient | undefined;
     let service: IngestService | undefined;
+    let agentEvents: AgentEventsIngest | undefined;
     return {
       async start() {
         if (!peer) throw new Error(`node ${node} is not in the Peer service's list`);
@@ -165,9 +168,12 @@ export function startIngest(o: IngestSetupOptions): IngestSetup {
         if (last !== null && repo) await writer.repairNodeRollups(node, last - NODE_REPAIR_NS);
         view.streams.set(node, service);
         service.start();
+        agentEvents = o.nodeAgentEvents?.(node, relay);
+        agentEvents?.start();
       },
       async stop({ abandon }) {
         try {
+          await agentEvents?.stop();
           await service?.stop({ abandon });
         } finally {
           if (view.streams.get(node) === service) view.streams.delete(node);

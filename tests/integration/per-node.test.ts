@@ -4,13 +4,28 @@
  * peer.Peer/Notify). Two ingest replicas split the nodes by lease; one is killed with SIGKILL
  * mid-stream, the other takes its nodes over, and every node's flows end up stored exactly once.
  */
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AgentEventType } from "@/proto/gen/flow/flow_pb";
+import { GetAgentEventsResponseSchema } from "@/proto/gen/observer/observer_pb";
 import { startRelayServer, type RelayServer } from "@/server/demo/relay/relay-server";
 import { startReplica, SteadyPublisher, type Replica } from "../fixtures/replicas";
 import { openTestStore, type TestStore } from "../fixtures/test-db";
 import { waitFor } from "../fixtures/test-pipeline";
 
 const NODES = ["node-a", "node-b", "node-c", "node-d"];
+
+/** a policy update as an agent's own Hubble server reports it (node-d's without a node name) */
+const policyUpdate = (node: string, revision: number) =>
+  create(GetAgentEventsResponseSchema, {
+    agentEvent: {
+      type: AgentEventType.POLICY_UPDATED,
+      notification: { case: "policyUpdate", value: { labels: [`k8s:io.cilium.k8s.policy.name=p-${node}`, "k8s:io.cilium.k8s.policy.namespace=shop"], revision: BigInt(revision), ruleCount: 1n } },
+    },
+    nodeName: node === "node-d" ? "" : node,
+    time: timestampFromMs(Date.now()),
+  });
 
 describe("per-node ingest with leases", () => {
   let store: TestStore;
@@ -54,6 +69,7 @@ describe("per-node ingest with leases", () => {
         "the nodes split across both replicas",
         30_000,
       );
+      agents.forEach((agent, i) => agent.publishAgentEvent(policyUpdate(NODES[i], 10)));
       await new Promise((r) => setTimeout(r, 2000));
       const victim = a;
       expect((await victim.state()).stored, "the victim was ingesting its nodes").toBeGreaterThan(0);
@@ -61,6 +77,7 @@ describe("per-node ingest with leases", () => {
       await victim.kill();
       await waitFor(async () => (await leases()).every((l) => l.holder === "ingest-b") && (await leases()).length === NODES.length, "ingest-b holding every node", 15_000);
       console.log(`per-node failover: every node held by the survivor ${Date.now() - killedAt} ms after SIGKILL`);
+      agents.forEach((agent, i) => agent.publishAgentEvent(policyUpdate(NODES[i], 11)));
       await new Promise((r) => setTimeout(r, 3000));
     } finally {
       publisher.stop();
@@ -87,5 +104,11 @@ describe("per-node ingest with leases", () => {
        FROM ingest_progress p ORDER BY 1`,
     );
     expect(progress).toEqual(NODES.map((stream) => ({ stream, ok: true })));
+    // each agent's own events, stored once with their node (before and after the takeover)
+    await waitFor(async () => Number((await store.db.query<{ n: string }>("SELECT count(*)::text AS n FROM agent_events"))[0].n) >= 2 * NODES.length, "agent events stored", 20_000);
+    const events = await store.db.query<{ node: string; revisions: string }>(
+      `SELECT node_name AS node, string_agg(revision::text, ',' ORDER BY revision) AS revisions FROM agent_events GROUP BY 1 ORDER BY 1`,
+    );
+    expect(events).toEqual(NODES.map((node) => ({ node, revisions: "10,11" })));
   }, 180_000);
 });
