@@ -21,6 +21,7 @@ import { compileMatcher } from "@/server/domain/flows/flow-match";
 import { startRelayServer } from "@/server/demo/relay/relay-server";
 import { getRuntime } from "@/server/runtime";
 import { benchFlows } from "./bench-flows";
+import { dropSchema } from "@/tests/fixtures/test-db";
 
 const FLOWS = Number(process.env.BENCH_AUTH_FLOWS ?? 200_000);
 const ROUNDS = Number(process.env.BENCH_AUTH_ROUNDS ?? 40);
@@ -134,11 +135,7 @@ async function main(): Promise<void> {
 
   await rt.shutdown();
   await relay.stop();
-  const pg = (await import("pg")).default;
-  const c = new pg.Client({ connectionString: BASE });
-  await c.connect();
-  await c.query(`DROP SCHEMA "${schema}" CASCADE`);
-  await c.end();
+  await dropSchema(schema, BASE);
 }
 
 main().catch((e) => {

@@ -9,7 +9,6 @@
  * Env: BENCH_FLOWS (20000), BENCH_ROUNDS (5), BENCH_DB (1), DATABASE_URL (the local test database).
  */
 import { toBinary } from "@bufbuild/protobuf";
-import pg from "pg";
 import { GetFlowsResponseSchema } from "@/proto/gen/observer/observer_pb";
 import { openDatabase, type Database } from "@/server/db/connection";
 import { applyMigrations } from "@/server/db/migrate";
@@ -17,6 +16,7 @@ import { FLOW_COLUMNS, FlowWriter } from "@/server/db/flows/flow-writer";
 import { splitResponse, type FlowRow } from "@/server/flow-codec/split-flow";
 import { RecentKeys } from "@/server/ingest/recent-keys";
 import { benchFlows } from "./bench-flows";
+import { dropSchema } from "@/tests/fixtures/test-db";
 
 const N = Number(process.env.BENCH_FLOWS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -85,10 +85,7 @@ async function main(): Promise<void> {
   console.log(`  total    ${total.toFixed(2)}`);
   if (db) {
     await db.close();
-    const c = new pg.Client({ connectionString: PG_BASE });
-    await c.connect();
-    await c.query(`DROP SCHEMA "${schema}" CASCADE`);
-    await c.end();
+    await dropSchema(schema, PG_BASE);
   }
 }
 
