@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { EndpointSchema, FlowSchema, PolicySchema, type Endpoint, type Policy } from "@/proto/gen/flow/flow_pb";
+import { BoundedMap } from "@/server/domain/shared/bounded-map";
 import { FLOW_DESTINATION, FLOW_SOURCE } from "./flow-fields";
 import { WIRE_LEN, WireCursor } from "./wire";
 
@@ -70,8 +71,7 @@ const orNull = (s: string) => (s === "" ? null : pgText(s));
  * conversations, each verdict), and its hash needs a re-encode (toBinary): most of the cost of a
  * new context. The columns are a function of those bytes, so a repeat gives the same columns.
  */
-const endpointMemo = new Map<string, EndpointColumns>();
-const MAX_MEMO = 20_000;
+const endpointMemo = new BoundedMap<string, EndpointColumns>(20_000);
 
 /** the payload of field `no` as a latin1 string when it occurs exactly once (length-delimited), else null */
 function onlyOccurrence(raw: Uint8Array, no: number): string | null {
@@ -93,7 +93,6 @@ function memoEndpoint(raw: Uint8Array, no: number, ep: Endpoint | undefined): En
   if (bytes === null) return endpointColumns(ep);
   let cols = endpointMemo.get(bytes);
   if (!cols) {
-    if (endpointMemo.size >= MAX_MEMO) endpointMemo.clear();
     cols = endpointColumns(ep);
     endpointMemo.set(bytes, cols);
   }

@@ -68,7 +68,7 @@ function vlenBig(value: bigint): number {
   return n;
 }
 
-/** A buffer written front to back that grows by doubling; `take` hands out what was written. */
+/** A buffer written front to back that grows by doubling; `copyFrom` hands out what was written. */
 export class ByteSink {
   buf: Buffer;
   pos = 0;

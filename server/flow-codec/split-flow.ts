@@ -26,7 +26,7 @@ import { derivedKey, uuidKey } from "./flow-key";
 import { noL7, readL4, readL7, type L4Parts, type L7Parts } from "./flow-parts";
 import { readTimestamp, type WireTimestamp } from "./timestamp";
 import { validateMessage } from "./validate";
-import { LastText, WIRE_LEN, WireCursor, WireError } from "./wire";
+import { LastBytes, WIRE_LEN, WireCursor, WireError, utf8Text } from "./wire";
 import { NS_PER_MINUTE } from "@/server/domain/shared/time";
 
 export type { L7Parts } from "./flow-parts";
@@ -134,7 +134,7 @@ const NO_L4: Readonly<L4Parts> = { l4: 0, sport: null, dport: null, tcpFlags: nu
 const NO_L7: Readonly<L7Parts> = noL7();
 /** one per process: splitFlow runs start to end without yielding, so the scratch state is never shared */
 const contexts = new ContextKeys();
-const flowNodeNames = new LastText(false);
+const flowNodeNames = new LastBytes(utf8Text(false), 256);
 
 export function splitFlow(flowBytes: Buffer, resp: ResponseParts, receivedNs: bigint = nowNs()): FlowRow {
   const c = new WireCursor(flowBytes);
@@ -183,7 +183,7 @@ export function splitFlow(flowBytes: Buffer, resp: ResponseParts, receivedNs: bi
         runStart = c.fieldStart;
         runEnd = c.fieldEnd;
       }
-      if (no === FLOW_NODE_NAME && c.wireType === WIRE_LEN) nodeName = flowNodeNames.read(flowBytes, c.valueStart, c.valueEnd)!;
+      if (no === FLOW_NODE_NAME && c.wireType === WIRE_LEN) nodeName = flowNodeNames.get(flowBytes, c.valueStart, c.valueEnd)!;
     } else {
       (restParts ??= []).push(c.fieldView());
     }
@@ -255,7 +255,7 @@ export function splitFlow(flowBytes: Buffer, resp: ResponseParts, receivedNs: bi
   };
 }
 
-const responseNodeNames = new LastText(true);
+const responseNodeNames = new LastBytes(utf8Text(true), 256);
 
 /**
  * Splits a raw GetFlowsResponse. Response fields besides the flow go to columns when they can be
@@ -284,7 +284,7 @@ export function splitResponse(resp: Buffer, receivedNs: bigint = nowNs()): Split
       else if (len && c.fieldNo === RESP_LOST_EVENTS && !other) other = { kind: "lost_events", bytes: c.valueView() };
       else if (len && c.fieldNo === RESP_NODE_NAME && !sawNodeName) {
         sawNodeName = true;
-        const s = responseNodeNames.read(resp, c.valueStart, c.valueEnd);
+        const s = responseNodeNames.get(resp, c.valueStart, c.valueEnd);
         if (s === null) throw new MalformedFlowError("node_name: invalid UTF-8");
         if (s.includes("\u0000")) restParts.push(c.fieldView()); // a text column cannot hold it
         else nodeName = s;

@@ -6,7 +6,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { TimestampSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { WIRE_VARINT, WireCursor, WireError, encodeTag, encodeVarint } from "./wire";
+import { LastBytes, WIRE_VARINT, WireCursor, WireError, encodeTag, encodeVarint } from "./wire";
 import { NS_PER_S } from "@/server/domain/shared/time";
 
 
@@ -25,23 +25,11 @@ export interface WireTimestamp {
 }
 
 /** the last Timestamp read, by its bytes: a response's time is its flow's, read twice per flow */
-const last = { bytes: new Uint8Array(32), len: -1, value: null as WireTimestamp | null };
+const lastTimestamp = new LastBytes((buf, start, end) => Object.freeze(canonicalTimestamp(buf, start, end) ?? decodeTimestamp(buf, start, end)), 32);
 
 /** The Timestamp in bytes [start, end): a pure function of the bytes, so the result is shared (frozen). */
 export function readTimestamp(buf: Uint8Array, start: number, end: number): WireTimestamp {
-  const len = end - start;
-  if (len === last.len) {
-    let i = 0;
-    while (i < len && buf[start + i] === last.bytes[i]) i++;
-    if (i === len) return last.value!;
-  }
-  const value = Object.freeze(canonicalTimestamp(buf, start, end) ?? decodeTimestamp(buf, start, end));
-  if (len <= last.bytes.length) {
-    last.bytes.set(buf.subarray(start, end));
-    last.len = len;
-    last.value = value;
-  }
-  return value;
+  return lastTimestamp.get(buf, start, end);
 }
 
 /**

@@ -148,31 +148,43 @@ export function encodeLen(out: number[], fieldNo: number, payload: ArrayLike<num
 }
 
 /**
- * The text of the last bytes decoded, kept: a stream's node name comes with every flow, and the same
- * bytes give the same string (no decode, no new string per flow). `strict`: null for bytes that
- * are not UTF-8 (else decoded with replacement characters, as Buffer's toString does).
+ * What was computed from the last bytes seen, kept: the same bytes again give it back without
+ * computing it again. For values that repeat flow after flow (a stream's node name, a response's
+ * time that is its flow's); `compute` must be a pure function of the bytes.
  */
-export class LastText {
-  private readonly bytes = new Uint8Array(256);
+export class LastBytes<T> {
+  private readonly bytes: Uint8Array;
   private len = -1;
-  private text: string | null = null;
+  private value: T | undefined;
 
-  constructor(private readonly strict: boolean) {}
+  constructor(
+    private readonly compute: (buf: Uint8Array, start: number, end: number) => T,
+    capacity: number,
+  ) {
+    this.bytes = new Uint8Array(capacity);
+  }
 
-  read(buf: Buffer, start: number, end: number): string | null {
+  get(buf: Uint8Array, start: number, end: number): T {
     const len = end - start;
     if (len === this.len) {
       let i = 0;
       while (i < len && buf[start + i] === this.bytes[i]) i++;
-      if (i === len) return this.text;
+      if (i === len) return this.value as T;
     }
-    const view = buf.subarray(start, end);
-    const text = this.strict && !isUtf8(view) ? null : view.toString("utf8");
+    const value = this.compute(buf, start, end);
     if (len <= this.bytes.length) {
-      this.bytes.set(view);
+      this.bytes.set(buf.subarray(start, end));
       this.len = len;
-      this.text = text;
+      this.value = value;
     }
-    return text;
+    return value;
   }
+}
+
+/** UTF-8 text of bytes; `strict`: null for bytes that are not UTF-8 (else replacement characters, as Buffer's toString) */
+export function utf8Text(strict: boolean): (buf: Uint8Array, start: number, end: number) => string | null {
+  return (buf, start, end) => {
+    const view = Buffer.from(buf.buffer, buf.byteOffset + start, end - start);
+    return strict && !isUtf8(view) ? null : view.toString("utf8");
+  };
 }

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { ContextKeys } from "@/server/flow-codec/context-key";
 import { derivedKey, uuidKey } from "@/server/flow-codec/flow-key";
 import { canonicalTimestamp, decodeTimestamp, encodeTimestamp, readTimestamp } from "@/server/flow-codec/timestamp";
-import { LastText } from "@/server/flow-codec/wire";
+import { LastBytes, utf8Text } from "@/server/flow-codec/wire";
 import { textArb } from "../fixtures/proto-arbitrary";
 
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -114,19 +114,19 @@ describe("memos of the last value read", () => {
     );
   });
 
-  it("LastText decodes as toString does, strict or not", () => {
+  it("the last node name kept (LastBytes + utf8Text) decodes as toString does, strict or not", () => {
     const bytes = fc.oneof(
       textArb.map((s) => Buffer.from(s, "utf8")),
       fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
     );
     fc.assert(
       fc.property(fc.array(bytes, { minLength: 1, maxLength: 5 }), fc.array(fc.nat(4), { maxLength: 15 }), (pool, order) => {
-        const lenient = new LastText(false);
-        const strict = new LastText(true);
+        const lenient = new LastBytes(utf8Text(false), 256);
+        const strict = new LastBytes(utf8Text(true), 256);
         for (const i of order) {
           const b = pool[i % pool.length];
-          expect(lenient.read(b, 0, b.length)).toBe(b.toString("utf8"));
-          expect(strict.read(b, 0, b.length)).toBe(isUtf8(b) ? b.toString("utf8") : null);
+          expect(lenient.get(b, 0, b.length)).toBe(b.toString("utf8"));
+          expect(strict.get(b, 0, b.length)).toBe(isUtf8(b) ? b.toString("utf8") : null);
         }
       }),
     );

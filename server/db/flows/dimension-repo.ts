@@ -4,16 +4,10 @@
  * the caches never go stale; they are bounded and simply start over when full.
  */
 import { contextColumns, pgText, type ContextColumns, type EndpointColumns, type PolicyColumns } from "@/server/flow-codec/context-columns";
+import { BoundedMap } from "@/server/domain/shared/bounded-map";
 import type { Database, Queryable } from "../connection";
 
 const MAX_CACHE = 200_000;
-
-class BoundedMap<K, V> extends Map<K, V> {
-  override set(key: K, value: V): this {
-    if (this.size >= MAX_CACHE) this.clear();
-    return super.set(key, value);
-  }
-}
 
 export interface ContextRecord {
   id: number;
@@ -34,15 +28,15 @@ interface Row {
 }
 
 export class DimensionRepo {
-  private contextIds = new BoundedMap<string, number>();
+  private contextIds = new BoundedMap<string, number>(MAX_CACHE);
   private contextIdsByBuffer = new WeakMap<Buffer, number>();
   /** is_reply per context id, for rollups (set together with contextIds) */
-  private replies = new BoundedMap<number, boolean | null>();
-  private endpointIds = new BoundedMap<string, number>();
-  private policyIds = new BoundedMap<string, number>();
-  private summaryIds = new BoundedMap<string, number>();
-  private contexts = new BoundedMap<number, ContextRecord>();
-  private summaries = new BoundedMap<number, string>();
+  private replies = new BoundedMap<number, boolean | null>(MAX_CACHE);
+  private endpointIds = new BoundedMap<string, number>(MAX_CACHE);
+  private policyIds = new BoundedMap<string, number>(MAX_CACHE);
+  private summaryIds = new BoundedMap<string, number>(MAX_CACHE);
+  private contexts = new BoundedMap<number, ContextRecord>(MAX_CACHE);
+  private summaries = new BoundedMap<number, string>(MAX_CACHE);
 
   constructor(private readonly db: Database) {}
 

@@ -5,6 +5,7 @@
  * rebuild itself when streaming history over gRPC (ADR 0009).
  */
 import { uuidText } from "@/server/flow-codec/rebuild-flow";
+import { SIGNATURE } from "./copy-binary";
 import { ByteSink, writeResponse, type StoredContext, type StoredFlow } from "@/server/flow-codec/response-writer";
 
 /** the columns, in the order the parser reads them */
@@ -13,9 +14,6 @@ export const COPY_COLUMNS =
 const NCOL = 14;
 const [TS, KEY, KEY_DERIVED, CTX, L4, SPORT, DPORT, TCP_FLAGS, SUMMARY, L7, REST, RESP_TS, TS_SYNTHETIC, RESP_REST] = Array.from({ length: NCOL }, (_, i) => i);
 
-const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
-/** binary COPY output without a tuple */
-export const EMPTY_COPY = Buffer.concat([SIGNATURE, Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff])]);
 
 /** Where each field of each tuple lies: start offsets (-1: NULL) and lengths, NCOL per row. */
 export interface CopiedTuples {
@@ -167,7 +165,7 @@ export class CopiedPage implements FlowPage {
 
 /** Flows already rebuilt into bytes (the driver's row path, PGlite), as a page. */
 export class BytesPage implements FlowPage {
-  constructor(private readonly items: readonly { key: string; ts: bigint; bytes: Buffer }[]) {}
+  constructor(readonly items: { key: string; ts: bigint; bytes: Buffer }[]) {}
 
   get length(): number {
     return this.items.length;
@@ -190,6 +188,7 @@ export class BytesPage implements FlowPage {
 
 /** Every flow of a page as its own bytes (callers that keep what they read). */
 export function materialize(page: FlowPage): { key: string; ts: bigint; bytes: Buffer }[] {
+  if (page instanceof BytesPage) return page.items;
   const sink = new ByteSink(64 * 1024);
   const out: { key: string; ts: bigint; bytes: Buffer }[] = new Array(page.length);
   for (let i = 0; i < page.length; i++) {

@@ -17,7 +17,7 @@ import type { DimensionRepo } from "./dimension-repo";
 import { SqlParams, flowConditions, hasConditions, splitSpec } from "./flow-sql";
 import { InputError } from "../input-error";
 import { inlineParams } from "../sql-literal";
-import { BytesPage, COPY_COLUMNS, CopiedPage, EMPTY_COPY, materialize, parseCopy, referencedIds, type FlowPage } from "./flow-copy-page";
+import { BytesPage, COPY_COLUMNS, CopiedPage, materialize, parseCopy, referencedIds, type FlowPage } from "./flow-copy-page";
 import { throwIfCancelled } from "../query-errors";
 
 export interface FlowReadQuery {
@@ -202,9 +202,10 @@ export class FlowReader {
   }
 
   /** One page read as binary COPY (flow-copy-page.ts). */
-  private async copiedPage(q: Omit<FlowReadQuery, "limit">, want: number): Promise<CopiedPage> {
+  private async copiedPage(q: Omit<FlowReadQuery, "limit">, want: number): Promise<FlowPage> {
     const select = await this.selectSql({ ...q, limit: want }, want, 0, COPY_COLUMNS);
-    const tuples = parseCopy(select === null ? EMPTY_COPY : await this.db.copyOut!(inlineParams(select.sql, select.values), q.signal));
+    if (select === null) return new BytesPage([]);
+    const tuples = parseCopy(await this.db.copyOut!(inlineParams(select.sql, select.values), q.signal));
     const ids = referencedIds(tuples);
     const ctx = await this.dims.contextsById(ids.contexts, q.signal);
     const sums = await this.dims.summariesById(ids.summaries, q.signal);
