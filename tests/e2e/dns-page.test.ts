@@ -37,31 +37,6 @@ describe("DNS page in Chromium", () => {
     await ui.page.screenshot({ path: path.join(OUTPUT, "dns-overview.png"), fullPage: true });
   });
 
-  /**
-   * A point on the first NXDOMAIN mark that the pointer gives to that mark. Where marks overlap the
-   * pointer gets the one that started last (dns-timeline.tsx hitAt): a NOERROR lookup starting
-   * within the first NXDOMAIN mark's pixels made the hover show that lookup instead. Falls back to
-   * the first mark's centre when no mark is clear.
-   */
-  async function nxdomainPoint(): Promise<{ x: number; y: number }> {
-    return ui.page.$$eval('[data-testid="dns-mark"]', (els) => {
-      const rects = els.map((e) => ({ status: e.getAttribute("data-status"), r: e.getBoundingClientRect() }));
-      let fallback: { x: number; y: number } | null = null;
-      for (const m of rects) {
-        if (m.status !== "NXDOMAIN") continue;
-        const y = m.r.y + m.r.height / 2;
-        fallback ??= { x: m.r.x + Math.max(1, m.r.width / 2), y };
-        for (let x = m.r.left + 0.5; x <= m.r.right - 0.5; x += 1) {
-          const over = rects.filter((o) => o.r.top <= y && y <= o.r.bottom && o.r.left <= x && x <= o.r.right);
-          const latest = Math.max(...over.map((o) => o.r.left));
-          const winners = over.filter((o) => o.r.left === latest);
-          if (winners.length === 1 && winners[0] === m) return { x, y };
-        }
-      }
-      return fallback!;
-    });
-  }
-
   it("zooms to a burst: the walk is one group of NXDOMAIN marks, and hover shows the query", async () => {
     const finding = ui.page.locator('[data-testid="dns-finding"][data-workload="shop/backend"]');
     await finding.getByTestId("dns-finding-show").click();
@@ -79,8 +54,8 @@ describe("DNS page in Chromium", () => {
     const nx = ui.page.locator('[data-testid="dns-mark"][data-status="NXDOMAIN"]');
     expect(await nx.count()).toBeGreaterThanOrEqual(3);
 
-    const at = await nxdomainPoint();
-    await ui.page.mouse.move(at.x, at.y);
+    const box = (await nx.first().boundingBox())!;
+    await ui.page.mouse.move(box.x + Math.max(1, box.width / 2), box.y + box.height / 2);
     const tip = ui.page.getByTestId("dns-tooltip");
     await tip.waitFor({ timeout: 10_000 });
     const tipText = await tip.innerText();
@@ -90,8 +65,9 @@ describe("DNS page in Chromium", () => {
   });
 
   it("a clicked mark keeps its card open, and its link shows the query's own flows in /flows", async () => {
-    const at = await nxdomainPoint();
-    await ui.page.mouse.click(at.x, at.y);
+    const nx = ui.page.locator('[data-testid="dns-mark"][data-status="NXDOMAIN"]').first();
+    const box = (await nx.boundingBox())!;
+    await ui.page.mouse.click(box.x + Math.max(1, box.width / 2), box.y + box.height / 2);
     const pinned = ui.page.getByTestId("dns-pinned");
     await pinned.waitFor({ timeout: 10_000 });
     const name = (await pinned.innerText()).match(/(\S+svc\.cluster\.local\.)/)![1];
